@@ -1,0 +1,83 @@
+# gradcam-study: build, run, test.
+#   make          build bin/gradcam-study
+#   make run      install missing packages, build, make the data, run the study
+#   make test     install missing packages, build, run the whole test suite
+#   make asan     the test suite under AddressSanitizer + UBSan
+#   make clean
+# Libraries come from pkg-config (hdf5-serial named explicitly: installing the
+# MPI flavour makes plain "hdf5" point to it).
+
+CC      ?= gcc
+BUILD   ?= build
+BIN     ?= bin
+OPT     ?= -O2
+SAN     ?=
+PY      := /usr/bin/python3
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5-serial 2>/dev/null)
+HDF5_LIBS   := $(shell pkg-config --libs hdf5-serial 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS  := -std=c11 $(OPT) -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) \
+           -DGCS_VERSION='"$(VERSION)"' -D_DEFAULT_SOURCE
+LDFLAGS := -fopenmp $(SAN)
+LDLIBS  := $(HDF5_LIBS) -lm
+
+KERNELS  := $(wildcard kernels/*.c)
+ANALYSIS := $(wildcard analysis/*.c)
+PIPELINE := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c))
+LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS) $(PIPELINE))
+PUREOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS))
+TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+
+.PHONY: all deps run test check-all asan clean data study
+
+all: $(BIN)/gradcam-study
+
+$(BUILD)/%.o: %.c $(wildcard kernels/*.h analysis/*.h pipeline/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/gradcam-study: $(LIBOBJ) $(BUILD)/pipeline/main.o
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(PUREOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(PUREOBJ) $(LDFLAGS) $(CMOCKA_LIBS) -lm -o $@
+
+deps:
+	@scripts/install-deps.sh
+
+# The default data: a generated fixture until the trained networks land.
+DATA := data/default/fixture-post-relu.h5 data/default/fixture-pre-activation.h5
+
+data/default/fixture-%.h5: tests/make_fixture.py
+	@mkdir -p data/default
+	$(PY) tests/make_fixture.py $@ --seed 7 --images 200 --channels 64 --fh 12 --fw 12 \
+	    --classes 5 --height 96 --width 96 --activation $* --saliency
+
+data: $(DATA)
+
+study: all data
+	$(BIN)/gradcam-study run -o out/default --save-maps --tolerance 3 $(DATA)
+	@echo "results in out/default (summary.json, targets.csv, signs.csv, maps-*.h5)"
+
+run: deps
+	@$(MAKE) --no-print-directory study
+
+test: deps
+	@$(MAKE) --no-print-directory check-all
+
+check-all: all $(TESTS)
+	@BIN=$(BIN)/gradcam-study BUILD=$(BUILD) PY=$(PY) sh tests/run.sh $(TESTS)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    check-all
+
+clean:
+	rm -rf build build-asan bin out

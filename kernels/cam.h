@@ -1,0 +1,48 @@
+/* cam.h: Grad-CAM family maps at feature resolution (pure numerics). */
+#ifndef CAM_H
+#define CAM_H
+
+#include <stddef.h>
+
+/* The feature-resolution variants, in output order. The indices are part of
+ * the API: maps are laid out (CAM_NMAPS, hw) in this order. */
+enum {
+    CAM_GRADCAM = 0,      /* ReLU(M), M = sum_k alpha_k A^k            */
+    CAM_SIGNED,           /* M                                          */
+    CAM_COUNTERFACTUAL,   /* ReLU(-M)                                   */
+    CAM_ABSGRAD,          /* ReLU(sum_k mean|G_k| A^k)                  */
+    CAM_CENTERED,         /* ReLU(sum_k alpha_k (A^k - mu_k))           */
+    CAM_ACTIVATION,       /* ReLU(sum_k A^k)                            */
+    CAM_GRADIENT,         /* ReLU(sum_k G^k)                            */
+    CAM_HIRESCAM,         /* ReLU(sum_k G^k A^k)                        */
+    CAM_HIRESCAM_SIGNED,  /* sum_k G^k A^k                              */
+    CAM_LAYERCAM,         /* ReLU(sum_k ReLU(G^k) A^k)                  */
+    CAM_XGRADCAM,         /* ReLU(sum_k w_k A^k), XGradCAM weights      */
+    CAM_GRADCAMPP,        /* ReLU(sum_k w_k A^k), Grad-CAM++ weights    */
+    CAM_NMAPS
+};
+
+/* Per-channel weights computed on the way, laid out (CAM_NW, K). */
+enum { CAM_W_ALPHA = 0, CAM_W_ABSALPHA, CAM_W_XGRAD, CAM_W_GPP, CAM_NW };
+
+/* Name of variant v ("gradcam", ...), or NULL when v is out of range. */
+const char *cam_name(int v);
+
+/* 1 when variant v is defined without a ReLU (its map can be negative). */
+int cam_is_signed(int v);
+
+/* Size in doubles of the work buffer cam_maps needs. */
+size_t cam_work_doubles(int K, int hw);
+
+/* a: (K, hw), g: (K, hw), mu: (K) or NULL (centered then uses mu = 0)
+ * -> maps: (CAM_NMAPS, hw) float, weights: (CAM_NW, K) double.
+ * work: cam_work_doubles(K, hw) doubles. Sums are taken in double, in the
+ * order k = 0..K-1, so the result does not depend on the caller's threads. */
+void cam_maps(float *maps, double *weights, const float *a, const float *g,
+              const double *mu, int K, int hw, double *work);
+
+/* Naive twin: every variant computed on its own, pixel by pixel. */
+void cam_maps_ref(float *maps, double *weights, const float *a, const float *g,
+                  const double *mu, int K, int hw);
+
+#endif

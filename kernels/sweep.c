@@ -1,0 +1,347 @@
+/* sweep.c: 8-connected components of a map at every threshold, in one pass.
+ *
+ * DESIGN
+ * What: for v (H, W) and ascending thresholds thr[0..nthr-1], level i keeps
+ * the pixels with v >= thr[i] (NaN never passes) and splits them into
+ * 8-connected components. Per level: the largest component (pixel count;
+ * ties to the component whose first pixel in row-major order comes first)
+ * and its box, the box's IoU with the best gt box, the best IoU over every
+ * component and every gt box, and the component count.
+ *
+ * Algorithm (a max-tree flavour): the passing sets are nested, the set at
+ * thr[i] contains the set at thr[i + 1], so components only ever merge as i
+ * goes down. Hence:
+ *   1. Level of each pixel L(p) = largest i with v[p] >= thr[i], -1 if none,
+ *      by binary search with that same double comparison, so it is exact.
+ *   2. Counting sort of the pixels with L >= 0 into buckets, highest level
+ *      first.
+ *   3. For i = nthr-1 .. 0: add the pixels of bucket i; each joins the set
+ *      of already added 8-neighbours with union-find (path halving, union by
+ *      size). Every root owns one entry of a compact table of live
+ *      components {root, n, first, box}; a root absorbed by a union gives
+ *      its entry back by moving the last entry into its slot. After the
+ *      bucket, one scan of the table fills out[i] (an empty bucket copies
+ *      out[i + 1]).
+ * Cost: O(N log nthr) for the levels, ~O(N) for the unions, plus one scan
+ * of the live components per non-empty level (times ngt for the IoUs).
+ *
+ * Invariants:
+ *   - parent[p] == -1 until p is added; a root r has parent[r] == r and
+ *     live[slot[r]].root == r; live[0..nlive) are exactly the roots.
+ *   - a root's entry holds the size, the edge-coordinate box and the
+ *     smallest pixel index of its set; merging takes sum / union / min, so
+ *     the result does not depend on the order in which pixels are added.
+ *   - nlive <= ceil(H/2) * ceil(W/2): the two pixels of any aligned 2x2 block
+ *     are 8-adjacent, so a block meets at most one component. A new pixel is
+ *     first attached to a neighbour's root and only gets an entry of its own
+ *     when it has no added neighbour, so nlive never exceeds the component
+ *     count of a real pixel set, and the table never overflows.
+ *   - Needs H * W <= INT32_MAX (pixel indices are int32); sw_work_bytes()
+ *     returns 0 otherwise.
+ *
+ * Work buffer (caller-owned, sw_work_bytes() bytes, 4-byte aligned):
+ *   comp live[ceil(H/2) * ceil(W/2)]; int32 level[N], order[N], parent[N],
+ *   slot[N], head[nthr + 1].
+ *
+ * sw_sweep_ref is the naive oracle: for each threshold on its own, a
+ * row-major scan with a breadth-first flood fill (the seed of a component is
+ * its first pixel, and a strict > keeps the first of equal sizes). It
+ * allocates its label and queue arrays.
+ *
+ * Thread safety: pure functions of their arguments, no globals; sw_sweep
+ * allocates nothing. Reentrant on distinct out/work buffers.
+ */
+#include "sweep.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* A live component, stored at its root's slot. */
+typedef struct {
+    int32_t root;           /* pixel index of the union-find root */
+    int32_t n;              /* pixel count */
+    int32_t first;          /* smallest pixel index (row-major first pixel) */
+    int32_t x0, y0, x1, y1; /* box, edge coordinates */
+} comp;
+
+static size_t live_cap(int H, int W)
+{
+    return ((size_t)H + 1) / 2 * (((size_t)W + 1) / 2);
+}
+
+double sw_iou(const sw_box *b, const float *g)
+{
+    if (b->x1 <= b->x0 || b->y1 <= b->y0)
+        return 0.0;
+    double bx0 = b->x0, by0 = b->y0, bx1 = b->x1, by1 = b->y1;
+    double gx0 = g[0], gy0 = g[1], gx1 = g[2], gy1 = g[3];
+    double iw = (bx1 < gx1 ? bx1 : gx1) - (bx0 > gx0 ? bx0 : gx0);
+    double ih = (by1 < gy1 ? by1 : gy1) - (by0 > gy0 ? by0 : gy0);
+    iw = iw > 0.0 ? iw : 0.0;
+    ih = ih > 0.0 ? ih : 0.0;
+    double inter = iw * ih;
+    double gw = gx1 - gx0, gh = gy1 - gy0;
+    gw = gw > 0.0 ? gw : 0.0;
+    gh = gh > 0.0 ? gh : 0.0;
+    double uni = (bx1 - bx0) * (by1 - by0) + gw * gh - inter;
+    if (!(uni > 0.0))
+        return 0.0;
+    return inter / uni;
+}
+
+size_t sw_work_bytes(int H, int W, int nthr)
+{
+    if (H < 1 || W < 1 || nthr < 0)
+        return 0;
+    if ((size_t)H > (size_t)INT32_MAX / (size_t)W)
+        return 0;
+    size_t n = (size_t)H * (size_t)W;
+    return live_cap(H, W) * sizeof(comp) + 4 * n * sizeof(int32_t) +
+           ((size_t)nthr + 1) * sizeof(int32_t);
+}
+
+/* Best IoU of box b over the ngt gt boxes (0 when ngt == 0). */
+static double best_iou(const sw_box *b, const float *gt, int ngt)
+{
+    double best = 0.0;
+    for (int j = 0; j < ngt; j++) {
+        double u = sw_iou(b, gt + 4 * (size_t)j);
+        if (u > best)
+            best = u;
+    }
+    return best;
+}
+
+static int32_t uf_find(int32_t *parent, int32_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+/* Merge the components of roots a != b; returns the surviving root. */
+static int32_t uf_unite(int32_t *parent, int32_t *slot, comp *live, int32_t *nlive,
+                        int32_t a, int32_t b)
+{
+    if (live[slot[a]].n < live[slot[b]].n) {
+        int32_t t = a;
+        a = b;
+        b = t;
+    }
+    comp *ca = &live[slot[a]];
+    const comp *cb = &live[slot[b]];
+    parent[b] = a;
+    ca->n += cb->n;
+    if (cb->first < ca->first) ca->first = cb->first;
+    if (cb->x0 < ca->x0) ca->x0 = cb->x0;
+    if (cb->y0 < ca->y0) ca->y0 = cb->y0;
+    if (cb->x1 > ca->x1) ca->x1 = cb->x1;
+    if (cb->y1 > ca->y1) ca->y1 = cb->y1;
+    /* give b's slot back: the last entry moves into it */
+    int32_t k = slot[b], last = *nlive - 1;
+    if (k != last) {
+        live[k] = live[last];
+        slot[live[k].root] = k;
+    }
+    *nlive = last;
+    return a;
+}
+
+/* Largest of live[0..nlive), its IoU, the best IoU of all, the count -> *o. */
+static void scan_live(sw_level *o, const comp *live, int32_t nlive, const float *gt, int ngt)
+{
+    sw_level r = {{0, 0, 0, 0}, 0, 0.0, 0.0, nlive};
+    int32_t best = -1;
+    for (int32_t k = 0; k < nlive; k++) {
+        const comp *c = &live[k];
+        if (best < 0 || c->n > live[best].n ||
+            (c->n == live[best].n && c->first < live[best].first))
+            best = k;
+        sw_box b = {c->x0, c->y0, c->x1, c->y1};
+        double u = best_iou(&b, gt, ngt);
+        if (u > r.iou_any)
+            r.iou_any = u;
+    }
+    if (best >= 0) {
+        const comp *c = &live[best];
+        r.largest = (sw_box){c->x0, c->y0, c->x1, c->y1};
+        r.largest_n = c->n;
+        r.iou_largest = best_iou(&r.largest, gt, ngt);
+    }
+    *o = r;
+}
+
+/* Largest i with x >= thr[i], or -1 (NaN included). thr ascending. */
+static int32_t level_of(double x, const double *thr, int nthr)
+{
+    if (!(x >= thr[0]))
+        return -1;
+    int lo = 1, hi = nthr; /* x >= thr[0..lo) holds; answer in [lo-1, hi-1] */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (x >= thr[mid])
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - 1;
+}
+
+/* v: (H, W), thr: (nthr), gt: (ngt, 4) -> out: (nthr) */
+void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,
+              const float *gt, int ngt, void *work)
+{
+    if (nthr < 1 || sw_work_bytes(H, W, nthr) == 0)
+        return;
+    int32_t n = (int32_t)((size_t)H * (size_t)W);
+    comp *live = work;
+    int32_t *level = (int32_t *)(void *)(live + live_cap(H, W));
+    int32_t *order = level + n;
+    int32_t *parent = order + n;
+    int32_t *slot = parent + n;
+    int32_t *head = slot + n; /* (nthr + 1) */
+
+    /* 1. levels and bucket sizes */
+    for (int i = 0; i <= nthr; i++)
+        head[i] = 0;
+    for (int32_t p = 0; p < n; p++) {
+        int32_t l = level_of(v[p], thr, nthr);
+        level[p] = l;
+        parent[p] = -1;
+        if (l >= 0)
+            head[l]++;
+    }
+    /* 2. counting sort, highest level first: bucket i = [begin_i, head[i]) */
+    int32_t pos = 0;
+    for (int i = nthr - 1; i >= 0; i--) {
+        int32_t c = head[i];
+        head[i] = pos;
+        pos += c;
+    }
+    for (int32_t p = 0; p < n; p++)
+        if (level[p] >= 0)
+            order[head[level[p]]++] = p;
+
+    /* 3. add the buckets from the top, one scan of the live roots each */
+    int32_t nlive = 0, begin = 0;
+    for (int i = nthr - 1; i >= 0; i--) {
+        int32_t end = head[i];
+        for (int32_t k = begin; k < end; k++) {
+            int32_t p = order[k];
+            int32_t y = p / W, x = p % W;
+            int32_t root = -1;
+            for (int dy = -1; dy <= 1; dy++) {
+                int32_t yy = y + dy;
+                if (yy < 0 || yy >= H)
+                    continue;
+                for (int dx = -1; dx <= 1; dx++) {
+                    int32_t xx = x + dx;
+                    if ((dx == 0 && dy == 0) || xx < 0 || xx >= W)
+                        continue;
+                    int32_t q = yy * W + xx;
+                    if (parent[q] < 0)
+                        continue;
+                    int32_t rq = uf_find(parent, q);
+                    if (root < 0) {
+                        /* attach p to its first neighbour's component */
+                        comp *c = &live[slot[rq]];
+                        parent[p] = rq;
+                        c->n++;
+                        if (p < c->first) c->first = p;
+                        if (x < c->x0) c->x0 = x;
+                        if (y < c->y0) c->y0 = y;
+                        if (x + 1 > c->x1) c->x1 = x + 1;
+                        if (y + 1 > c->y1) c->y1 = y + 1;
+                        root = rq;
+                    } else if (rq != root) {
+                        root = uf_unite(parent, slot, live, &nlive, root, rq);
+                    }
+                }
+            }
+            if (root < 0) {
+                parent[p] = p;
+                slot[p] = nlive;
+                live[nlive++] = (comp){p, 1, p, x, y, x + 1, y + 1};
+            }
+        }
+        if (end == begin && i < nthr - 1)
+            out[i] = out[i + 1];
+        else
+            scan_live(&out[i], live, nlive, gt, ngt);
+        begin = end;
+    }
+}
+
+/* v: (H, W), thr: (nthr), gt: (ngt, 4) -> out: (nthr). Naive, per threshold. */
+int sw_sweep_ref(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,
+                 const float *gt, int ngt)
+{
+    if (H < 1 || W < 1 || nthr < 0)
+        return -1;
+    size_t n = (size_t)H * (size_t)W;
+    int32_t *label = malloc(n * sizeof *label);
+    size_t *queue = malloc(n * sizeof *queue);
+    if (label == NULL || queue == NULL) {
+        free(label);
+        free(queue);
+        return -1;
+    }
+    for (int i = 0; i < nthr; i++) {
+        double t = thr[i];
+        for (size_t p = 0; p < n; p++)
+            label[p] = 0;
+        sw_level r = {{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
+        for (size_t s = 0; s < n; s++) {
+            if (label[s] || !(v[s] >= t))
+                continue;
+            /* flood fill from the seed s, the component's first pixel */
+            r.ncomp++;
+            size_t qh = 0, qt = 0;
+            queue[qt++] = s;
+            label[s] = r.ncomp;
+            int64_t cnt = 0;
+            sw_box b = {W, H, 0, 0};
+            while (qh < qt) {
+                size_t p = queue[qh++];
+                int y = (int)(p / (size_t)W), x = (int)(p % (size_t)W);
+                cnt++;
+                if (x < b.x0) b.x0 = x;
+                if (y < b.y0) b.y0 = y;
+                if (x + 1 > b.x1) b.x1 = x + 1;
+                if (y + 1 > b.y1) b.y1 = y + 1;
+                for (int yy = y - 1; yy <= y + 1; yy++)
+                    for (int xx = x - 1; xx <= x + 1; xx++) {
+                        if (yy < 0 || yy >= H || xx < 0 || xx >= W)
+                            continue;
+                        size_t q = (size_t)yy * (size_t)W + (size_t)xx;
+                        if (!label[q] && v[q] >= t) {
+                            label[q] = r.ncomp;
+                            queue[qt++] = q;
+                        }
+                    }
+            }
+            for (int j = 0; j < ngt; j++) {
+                double u = sw_iou(&b, gt + 4 * j);
+                if (u > r.iou_any)
+                    r.iou_any = u;
+            }
+            if (cnt > r.largest_n) {
+                r.largest_n = cnt;
+                r.largest = b;
+            }
+        }
+        if (r.largest_n > 0)
+            for (int j = 0; j < ngt; j++) {
+                double u = sw_iou(&r.largest, gt + 4 * j);
+                if (u > r.iou_largest)
+                    r.iou_largest = u;
+            }
+        out[i] = r;
+    }
+    free(label);
+    free(queue);
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* sweep.h: connected components of a map at every threshold, in one pass (pure numerics). */
+#ifndef SWEEP_H
+#define SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Edge coordinates: pixel columns x0..x1-1, rows y0..y1-1; empty = all 0. */
+typedef struct { int32_t x0, y0, x1, y1; } sw_box;
+
+typedef struct {
+    sw_box  largest;      /* box of the largest component (empty if no pixel passes) */
+    int64_t largest_n;    /* its pixel count (0 if none) */
+    double  iou_largest;  /* IoU of `largest` with the best gt box (0 if none / ngt == 0) */
+    double  iou_any;      /* best IoU over all components x all gt boxes (0 if none) */
+    int32_t ncomp;        /* number of components at this threshold */
+} sw_level;
+
+/* IoU of a pixel box with a gt box g = {x0, y0, x1, y1} in edge coordinates (floats):
+   inter = max(0, min(b.x1, g.x1) - max(b.x0, g.x0)) * (same for y); union = area_b + area_g - inter;
+   returns inter / union in double, 0 when union <= 0 or b is empty.
+   A gt side with x1 < x0 counts as width 0 in area_g (its area is never negative). */
+double sw_iou(const sw_box *b, const float *g);
+
+/* Bytes of work sw_sweep needs; 0 when H < 1, W < 1, nthr < 0 or when
+ * H * W > INT32_MAX (the caller must then not call sw_sweep). */
+size_t sw_work_bytes(int H, int W, int nthr);
+
+/* v: (H, W), thr: (nthr) ascending, gt: (ngt, 4) -> out: (nthr). work: sw_work_bytes() bytes
+ * (4-byte aligned). At each threshold i the pixels with v >= thr[i] (NaN never) are split into
+ * 8-connected components; out[i] describes them (largest by pixel count, ties to the component
+ * whose first pixel in row-major order comes first). */
+void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,
+              const float *gt, int ngt, void *work);
+
+/* Naive twin (test oracle): an independent row-major flood fill per threshold.
+ * Same shapes. Returns 0, or -1 on allocation failure or bad sizes. */
+int  sw_sweep_ref(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,
+                  const float *gt, int ngt);
+
+#endif

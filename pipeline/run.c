@@ -1,0 +1,803 @@
+/* run.c: the study driver: reads inputs in batches, computes on all threads,
+ * writes results in target order.
+ *
+ * DESIGN
+ * Per input file:
+ *   1. h5in_open validates everything small up front.
+ *   2. If gradcam-centered or --save-maps needs mu, a first pass reads the
+ *      activations batch by batch and sums each channel per image (threads
+ *      over images), adding the per-image sums in image order.
+ *   3. The main pass takes batches of whole images with all their targets,
+ *      sized to a memory budget (so memory does not grow with N), reads A
+ *      once per image and G once per target on this thread, then runs the
+ *      targets of the batch on OpenMP threads. Each target writes only its
+ *      own slot of the batch's result arrays; each thread owns a workspace
+ *      allocated once per input. After the parallel loop, this thread walks
+ *      the targets in order: CSV rows, aggregate sums, maps.h5 rows.
+ * So every output is a function of the input alone: the thread count only
+ * changes who computes a slot, never the order in which slots are combined.
+ * All outputs go through outdir.c (temporary names, renamed on success).
+ *
+ * Thread safety: run_study is called once, from the main thread.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "run.h"
+
+#include "../analysis/agg.h"
+#include "../analysis/loc.h"
+#include "../analysis/sign.h"
+#include "../kernels/cam.h"
+#include "../kernels/sweep.h"
+#include "../kernels/upsample.h"
+#include "h5in.h"
+#include "h5out.h"
+#include "json.h"
+#include "outdir.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef GCS_VERSION
+#define GCS_VERSION "unknown"
+#endif
+
+#define BATCH_CAP ((int64_t)128 << 20) /* bytes of input per batch, at most */
+
+const char *run_variant_name(int v)
+{
+    return v == RUN_SALIENCY ? "saliency" : cam_name(v);
+}
+
+int run_variant_index(const char *name)
+{
+    for (int v = 0; v < RUN_NVAR; v++)
+        if (strcmp(name, run_variant_name(v)) == 0)
+            return v;
+    return -1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- per-thread workspace ------------------------------------------------ */
+
+typedef struct {
+    double *cam_work, *weights, *up;
+    void *ups_work, *loc_work;
+    uint8_t *tmask, *omask, *region;
+    float *gt;
+} tws;
+
+typedef struct {
+    size_t cam, weights, up, ups, loc, mask, region, gt;
+} tws_size;
+
+static size_t tws_total(const tws_size *s)
+{
+    return s->cam * sizeof(double) + s->weights * sizeof(double) + s->up * sizeof(double) +
+           s->ups + s->loc + 2 * s->mask + s->region + s->gt * sizeof(float);
+}
+
+static void tws_free(tws *t)
+{
+    free(t->cam_work);
+    free(t->weights);
+    free(t->up);
+    free(t->ups_work);
+    free(t->loc_work);
+    free(t->tmask);
+    free(t->omask);
+    free(t->region);
+    free(t->gt);
+    memset(t, 0, sizeof *t);
+}
+
+static int tws_alloc(tws *t, const tws_size *s)
+{
+    memset(t, 0, sizeof *t);
+    t->cam_work = malloc(s->cam * sizeof(double));
+    t->weights = malloc(s->weights * sizeof(double));
+    t->up = malloc(s->up * sizeof(double));
+    t->ups_work = malloc(s->ups ? s->ups : 1);
+    t->loc_work = malloc(s->loc ? s->loc : 1);
+    t->tmask = malloc(s->mask);
+    t->omask = malloc(s->mask);
+    t->region = malloc(s->region);
+    t->gt = malloc((s->gt ? s->gt : 1) * sizeof(float));
+    if (!t->cam_work || !t->weights || !t->up || !t->ups_work || !t->loc_work || !t->tmask ||
+        !t->omask || !t->region || !t->gt) {
+        tws_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+static void tws_plan(tws_size *s, const h5in_meta *m)
+{
+    int64_t hw = m->h * m->w, maxb = 0;
+    memset(s, 0, sizeof *s);
+    s->cam = cam_work_doubles((int)m->K, (int)hw);
+    s->weights = (size_t)CAM_NW * (size_t)m->K;
+    s->up = (size_t)m->max_hw;
+    s->mask = (size_t)m->max_hw;
+    s->region = (size_t)hw;
+    for (int64_t i = 0; i < m->N; i++) {
+        int H = m->size[2 * i], W = m->size[2 * i + 1];
+        size_t u = ups_work_bytes((int)m->h, (int)m->w, H, W);
+        size_t l = loc_work_bytes(H, W);
+        if (u > s->ups) s->ups = u;
+        if (l > s->loc) s->loc = l;
+        if (m->bfirst[i + 1] - m->bfirst[i] > maxb) maxb = m->bfirst[i + 1] - m->bfirst[i];
+    }
+    s->gt = 4 * (size_t)maxb;
+}
+
+/* ---- per-input results --------------------------------------------------- */
+
+typedef struct {
+    h5in *f;
+    int active[RUN_NVAR];
+    agg_variant agg[RUN_NVAR];
+    sgn_table tot[2];
+    int64_t targets_without_box;
+    double *mu;
+    double t_mu, t_main;
+    char maps_name[32];
+    int save_maps;
+} input_res;
+
+typedef struct {
+    loc_result loc[RUN_NVAR];
+    sgn_table sg[2];
+    int has_box;
+} target_res;
+
+/* ---- CSV ----------------------------------------------------------------- */
+
+static const char CSV_HEADER[] =
+    "input,target,image,class,variant,has_box,degenerate,"
+    "x0_max,y0_max,x1_max,y1_max,iou_max,hit_max,"
+    "x0_minmax,y0_minmax,x1_minmax,y1_minmax,iou_minmax,hit_minmax,"
+    "point_x,point_y,point_hit,energy,"
+    "other_area,neg_other,pos_other,neg_enrichment,pos_enrichment\n";
+
+static void csv_row(FILE *f, int input, int64_t t, int img, int cls, int v, const target_res *r)
+{
+    const loc_result *L = &r->loc[v];
+    int show = r->has_box && !L->degenerate;
+    fprintf(f, "%d,%lld,%d,%d,%s,%d,%d", input, (long long)t, img, cls, run_variant_name(v),
+            r->has_box, L->degenerate);
+    for (int n = 0; n < LOC_NNORM; n++) {
+        if (show)
+            fprintf(f, ",%d,%d,%d,%d", L->box[n].x0, L->box[n].y0, L->box[n].x1, L->box[n].y1);
+        else
+            fputs(",,,,", f);
+        if (r->has_box)
+            fprintf(f, ",%.9g,%d", L->iou[n], L->iou[n] >= 0.5);
+        else
+            fputs(",,", f);
+    }
+    if (show)
+        fprintf(f, ",%d,%d,%d", L->px, L->py, L->point_hit);
+    else if (r->has_box)
+        fputs(",,,0", f);
+    else
+        fputs(",,,", f);
+    if (r->has_box)
+        fprintf(f, ",%.9g", L->energy);
+    else
+        fputs(",", f);
+    if (L->has_other) {
+        fprintf(f, ",%.9g", L->other_area);
+        if (L->neg_ok) fprintf(f, ",%.9g", L->neg_other); else fputs(",", f);
+        if (L->pos_ok) fprintf(f, ",%.9g", L->pos_other); else fputs(",", f);
+        if (L->neg_ok) fprintf(f, ",%.9g", L->neg_other / L->other_area); else fputs(",", f);
+        if (L->pos_ok) fprintf(f, ",%.9g", L->pos_other / L->other_area); else fputs(",", f);
+    } else {
+        fputs(",,,,,", f);
+    }
+    fputc('\n', f);
+}
+
+static const char SIGNS_HEADER[] =
+    "input,target,image,class,table,region,"
+    "n_PP,n_P0,n_PN,n_0P,n_00,n_0N,n_NP,n_N0,n_NN,"
+    "s_PP,s_P0,s_PN,s_0P,s_00,s_0N,s_NP,s_N0,s_NN\n";
+
+static void signs_rows(FILE *f, int input, int64_t t, int img, int cls, const target_res *r)
+{
+    static const char *const tname[2] = {"alphaA", "GA"};
+    for (int tb = 0; tb < 2; tb++)
+        for (int reg = 0; reg < SGN_NREG; reg++) {
+            fprintf(f, "%d,%lld,%d,%d,%s,%s", input, (long long)t, img, cls, tname[tb],
+                    sgn_region_name(reg));
+            for (int c = 0; c < SGN_NCELL; c++)
+                fprintf(f, ",%lld", (long long)r->sg[tb].n[reg][c]);
+            for (int c = 0; c < SGN_NCELL; c++)
+                fprintf(f, ",%.17g", r->sg[tb].s[reg][c] == 0.0 ? 0.0 : r->sg[tb].s[reg][c]);
+            fputc('\n', f);
+        }
+}
+
+/* ---- one target ---------------------------------------------------------- */
+
+typedef struct {
+    const h5in_meta *m;
+    const input_res *ir;
+    const loc_params *lp;
+    const double *mu;
+} tctx;
+
+static void do_target(target_res *res, float *maps, const float *A, const float *G,
+                      const float *S, int64_t t, const tctx *c, tws *w)
+{
+    const h5in_meta *m = c->m;
+    int K = (int)m->K, h = (int)m->h, wd = (int)m->w, hw = h * wd;
+    int64_t img = m->timg[t];
+    int cls = m->tcls[t];
+    int H = m->size[2 * img], W = m->size[2 * img + 1];
+    int64_t b0 = m->bfirst[img], nb = m->bfirst[img + 1] - b0;
+    const float *boxes = m->bxyxy + 4 * b0;
+    const int32_t *bcls = m->bcls + b0;
+
+    cam_maps(maps, w->weights, A, G, c->mu, K, hw, w->cam_work);
+    loc_cell_regions(w->region, h, wd, H, W, boxes, bcls, (int)nb, cls);
+    sgn_tables(&res->sg[0], &res->sg[1], A, G, w->weights + (size_t)CAM_W_ALPHA * K,
+               w->region, K, hw);
+
+    int ngt = 0;
+    for (int64_t b = 0; b < nb; b++)
+        if (bcls[b] == cls) {
+            memcpy(w->gt + 4 * ngt, boxes + 4 * b, 4 * sizeof(float));
+            ngt++;
+        }
+    res->has_box = ngt > 0;
+    loc_masks(w->tmask, w->omask, H, W, boxes, bcls, (int)nb, cls);
+
+    for (int v = 0; v < RUN_NVAR; v++) {
+        if (!c->ir->active[v])
+            continue;
+        if (v == RUN_SALIENCY) {
+            size_t npix = (size_t)H * (size_t)W;
+            for (size_t i = 0; i < npix; i++)
+                w->up[i] = S[i];
+        } else {
+            ups_bilinear(w->up, maps + (size_t)v * hw, h, wd, H, W, w->ups_work);
+        }
+        loc_eval(&res->loc[v], w->up, H, W, w->gt, ngt, w->tmask, w->omask, c->lp,
+                 w->loc_work);
+    }
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+/* Bytes the main pass needs for image i with its targets. */
+static int64_t image_bytes(const h5in_meta *m, int64_t i, int sal, int keep_maps)
+{
+    int64_t khw = m->K * m->h * m->w, nt = m->tfirst[i + 1] - m->tfirst[i];
+    int64_t per_t = khw * 4 + (int64_t)sizeof(target_res) + CAM_NMAPS * m->h * m->w * 4;
+    if (sal)
+        per_t += m->sal_h * m->sal_w * 4;
+    (void)keep_maps;
+    return khw * 4 + nt * per_t;
+}
+
+static int compute_mu(input_res *ir, int64_t budget, int threads, char *err, size_t errlen)
+{
+    const h5in_meta *m = h5in_meta_of(ir->f);
+    int64_t K = m->K, hw = m->h * m->w, khw = K * hw;
+    int64_t per = khw * 4 + K * 8;
+    int64_t nb = budget / per;
+    if (nb < 1) nb = 1;
+    if (nb > m->N) nb = m->N;
+    float *A = malloc((size_t)(nb * khw) * sizeof(float));
+    double *ps = malloc((size_t)(nb * K) * sizeof(double));
+    ir->mu = calloc((size_t)K, sizeof(double));
+    if (!A || !ps || !ir->mu) {
+        free(A);
+        free(ps);
+        snprintf(err, errlen, "%s: /activations: out of memory for a batch of %lld images",
+                 m->path, (long long)nb);
+        return -2;
+    }
+    int rc = 0;
+    for (int64_t i0 = 0; i0 < m->N && rc == 0; i0 += nb) {
+        int64_t n = m->N - i0 < nb ? m->N - i0 : nb;
+        if (h5in_read_acts(ir->f, A, i0, n, err, errlen) < 0) {
+            rc = -1;
+            break;
+        }
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int64_t j = 0; j < n * K; j++) {
+            const float *a = A + j * hw;
+            double s = 0.0;
+            for (int64_t p = 0; p < hw; p++)
+                s += a[p];
+            ps[j] = s;
+        }
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t k = 0; k < K; k++)
+                ir->mu[k] += ps[j * K + k];
+    }
+    for (int64_t k = 0; k < K; k++)
+        ir->mu[k] /= (double)m->N * (double)hw;
+    free(A);
+    free(ps);
+    return rc;
+}
+
+static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FILE *sgn,
+                     od_set *od, char *err, size_t errlen)
+{
+    const h5in_meta *m = h5in_meta_of(ir->f);
+    int64_t K = m->K, hw = m->h * m->w, khw = K * hw;
+    int sal = ir->active[RUN_SALIENCY];
+    loc_params lp = {o->threshold, o->tolerance};
+    int rc = 0;
+
+    /* memory plan */
+    tws_size tsz;
+    tws_plan(&tsz, m);
+    int64_t fixed = (int64_t)o->threads * (int64_t)tws_total(&tsz);
+    int64_t limit = o->max_memory_mib << 20;
+    int64_t worst = 0, worst_i = 0;
+    for (int64_t i = 0; i < m->N; i++) {
+        int64_t b = image_bytes(m, i, sal, ir->save_maps);
+        if (b > worst) { worst = b; worst_i = i; }
+    }
+    if (fixed + worst > limit) {
+        snprintf(err, errlen,
+                 "%s: /activations: needs %lld MiB (image %lld with its %lld targets, %d threads), "
+                 "over the --max-memory limit of %lld MiB",
+                 m->path, (long long)((fixed + worst) >> 20) + 1, (long long)worst_i,
+                 (long long)(m->tfirst[worst_i + 1] - m->tfirst[worst_i]), o->threads,
+                 (long long)o->max_memory_mib);
+        return -1;
+    }
+    int64_t budget = limit - fixed;
+    if (budget > BATCH_CAP) budget = BATCH_CAP;
+    if (budget < worst) budget = worst;
+
+    double t0 = now_s();
+    if (ir->active[CAM_CENTERED] || ir->save_maps) {
+        if ((rc = compute_mu(ir, budget, o->threads, err, errlen)) != 0)
+            return rc;
+    }
+    ir->t_mu = now_s() - t0;
+    t0 = now_s();
+
+    h5out *mo = NULL;
+    if (ir->save_maps) {
+        const char *names[CAM_NMAPS];
+        int vidx[CAM_NMAPS], nv = 0;
+        for (int v = 0; v < CAM_NMAPS; v++)
+            if (ir->active[v]) {
+                names[nv] = cam_name(v);
+                vidx[nv++] = v;
+            }
+        const char *p = od_add(od, ir->maps_name, err, errlen);
+        if (!p || h5out_create(&mo, p, m->T, m->h, m->w, K, nv, names, vidx, CAM_NMAPS, err,
+                               errlen) < 0)
+            return -2;
+        if (h5out_write_mu(mo, ir->mu, err, errlen) < 0) {
+            h5out_close(mo, err, errlen);
+            return -2;
+        }
+    }
+
+    /* batch buffers sized for the largest batch */
+    int64_t max_imgs = 0, max_t = 0;
+    for (int64_t i0 = 0; i0 < m->N;) {
+        int64_t i1 = i0, bytes = 0;
+        while (i1 < m->N && (i1 == i0 || bytes + image_bytes(m, i1, sal, 0) <= budget))
+            bytes += image_bytes(m, i1++, sal, 0);
+        if (i1 - i0 > max_imgs) max_imgs = i1 - i0;
+        if (m->tfirst[i1] - m->tfirst[i0] > max_t) max_t = m->tfirst[i1] - m->tfirst[i0];
+        i0 = i1;
+    }
+    float *A = malloc((size_t)(max_imgs * khw) * sizeof(float));
+    float *G = malloc((size_t)((max_t ? max_t : 1) * khw) * sizeof(float));
+    float *S = sal ? malloc((size_t)((max_t ? max_t : 1) * m->sal_h * m->sal_w) * sizeof(float))
+                   : NULL;
+    float *maps = malloc((size_t)((max_t ? max_t : 1) * CAM_NMAPS * hw) * sizeof(float));
+    target_res *res = malloc((size_t)(max_t ? max_t : 1) * sizeof(target_res));
+    tws *ws = calloc((size_t)o->threads, sizeof(tws));
+    int ok = A && G && (!sal || S) && maps && res && ws;
+    for (int i = 0; ok && i < o->threads; i++)
+        ok = tws_alloc(&ws[i], &tsz) == 0;
+    if (!ok) {
+        snprintf(err, errlen, "%s: -: out of memory for the batch buffers", m->path);
+        rc = -2;
+        goto done;
+    }
+
+    tctx c = {m, ir, &lp, ir->mu};
+    for (int64_t i0 = 0; i0 < m->N && rc == 0;) {
+        int64_t i1 = i0, bytes = 0;
+        while (i1 < m->N && (i1 == i0 || bytes + image_bytes(m, i1, sal, 0) <= budget))
+            bytes += image_bytes(m, i1++, sal, 0);
+        int64_t t0b = m->tfirst[i0], nt = m->tfirst[i1] - t0b;
+        if (nt == 0) {
+            i0 = i1;
+            continue;
+        }
+        if (h5in_read_acts(ir->f, A, i0, i1 - i0, err, errlen) < 0 ||
+            h5in_read_grads(ir->f, G, t0b, nt, err, errlen) < 0 ||
+            (sal && h5in_read_saliency(ir->f, S, t0b, nt, err, errlen) < 0)) {
+            rc = -1;
+            break;
+        }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads)
+        for (int64_t j = 0; j < nt; j++) {
+            int64_t t = t0b + j;
+            const float *At = A + (m->timg[t] - i0) * khw;
+            const float *St = sal ? S + j * m->sal_h * m->sal_w : NULL;
+            do_target(&res[j], maps + j * CAM_NMAPS * hw, At, G + j * khw, St, t, &c,
+                      &ws[omp_get_thread_num()]);
+        }
+        for (int64_t j = 0; j < nt; j++) {
+            int64_t t = t0b + j;
+            const target_res *r = &res[j];
+            for (int v = 0; v < RUN_NVAR; v++)
+                if (ir->active[v]) {
+                    csv_row(csv, index, t, m->timg[t], m->tcls[t], v, r);
+                    agg_add(&ir->agg[v], &r->loc[v], r->has_box, m->tcls[t]);
+                }
+            signs_rows(sgn, index, t, m->timg[t], m->tcls[t], r);
+            sgn_add(&ir->tot[0], &r->sg[0]);
+            sgn_add(&ir->tot[1], &r->sg[1]);
+            ir->targets_without_box += !r->has_box;
+        }
+        if (ferror(csv) || ferror(sgn)) {
+            snprintf(err, errlen, "%s: -: write failed (disk full?)", o->outdir);
+            rc = -2;
+            break;
+        }
+        if (mo && h5out_write(mo, t0b, nt, maps, err, errlen) < 0) {
+            rc = -2;
+            break;
+        }
+        i0 = i1;
+    }
+    ir->t_main = now_s() - t0;
+done:
+    if (mo) {
+        char e2[H5IN_ERRLEN];
+        if (h5out_close(mo, e2, sizeof e2) < 0 && rc == 0) {
+            snprintf(err, errlen, "%s", e2);
+            rc = -2;
+        }
+    }
+    if (ws)
+        for (int i = 0; i < o->threads; i++)
+            tws_free(&ws[i]);
+    free(ws);
+    free(A);
+    free(G);
+    free(S);
+    free(maps);
+    free(res);
+    return rc;
+}
+
+/* ---- summary.json -------------------------------------------------------- */
+
+static void json_norms(jw *w, const char *key, const double *v)
+{
+    jw_obj(w, key);
+    for (int n = 0; n < LOC_NNORM; n++)
+        jw_num(w, loc_norm_name(n), v[n]);
+    jw_obj_end(w);
+}
+
+static void json_table(jw *w, const char *key, const sgn_table *t)
+{
+    jw_obj(w, key);
+    for (int reg = 0; reg <= SGN_NREG; reg++) {
+        jw_obj(w, reg < SGN_NREG ? sgn_region_name(reg) : "all");
+        jw_obj(w, "count");
+        for (int c = 0; c < SGN_NCELL; c++) {
+            int64_t n = 0;
+            for (int r = 0; r < SGN_NREG; r++)
+                if (r == reg || reg == SGN_NREG) n += t->n[r][c];
+            jw_int(w, sgn_cell_name(c), n);
+        }
+        jw_obj_end(w);
+        jw_obj(w, "sum");
+        for (int c = 0; c < SGN_NCELL; c++) {
+            double s = 0;
+            for (int r = 0; r < SGN_NREG; r++)
+                if (r == reg || reg == SGN_NREG) s += t->s[r][c];
+            jw_num(w, sgn_cell_name(c), s);
+        }
+        jw_obj_end(w);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+static void json_input(jw *w, const input_res *ir, const run_opts *o)
+{
+    static const char *const an[5] = {"schema", "model", "layer", "activation", "dataset"};
+    const h5in_meta *m = h5in_meta_of(ir->f);
+    jw_obj(w, NULL);
+    jw_str(w, "file", m->path);
+    jw_obj(w, "attributes");
+    for (int i = 0; i < 5; i++)
+        jw_str(w, an[i], m->attr[i]);
+    jw_obj_end(w);
+    jw_arr(w, "classes");
+    for (int c = 0; c < m->C; c++)
+        jw_str(w, NULL, m->classes[c]);
+    jw_arr_end(w);
+    jw_obj(w, "counts");
+    jw_int(w, "images", m->N);
+    jw_int(w, "classes", m->C);
+    jw_int(w, "channels", m->K);
+    jw_int(w, "height", m->h);
+    jw_int(w, "width", m->w);
+    jw_int(w, "targets", m->T);
+    jw_int(w, "boxes", m->B);
+    jw_int(w, "boxes_difficult", m->boxes_difficult);
+    jw_int(w, "boxes_clipped", m->boxes_clipped);
+    jw_int(w, "targets_without_box", ir->targets_without_box);
+    jw_int(w, "targets_scored", m->T - ir->targets_without_box);
+    jw_str(w, "dtype_activations", m->dtype_a);
+    jw_str(w, "dtype_gradients", m->dtype_g);
+    jw_obj_end(w);
+    jw_obj(w, "protocol");
+    jw_num(w, "threshold", o->threshold);
+    jw_num(w, "tolerance", o->tolerance);
+    jw_num(w, "iou", 0.5);
+    jw_int(w, "thresholds", LOC_NTHR);
+    jw_obj_end(w);
+    if (ir->save_maps)
+        jw_str(w, "maps_file", ir->maps_name);
+    jw_obj(w, "variants");
+    for (int v = 0; v < RUN_NVAR; v++) {
+        if (!ir->active[v])
+            continue;
+        agg_metrics am;
+        const agg_variant *a = &ir->agg[v];
+        agg_finish(&am, a);
+        jw_obj(w, run_variant_name(v));
+        jw_int(w, "degenerate", a->degenerate);
+        json_norms(w, "boxacc", am.boxacc);
+        json_norms(w, "maxboxacc", am.maxboxacc);
+        json_norms(w, "maxboxacc_threshold", am.maxboxacc_t);
+        json_norms(w, "maxboxacc_v2", am.maxboxacc_v2);
+        jw_obj(w, "boxacc_curve");
+        for (int n = 0; n < LOC_NNORM; n++)
+            jw_nums(w, loc_norm_name(n), am.curve[n], LOC_NTHR);
+        jw_obj_end(w);
+        jw_num(w, "pointing", am.pointing);
+        jw_num(w, "pointing_class_mean", am.pointing_class_mean);
+        jw_obj(w, "pointing_per_class");
+        for (int cl = 0; cl < m->C; cl++) {
+            double p = agg_class_pointing(a, cl);
+            if (p >= 0)
+                jw_num(w, m->classes[cl], p);
+        }
+        jw_obj_end(w);
+        jw_num(w, "energy", am.energy);
+        jw_obj(w, "evidence");
+        jw_int(w, "eligible_neg", a->neg_n);
+        jw_num(w, "neg_other", am.neg_other);
+        jw_num(w, "neg_area", am.neg_area);
+        jw_num(w, "neg_enrichment", am.neg_enrichment);
+        jw_int(w, "eligible_pos", a->pos_n);
+        jw_num(w, "pos_other", am.pos_other);
+        jw_num(w, "pos_area", am.pos_area);
+        jw_num(w, "pos_enrichment", am.pos_enrichment);
+        jw_obj_end(w);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+    jw_obj(w, "sign_tables");
+    json_table(w, "alphaA", &ir->tot[0]);
+    json_table(w, "GA", &ir->tot[1]);
+    jw_obj_end(w);
+    jw_obj_end(w);
+}
+
+static int write_summary(od_set *od, input_res *irs, const run_opts *o, double wall,
+                         char *err, size_t errlen)
+{
+    FILE *f = od_fopen(od, "summary.json", err, errlen);
+    if (!f)
+        return -2;
+    jw w;
+    jw_init(&w, f);
+    jw_obj(&w, NULL);
+    jw_str(&w, "schema", "gradcam-study-summary/1");
+    jw_arr(&w, "inputs");
+    for (int i = 0; i < o->ninputs; i++)
+        json_input(&w, &irs[i], o);
+    jw_arr_end(&w);
+    jw_obj(&w, "run");
+    jw_str(&w, "version", GCS_VERSION);
+    jw_str(&w, "command", o->command ? o->command : "");
+    jw_int(&w, "threads", o->threads);
+    jw_num(&w, "wall_seconds", wall);
+    jw_arr(&w, "stages");
+    for (int i = 0; i < o->ninputs; i++) {
+        jw_obj(&w, NULL);
+        jw_num(&w, "mu_seconds", irs[i].t_mu);
+        jw_num(&w, "main_seconds", irs[i].t_main);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    int bad = jw_end(&w);
+    if (od_fclose(f, "summary.json", err, errlen) < 0)
+        return -2;
+    if (bad) {
+        snprintf(err, errlen, "%s: summary.json: a non-finite number or a write error", o->outdir);
+        return -2;
+    }
+    return 0;
+}
+
+int run_study(const run_opts *o, char *err, size_t errlen)
+{
+    double t_start = now_s();
+    od_set od;
+    input_res *irs = calloc((size_t)o->ninputs, sizeof *irs);
+    if (!irs) {
+        snprintf(err, errlen, "-: -: out of memory");
+        return -2;
+    }
+    /* validate every input before touching OUTDIR */
+    int rc = 0;
+    for (int i = 0; i < o->ninputs && rc == 0; i++) {
+        if (h5in_open(&irs[i].f, o->inputs[i], err, errlen) < 0) {
+            rc = -1;
+            break;
+        }
+        const h5in_meta *m = h5in_meta_of(irs[i].f);
+        for (int v = 0; v < RUN_NVAR; v++)
+            irs[i].active[v] = (o->variants >> v) & 1u;
+        if (!m->has_saliency) {
+            if (o->variants_given && irs[i].active[RUN_SALIENCY]) {
+                snprintf(err, errlen, "%s: /targets/saliency: variant saliency requested but the "
+                         "dataset is absent", m->path);
+                rc = -1;
+            }
+            irs[i].active[RUN_SALIENCY] = 0;
+        }
+        irs[i].save_maps = o->save_maps;
+        if (o->ninputs == 1)
+            snprintf(irs[i].maps_name, sizeof irs[i].maps_name, "maps.h5");
+        else
+            snprintf(irs[i].maps_name, sizeof irs[i].maps_name, "maps-%d.h5", i);
+        for (int v = 0; v < RUN_NVAR && rc == 0; v++)
+            if (agg_init(&irs[i].agg[v], m->C) < 0) {
+                snprintf(err, errlen, "%s: -: out of memory", m->path);
+                rc = -2;
+            }
+    }
+    FILE *csv = NULL, *sgn = NULL;
+    int od_ok = 0;
+    if (rc == 0) {
+        if (od_init(&od, o->outdir, err, errlen) < 0)
+            rc = -2;
+        else
+            od_ok = 1;
+    }
+    if (rc == 0 && (!(csv = od_fopen(&od, "targets.csv", err, errlen)) ||
+                    !(sgn = od_fopen(&od, "signs.csv", err, errlen))))
+        rc = -2;
+    if (rc == 0) {
+        fputs(CSV_HEADER, csv);
+        fputs(SIGNS_HEADER, sgn);
+    }
+    for (int i = 0; i < o->ninputs && rc == 0; i++)
+        rc = run_input(&irs[i], i, o, csv, sgn, &od, err, errlen);
+    if (csv) {
+        char e2[H5IN_ERRLEN];
+        if (od_fclose(csv, "targets.csv", e2, sizeof e2) < 0 && rc == 0) {
+            snprintf(err, errlen, "%s/%s", o->outdir, e2);
+            rc = -2;
+        }
+    }
+    if (sgn) {
+        char e2[H5IN_ERRLEN];
+        if (od_fclose(sgn, "signs.csv", e2, sizeof e2) < 0 && rc == 0) {
+            snprintf(err, errlen, "%s/%s", o->outdir, e2);
+            rc = -2;
+        }
+    }
+    if (rc == 0)
+        rc = write_summary(&od, irs, o, now_s() - t_start, err, errlen);
+    if (rc == 0 && od_commit(&od, err, errlen) < 0)
+        rc = -2;
+    if (od_ok) {
+        if (rc != 0)
+            od_abort(&od);
+        od_free(&od);
+    }
+    for (int i = 0; i < o->ninputs; i++) {
+        for (int v = 0; v < RUN_NVAR; v++)
+            agg_free(&irs[i].agg[v]);
+        free(irs[i].mu);
+        h5in_close(irs[i].f);
+    }
+    free(irs);
+    return rc;
+}
+
+/* ---- check --------------------------------------------------------------- */
+
+int run_check(const char *path, FILE *out, int64_t max_memory_mib, char *err, size_t errlen)
+{
+    h5in *f;
+    if (h5in_open(&f, path, err, errlen) < 0)
+        return -1;
+    const h5in_meta *m = h5in_meta_of(f);
+    int64_t khw = m->K * m->h * m->w;
+    int64_t budget = (max_memory_mib << 20) / 2;
+    if (budget > BATCH_CAP) budget = BATCH_CAP;
+    int64_t rows = budget / (khw * 4);
+    if (rows < 1) rows = 1;
+    int64_t srow = m->has_saliency ? m->sal_h * m->sal_w : 0;
+    int64_t rowlen = khw > srow ? khw : srow;
+    float *buf = malloc((size_t)(rows * rowlen) * sizeof(float));
+    int rc = 0;
+    if (!buf) {
+        snprintf(err, errlen, "%s: -: out of memory", path);
+        h5in_close(f);
+        return -2;
+    }
+    for (int64_t i = 0; i < m->N && rc == 0; i += rows)
+        rc = h5in_read_acts(f, buf, i, m->N - i < rows ? m->N - i : rows, err, errlen);
+    for (int64_t t = 0; t < m->T && rc == 0; t += rows)
+        rc = h5in_read_grads(f, buf, t, m->T - t < rows ? m->T - t : rows, err, errlen);
+    int64_t srows = srow ? (rows * rowlen) / srow : 0;
+    for (int64_t t = 0; m->has_saliency && t < m->T && rc == 0; t += srows)
+        rc = h5in_read_saliency(f, buf, t, m->T - t < srows ? m->T - t : srows, err, errlen);
+    free(buf);
+    if (rc != 0) {
+        h5in_close(f);
+        return -1;
+    }
+    int64_t multi = 0, nobox = 0;
+    for (int64_t t = 0; t < m->T; t++) {
+        int64_t i = m->timg[t], has = 0;
+        for (int64_t b = m->bfirst[i]; b < m->bfirst[i + 1]; b++)
+            has |= m->bcls[b] == m->tcls[t];
+        nobox += !has;
+    }
+    for (int64_t i = 0; i < m->N; i++) {
+        int n = 0;
+        for (int c = 0; c < m->C; c++)
+            n += m->labels[i * m->C + c];
+        multi += n >= 2;
+    }
+    fprintf(out, "%s: valid gradcam-study/1 file\n", path);
+    fprintf(out, "  model %s, layer %s (%s), dataset %s\n", m->attr[1], m->attr[2], m->attr[3],
+            m->attr[4]);
+    fprintf(out, "  images N=%lld (%lld with >= 2 classes), classes C=%d\n", (long long)m->N,
+            (long long)multi, m->C);
+    fprintf(out, "  activations [%lld,%lld,%lld,%lld] %s, gradients %s\n", (long long)m->N,
+            (long long)m->K, (long long)m->h, (long long)m->w, m->dtype_a, m->dtype_g);
+    fprintf(out, "  targets T=%lld (%lld without a box of their class, at most %lld per image)\n",
+            (long long)m->T, (long long)nobox, (long long)m->max_targets);
+    fprintf(out, "  boxes B=%lld (%lld difficult, %lld clipped to the frame)\n", (long long)m->B,
+            (long long)m->boxes_difficult, (long long)m->boxes_clipped);
+    fprintf(out, "  saliency: %s; pixels: %s\n", m->has_saliency ? "yes" : "no",
+            m->has_pixels ? "yes" : "no");
+    fprintf(out, "  all values finite; indices in range and ordered\n");
+    h5in_close(f);
+    if (fflush(out) != 0) {
+        snprintf(err, errlen, "%s: -: cannot write the summary", path);
+        return -2;
+    }
+    return 0;
+}
