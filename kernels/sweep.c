@@ -75,7 +75,7 @@ double sw_iou(const sw_box *b, const float *g)
     if (b->x1 <= b->x0 || b->y1 <= b->y0)
         return 0.0;
     double bx0 = b->x0, by0 = b->y0, bx1 = b->x1, by1 = b->y1;
-    double gx0 = g[0], gy0 = g[1], gx1 = g[2], gy1 = g[3];
+    double gx0 = (double)g[0], gy0 = (double)g[1], gx1 = (double)g[2], gy1 = (double)g[3];
     double iw = (bx1 < gx1 ? bx1 : gx1) - (bx0 > gx0 ? bx0 : gx0);
     double ih = (by1 < gy1 ? by1 : gy1) - (by0 > gy0 ? by0 : gy0);
     iw = iw > 0.0 ? iw : 0.0;

@@ -46,7 +46,8 @@ static void axis_coord(int *i0, int *i1, double *frac, int x, double scale, int 
     double s = ((double)x + 0.5) * scale - 0.5;
     if (s < 0.0)
         s = 0.0;
-    int a = (int)floor(s);
+    double fl = floor(s);
+    int a = (int)fl;
     if (a >= n_in - 1) {
         *i0 = n_in - 1;
         *i1 = n_in - 1;
@@ -132,10 +133,10 @@ int ups_bilinear_ref(double *out, const float *in, int h, int w, int H, int W)
             double gx = xa >= w - 1 ? 0.0 : sx - (double)xa;
             if (xa > w - 1)
                 xa = w - 1;
-            double a = in[(size_t)ya * (size_t)w + (size_t)xa];
-            double b = in[(size_t)ya * (size_t)w + (size_t)xb];
-            double c = in[(size_t)yb * (size_t)w + (size_t)xa];
-            double d = in[(size_t)yb * (size_t)w + (size_t)xb];
+            double a = (double)in[(size_t)ya * (size_t)w + (size_t)xa];
+            double b = (double)in[(size_t)ya * (size_t)w + (size_t)xb];
+            double c = (double)in[(size_t)yb * (size_t)w + (size_t)xa];
+            double d = (double)in[(size_t)yb * (size_t)w + (size_t)xb];
             double top = a + (b - a) * gx;
             double bot = c + (d - c) * gx;
             out[(size_t)Y * (size_t)W + (size_t)x] = top + (bot - top) * gy;

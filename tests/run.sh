@@ -1,0 +1,106 @@
+#!/bin/sh
+# tests/run.sh: the whole test suite, called by `make test` (and `make asan`).
+# Usage: BIN=bin/gradcam-study BUILD=build PY=/usr/bin/python3 sh tests/run.sh TESTBIN...
+# Each step is one named test; the last line is "N passed, M failed" and the
+# exit status is non-zero when anything failed.
+set -u
+BIN=${BIN:-bin/gradcam-study}
+PY=${PY:-/usr/bin/python3}
+BUILD=${BUILD:-build}
+T=$(mktemp -d "${TMPDIR:-/tmp}/gcs-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+failed=""
+
+step() { # step NAME COMMAND...
+    name=$1; shift
+    if "$@" >"$T/log" 2>&1; then
+        pass=$((pass + 1)); echo "PASS $name"
+    else
+        fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name"
+        sed 's/^/    /' "$T/log" | tail -40
+    fi
+}
+
+# --- unit tests (cmocka) -------------------------------------------------
+for t in "$@"; do
+    step "$(basename "$t")" "$t"
+done
+
+# --- end to end against the independent numpy reference --------------------
+fixture() { # fixture NAME ARGS...
+    n=$1; shift
+    $PY tests/make_fixture.py "$T/$n.h5" "$@" >/dev/null
+}
+e2e() { # e2e NAME [run options]
+    n=$1; shift
+    "$BIN" run -o "$T/out-$n" --save-maps "$@" "$T/$n.h5" &&
+        $PY tests/ref_check.py "$T/$n.h5" "$T/out-$n" "$@"
+}
+fixture f32 --seed 11 --images 25 --channels 64 --fh 12 --fw 12 --saliency
+fixture f16 --seed 12 --images 25 --channels 64 --fh 12 --fw 12 --dtype f16 \
+    --activation pre-activation --width 96 --height 72
+fixture odd --seed 13 --images 9 --channels 7 --fh 5 --fw 3 --height 37 --width 53
+step "numpy reference, K=64 12x12 float32 + saliency" e2e f32
+step "numpy reference, float16 pre-activation" e2e f16
+step "numpy reference, odd sizes, threshold 0.37 tolerance 4" e2e odd --threshold 0.37 --tolerance 4
+
+# --- planted answers --------------------------------------------------------
+step "planted-answer fixtures" $PY tests/planted.py "$BIN" "$T/planted"
+
+# --- thread-count invariance ------------------------------------------------
+same_outputs() { # same_outputs DIR_A DIR_B: equal bytes, summary.json outside "run"
+    cmp "$1/targets.csv" "$2/targets.csv" && cmp "$1/signs.csv" "$2/signs.csv" || return 1
+    for m in "$1"/maps*.h5; do
+        [ -e "$m" ] || continue
+        cmp "$m" "$2/$(basename "$m")" || return 1
+    done
+    sed '/^  "run": {/,$d' "$1/summary.json" >"$T/sa" &&
+        sed '/^  "run": {/,$d' "$2/summary.json" >"$T/sb" &&
+        grep -q '"inputs"' "$T/sa" && cmp "$T/sa" "$T/sb"
+}
+threads() {
+    for n in 1 2 7; do
+        "$BIN" run -o "$T/thr$n" --threads $n --save-maps "$T/f32.h5" "$T/f16.h5" || return 1
+    done
+    same_outputs "$T/thr1" "$T/thr2" && same_outputs "$T/thr1" "$T/thr7"
+}
+step "same bytes at 1, 2 and 7 threads (two inputs)" threads
+
+# --- command line and bad input ------------------------------------------------
+expect() { # expect STATUS PATTERN COMMAND...: exit status and a stderr line
+    want=$1; pat=$2; shift 2
+    "$@" >"$T/o" 2>"$T/e"; got=$?
+    [ "$got" -eq "$want" ] || { echo "exit $got, expected $want: $*"; cat "$T/e"; return 1; }
+    [ -z "$pat" ] || grep -q -- "$pat" "$T/e" || { echo "stderr lacks '$pat':"; cat "$T/e"; return 1; }
+}
+cli() {
+    expect 0 "" "$BIN" --help && grep -q "gradcam-study run" "$T/o" &&
+    expect 0 "" "$BIN" --version &&
+    expect 2 "usage" "$BIN" &&
+    expect 2 "unknown command" "$BIN" frobnicate &&
+    expect 2 "needs -o" "$BIN" run "$T/f32.h5" &&
+    expect 2 "unknown variant" "$BIN" run -o "$T/x" --variants gradcam,nope "$T/f32.h5" &&
+    expect 2 "threshold" "$BIN" run -o "$T/x" --threshold 1.5 "$T/f32.h5" &&
+    expect 0 "" "$BIN" check "$T/f32.h5" && grep -q "valid gradcam-study/1" "$T/o"
+}
+step "command line: help, version, usage errors exit 2" cli
+
+bad_input() {
+    printf 'not hdf5 at all\n' >"$T/junk.h5"
+    expect 1 "junk.h5: -: not an HDF5 file" "$BIN" check "$T/junk.h5" &&
+    expect 1 "nothere.h5: -: cannot open" "$BIN" check "$T/nothere.h5" &&
+    expect 1 "junk.h5: -: not an HDF5 file" "$BIN" run -o "$T/badout" "$T/junk.h5" &&
+    [ ! -e "$T/badout" ] &&
+    $PY -c 'import h5py,sys
+f=h5py.File(sys.argv[1],"a"); del f["targets/class"]' "$T/f16.h5" &&
+    expect 1 "f16.h5: /targets/class: missing" "$BIN" check "$T/f16.h5" &&
+    expect 1 "f16.h5: /targets/class: missing" "$BIN" run -o "$T/thr1" "$T/f32.h5" "$T/f16.h5" &&
+    # the previous complete outputs are untouched and no temporary is left
+    same_outputs "$T/thr1" "$T/thr2" && [ -z "$(ls -A "$T/thr1" | grep tmp)" ]
+}
+step "bad input: one-line error, exit 1, previous outputs untouched" bad_input
+
+echo "$pass passed, $fail failed"
+[ -z "$failed" ] || { echo "failed:$failed"; exit 1; }
