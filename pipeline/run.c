@@ -755,8 +755,16 @@ int run_check(const char *path, FILE *out, int64_t max_memory_mib, char *err, si
         h5in_close(f);
         return -2;
     }
-    for (int64_t i = 0; i < m->N && rc == 0; i += rows)
-        rc = h5in_read_acts(f, buf, i, m->N - i < rows ? m->N - i : rows, err, errlen);
+    int64_t npos = 0, nzero = 0, nneg = 0;
+    for (int64_t i = 0; i < m->N && rc == 0; i += rows) {
+        int64_t n = m->N - i < rows ? m->N - i : rows;
+        rc = h5in_read_acts(f, buf, i, n, err, errlen);
+        for (int64_t j = 0; rc == 0 && j < n * khw; j++) {
+            npos += buf[j] > 0;
+            nneg += buf[j] < 0;
+        }
+    }
+    nzero = m->N * khw - npos - nneg;
     for (int64_t t = 0; t < m->T && rc == 0; t += rows)
         rc = h5in_read_grads(f, buf, t, m->T - t < rows ? m->T - t : rows, err, errlen);
     int64_t srows = srow ? (rows * rowlen) / srow : 0;
@@ -787,6 +795,10 @@ int run_check(const char *path, FILE *out, int64_t max_memory_mib, char *err, si
             (long long)multi, m->C);
     fprintf(out, "  activations [%lld,%lld,%lld,%lld] %s, gradients %s\n", (long long)m->N,
             (long long)m->K, (long long)m->h, (long long)m->w, m->dtype_a, m->dtype_g);
+    double tot = (double)(m->N * khw);
+    fprintf(out, "  sign mix of A: %.2f%% positive, %.2f%% zero, %.2f%% negative%s\n",
+            100.0 * npos / tot, 100.0 * nzero / tot, 100.0 * nneg / tot,
+            nneg == 0 ? " (no negative activation)" : "");
     fprintf(out, "  targets T=%lld (%lld without a box of their class, at most %lld per image)\n",
             (long long)m->T, (long long)nobox, (long long)m->max_targets);
     fprintf(out, "  boxes B=%lld (%lld difficult, %lld clipped to the frame)\n", (long long)m->B,

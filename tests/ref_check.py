@@ -782,7 +782,7 @@ def compare_targets(trows, I, d, res, variants, rep):
     exact_cols = ["image", "class", "has_box", "degenerate", "x0_max", "y0_max", "x1_max", "y1_max",
                   "hit_max", "x0_minmax", "y0_minmax", "x1_minmax", "y1_minmax", "hit_minmax",
                   "point_x", "point_y", "point_hit"]
-    tie_rows, tie_targets = [], set()
+    tie_rows, tie_targets = [], {}
     worst = {}
     for x in exp:
         t, v = x["target"], x["variant"]
@@ -798,7 +798,7 @@ def compare_targets(trows, I, d, res, variants, rep):
         tie = bool(diffs_box or diffs_pt) and x["has_box"] and not x["degenerate"] \
             and all(fnum(r[k]) is not None for k in diffs_box + diffs_pt)
         if tie:
-            tie_targets.add(t)
+            tie_targets.setdefault(v, set()).add(t)
             tie_rows.append("%s: %s" % (where, ", ".join(
                 "%s engine %s ref %s" % (k, r[k], x[k]) for k in diffs_box + diffs_pt
                 + [k for k in ("iou_max", "iou_minmax", "hit_max", "hit_minmax", "point_hit")
@@ -833,7 +833,7 @@ def compare_targets(trows, I, d, res, variants, rep):
         print("    " + s)
     if len(tie_rows) > allowed:
         rep.bad("targets.csv: %d rows differ in box/point, more than 1%% of %d" % (len(tie_rows), nrows))
-    return len(tie_targets)
+    return {v: len(x) for v, x in tie_targets.items()}
 
 
 def compare_signs(srows, d, tabs, tot, rep):
@@ -892,7 +892,7 @@ SLACK_KEYS = ("boxacc", "boxacc_curve", "maxboxacc", "maxboxacc_v2", "pointing")
 NOTE_KEYS = ("maxboxacc_threshold", "pointing_per_class", "pointing_class_mean")
 
 
-def compare_summary(summ, I, blk, aux, trows, variants, n_tie_targets, rep):
+def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
     print("== summary.json")
     if summ.get("schema") != "gradcam-study-summary/1":
         rep.bad("summary.json: schema is %r" % summ.get("schema"))
@@ -904,7 +904,6 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie_targets, rep):
         return
     s = ins[I]
     ns = blk["counts"]["targets_scored"]
-    slack = (max(1, int(math.floor(TIE_SHARE * ns))) / ns) if (n_tie_targets and ns) else 0.0
     worst = {}
 
     def walk(path, e, r, atol):
@@ -954,6 +953,7 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie_targets, rep):
                 else:
                     aux.setdefault("other_area_used", set()).add(" / ".join(ok))
                 return
+            slack = n_tie.get(parts[1], 0) / ns if ns else 0.0
             if dd > tol:
                 if slack and key in SLACK_KEYS and dd <= slack + tol:
                     rep.note("summary.json: %s engine %r ref %r: within the tie allowance" % (path, e, r))
