@@ -3,7 +3,7 @@
 definitions and compare with an engine run.
 
     ref_check.py INPUT.h5 OUTDIR [--threshold 0.15] [--tolerance 15] [--input-index 0]
-                 [--jobs N] [--engine-maps] [--quiet]
+                 [--jobs N] [--engine-maps] [--upsample-ratio] [--emit [--variants a,b]]
 
 INPUT.h5 is a schema-v1 file and OUTDIR the output of
 `gradcam-study run -o OUTDIR --save-maps ... INPUT.h5` (INPUT.h5 being input number
@@ -25,7 +25,22 @@ Prints the worst difference per variant and column; exit 1 on any mismatch, 0 wh
 2 on bad usage / unreadable outputs.
 
 --engine-maps localizes the engine's float32 maps instead of ours (diagnosis: separates map
-differences from localization differences).
+differences from localization differences).  --upsample-left-to-right computes the source
+coordinate as ((x + 0.5) * w) / W - 0.5 instead of README's (x + 0.5) * (w / W) - 0.5 (cv2's and
+PyTorch's order; diagnosis of last-ulp argmax / threshold ties).  --emit writes the
+reference's own results into OUTDIR in the engine's formats (a mock engine, to test this script
+and planted.py) instead of comparing.
+
+Conventions where README leaves a choice (see the report of the test author):
+  * a centre (c + 0.5, r + 0.5) / ((j + 0.5) W / w, (i + 0.5) H / h) is inside a box when
+    x0 <= cx < x1 and y0 <= cy < y1;
+  * bilinear blend a * (1 - f) + b * f; "row pass" = along each row (between columns) first;
+  * negative evidence is computed for every target whose image has a box of another class,
+    with or without a box of its own class, degenerate or not (README protocol 2: a share is
+    defined wherever its mass is non-zero); an empty other region (other boxes covered by the
+    target's class boxes) makes every evidence value undefined;
+  * summary evidence.neg_area / pos_area: the mean other_area over the eligible_neg /
+    eligible_pos targets; neg_enrichment = neg_other / neg_area.
 """
 
 import argparse
@@ -144,9 +159,15 @@ def feature_maps(A, G, t_img, mu):
 
 
 # ============================================================================ upsampling
+UPSAMPLE_RATIO = True    # README: s = (x + 0.5) * (w / W) - 0.5 (cv2's and PyTorch's order)
+
+
 def axis_coords(n_out, n_in):
     x = np.arange(n_out, dtype=np.float64)
-    s = (x + 0.5) * n_in / n_out - 0.5          # README: s = (x + 0.5) * w / W - 0.5
+    if UPSAMPLE_RATIO:
+        s = (x + 0.5) * (float(n_in) / n_out) - 0.5
+    else:
+        s = (x + 0.5) * n_in / n_out - 0.5      # README, read left to right: ((x + 0.5) * w) / W - 0.5
     s = np.maximum(s, 0.0)                       # clamped below at 0
     i0 = np.floor(s).astype(np.int64)
     i1 = np.minimum(i0 + 1, n_in - 1)
@@ -156,13 +177,15 @@ def axis_coords(n_out, n_in):
 
 
 def upsample(m, H, W):
-    """(h, w) -> (H, W) float64, row pass (output rows, interpolating along i) then column pass."""
+    """(h, w) -> (H, W) float64.  Row pass first (along each row: interpolate between columns,
+    (h, w) -> (h, W)), then the column pass (along each column: between rows, -> (H, W)),
+    each as a * (1 - f) + b * f in double."""
     h, w = m.shape
     m = np.asarray(m, np.float64)
     y0, y1, fy = axis_coords(H, h)
     x0, x1, fx = axis_coords(W, w)
-    tmp = (1.0 - fy)[:, None] * m[y0, :] + fy[:, None] * m[y1, :]          # (H, w)
-    return (1.0 - fx)[None, :] * tmp[:, x0] + fx[None, :] * tmp[:, x1]      # (H, W)
+    r = m[:, x0] * (1.0 - fx)[None, :] + m[:, x1] * fx[None, :]             # (h, W)
+    return r[y0, :] * (1.0 - fy)[:, None] + r[y1, :] * fy[:, None]          # (H, W)
 
 
 # ============================================================================ boxes / masks
@@ -358,13 +381,12 @@ def localize(m, gts, tmask, omask, other_exists, threshold, tol, want_loc):
     if r["ev_exists"]:
         area = float(omask.sum()) / float(H * W)
         r["other_area"] = area
-        if not deg:
-            for key, mass in (("neg", np.maximum(-m, 0.0)), ("pos", np.maximum(m, 0.0))):
-                tot = float(mass.sum())
-                if tot > 0.0:
-                    share = float(mass[omask].sum()) / tot
-                    r[key + "_other"] = share
-                    r[key + "_enrichment"] = share / area
+        for key, mass in (("neg", np.maximum(-m, 0.0)), ("pos", np.maximum(m, 0.0))):
+            tot = float(mass.sum())
+            if tot > 0.0:
+                share = float(mass[omask].sum()) / tot
+                r[key + "_other"] = share
+                r[key + "_enrichment"] = share / area
     if not want_loc:
         return r
     # ---- localization
@@ -455,7 +477,9 @@ def work_target(t):
 
 
 def _init(g):
+    global UPSAMPLE_RATIO
     _G.update(g)
+    UPSAMPLE_RATIO = g.get("upsample_ratio", False)
 
 
 # ============================================================================ sign tables
@@ -583,8 +607,7 @@ def expected_rows(I, d, res, variants):
 
 
 def expected_summary(path, d, res, variants, tabs, threshold, tolerance):
-    """-> (summary input block, aux) with aux["other_area"][variant] = candidate means,
-    aux["abs"][table][region][cell] = sum of |products| (tolerance scale of the sums)."""
+    """-> (summary input block, aux) with aux["abs"][table][region][cell] = sum of |products| (tolerance scale of the sums)."""
     N, K, h, w = d["A"].shape
     T = len(d["t_img"])
     C = len(d["classes"])
@@ -603,7 +626,7 @@ def expected_summary(path, d, res, variants, tabs, threshold, tolerance):
     blk["protocol"] = {"threshold": threshold, "tolerance": tolerance, "iou": 0.5,
                        "thresholds": NTHR}
     scored = [t for t in range(T) if hasbox[t]]
-    aux = {"other_area": {}, "abs": {}}
+    aux = {"abs": {}}
     V = {}
     for v in variants:
         R = [res[t][v] for t in scored]
@@ -643,18 +666,11 @@ def expected_summary(path, d, res, variants, tabs, threshold, tolerance):
             ms = mean(x[key + "_other"] for x in el)
             ma = mean(x["other_area"] for x in el)
             ev[key + "_other"] = ms
+            ev[key + "_area"] = ma
             ev[key + "_enrichment"] = ms / ma if el and ma > 0 else 0.0
-        cand = {}
-        for nmx, el in (("eligible_pos", sets["pos"]), ("eligible_neg", sets["neg"]),
-                        ("eligible_neg or eligible_pos",
-                         [x for x in E if x["pos_other"] is not None or x["neg_other"] is not None]),
-                        ("other region not empty", [x for x in E if x["other_area"] is not None])):
-            cand[nmx] = mean(x["other_area"] for x in el)
-        ev["other_area"] = cand["eligible_pos"]
-        aux["other_area"][v] = cand
-        e["evidence"] = {k: ev[k] for k in ("eligible_neg", "eligible_pos", "other_area",
-                                            "neg_other", "pos_other", "neg_enrichment",
-                                            "pos_enrichment")}
+        e["evidence"] = {k: ev[k] for k in ("eligible_neg", "neg_other", "neg_area",
+                                            "neg_enrichment", "eligible_pos", "pos_other",
+                                            "pos_area", "pos_enrichment")}
         V[v] = e
     blk["variants"] = V
     st = {}
@@ -764,7 +780,16 @@ def compare_maps(maps_path, ref, mu, feat, T, K, h, w, absA, rep):
     return emaps
 
 
-def compare_targets(trows, I, d, res, variants, rep):
+def row_map(d, maps32, t, v):
+    """The image-resolution map of target t, variant v (as localized)."""
+    n = int(d["t_img"][t])
+    H, W = int(d["size"][n, 0]), int(d["size"][n, 1])
+    if v == "saliency":
+        return d["sal"][t][:H, :W]
+    return upsample(maps32[v][t].astype(np.float64), H, W)
+
+
+def compare_targets(trows, I, d, res, variants, rep, maps32, threshold):
     print("== targets.csv: worst |engine - ref| per variant and column")
     T = len(d["t_img"])
     exp = expected_rows(I, d, res, variants)
@@ -797,6 +822,28 @@ def compare_targets(trows, I, d, res, variants, rep):
         diffs_pt = [k for k in ("point_x", "point_y") if fnum(r[k]) != x[k]]
         tie = bool(diffs_box or diffs_pt) and x["has_box"] and not x["degenerate"] \
             and all(fnum(r[k]) is not None for k in diffs_box + diffs_pt)
+        if tie:
+            # only a near-tie in our own map excuses a difference: the engine's point must hold
+            # (within 1e-12) our maximum, and a box can only move if a pixel is within 1e-12 of
+            # the threshold in our normalised map
+            m = row_map(d, maps32, t, v)
+            mx, mn = float(m.max()), float(m.min())
+            why = []
+            if diffs_pt:
+                ex, ey = int(fnum(r["point_x"])), int(fnum(r["point_y"]))
+                if not (0 <= ex < m.shape[1] and 0 <= ey < m.shape[0]) or \
+                        not m[ey, ex] >= mx - 1e-12 * abs(mx):
+                    why.append("the engine's point is not a (near-)maximum of the map")
+            for nm in NORMS:
+                if any(k.endswith("_" + nm) for k in diffs_box):
+                    vv = m / mx if nm == "max" else (m - mn) / (mx - mn)
+                    if not np.any(np.abs(vv - threshold) <= 1e-12):
+                        why.append("no pixel of the %s-normalised map is within 1e-12 of the "
+                                   "threshold" % nm)
+            if why:
+                tie = False
+                rep.bad("%s: box/point differs and it is not a threshold/argmax tie (%s)"
+                        % (where, "; ".join(why)))
         if tie:
             tie_targets.setdefault(v, set()).add(t)
             tie_rows.append("%s: %s" % (where, ", ".join(
@@ -913,9 +960,18 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
                 return
             if path.endswith("pointing_per_class") and set(e) != set(r):
                 rep.bad("summary.json: %s keys engine %s ref %s" % (path, sorted(e), sorted(r)))
+            if path.endswith(".evidence"):
+                v = path.split(".")[1]
+                extra = sorted(set(e) - set(r))
+                if extra:
+                    rep.note("summary.json: %s has keys README does not list: %s" % (path, extra))
             for k, rv in r.items():
                 if k not in e:
-                    rep.bad("summary.json: %s.%s missing" % (path, k))
+                    parts = path.split(".")
+                    if len(parts) >= 2 and parts[0] == "variants":
+                        missing.setdefault(".".join(parts[2:] + [k]), []).append(parts[1])
+                    else:
+                        rep.bad("summary.json: %s.%s missing" % (path, k))
                     continue
                 walk(path + "." + k, e[k], rv, atol)
             return
@@ -944,15 +1000,6 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
             key = parts[2].split("[")[0]
             worst.setdefault(parts[1], {})
             worst[parts[1]][key] = max(worst[parts[1]].get(key, 0.0), dd)
-            if path.endswith("evidence.other_area"):
-                cand = aux["other_area"][parts[1]]
-                ok = [k for k, val in cand.items() if abs(e - val) <= VAL_ATOL]
-                if not ok:
-                    rep.bad("summary.json: %s engine %r; the mean over each candidate set: %r"
-                            % (path, e, cand))
-                else:
-                    aux.setdefault("other_area_used", set()).add(" / ".join(ok))
-                return
             slack = n_tie.get(parts[1], 0) / ns if ns else 0.0
             if dd > tol:
                 if slack and key in SLACK_KEYS and dd <= slack + tol:
@@ -965,8 +1012,13 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
         if dd > tol:
             rep.bad("summary.json: %s engine %r ref %r (diff %.3g)" % (path, e, r, dd))
 
+    missing = {}
     for key in ("attributes", "classes", "counts", "protocol", "variants"):
         walk(key, s.get(key), blk[key], VAL_ATOL)
+    for k, vs in missing.items():
+        rep.bad("summary.json: key %s missing in variants.<v>.%s for %s"
+                % (k.rsplit(".", 1)[-1], k.rsplit(".", 1)[0] if "." in k else "",
+                   "every variant" if len(vs) == len(variants) else ", ".join(vs)))
     # sign tables: counts exact, sums relative to sum |products|
     st = s.get("sign_tables", {})
     for tb in TABLES:
@@ -990,8 +1042,6 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
     print("  %-17s" % "variant" + "".join("%12s" % k[:11] for k in keys))
     for v in variants:
         print("  %-17s" % v + "".join("%12.3g" % worst.get(v, {}).get(k, 0.0) for k in keys))
-    if aux.get("other_area_used"):
-        rep.note("evidence.other_area matches the mean over: %s" % "; ".join(sorted(aux["other_area_used"])))
     # engine self-consistency: summary vs its own targets.csv
     ev = s.get("variants", {}) if isinstance(s.get("variants"), dict) else {}
     for v in variants:
@@ -1032,7 +1082,7 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
 def compute(d, variants, threshold, tolerance, jobs, maps32):
     T = len(d["t_img"])
     g = {"d": d, "maps32": maps32, "variants": variants, "threshold": threshold,
-         "tolerance": tolerance}
+         "tolerance": tolerance, "upsample_ratio": UPSAMPLE_RATIO}
     if jobs > 1 and T > 1:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(jobs, T), initializer=_init, initargs=(g,)) as pool:
@@ -1052,6 +1102,9 @@ def main(argv=None):
                     help="worker processes for the localization (default: all cores)")
     ap.add_argument("--engine-maps", action="store_true",
                     help="localize the engine's maps.h5 maps instead of ours (diagnosis)")
+    ap.add_argument("--upsample-left-to-right", action="store_true",
+                    help="compute the source coordinate as ((x + 0.5) * w) / W - 0.5 instead of "
+                         "README's (x + 0.5) * (w / W) - 0.5 (diagnosis of last-ulp ties)")
     ap.add_argument("--emit", action="store_true",
                     help="write the reference's own results into OUTDIR in the engine's formats "
                          "(a mock engine, to test this script and planted.py) instead of comparing")
@@ -1060,6 +1113,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not 0.0 <= a.threshold < 1.0:
         ap.error("--threshold must be in [0, 1)")
+    global UPSAMPLE_RATIO
+    UPSAMPLE_RATIO = not a.upsample_left_to_right
     rep = Report()
     I = a.input_index
     t_start = time.time()
@@ -1123,7 +1178,7 @@ def main(argv=None):
     maps32 = {v: (emaps[v] if (a.engine_maps and v in emaps) else ref[v].astype(np.float32))
               for v in feat}
     res = compute(d, variants, a.threshold, a.tolerance, a.jobs, maps32)
-    n_tie = compare_targets(trows, I, d, res, variants, rep)
+    n_tie = compare_targets(trows, I, d, res, variants, rep, maps32, a.threshold)
     tabs, tot = sign_tables(d)
     compare_signs(srows, d, tabs, tot, rep)
     blk, aux = expected_summary(a.input, d, res, variants, tabs, a.threshold, a.tolerance)

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "half.h"
-#include "sweep.h"
-#include "upsample.h"
+#include "../kernels/half.h"
+#include "../kernels/sweep.h"
+#include "../kernels/upsample.h"
 
 /* ---------------------------------------------------------------- helpers */
 
