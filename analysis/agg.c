@@ -95,14 +95,18 @@ void agg_finish(agg_metrics *m, const agg_variant *a)
             if (i == 0 || m->curve[k][i] > m->maxboxacc[k]) {
                 m->maxboxacc[k] = m->curve[k][i];
                 m->maxboxacc_t[k] = i / 100.0;
+                m->maxboxacc_i[k] = i;
             }
         }
         double v2 = 0.0;
         for (int d = 0; d < 3; d++) {
             int64_t best = 0;
+            m->v2_t[k][d] = 0;
             for (int i = 0; i < LOC_NTHR; i++)
-                if (a->any[k][d][i] > best)
+                if (a->any[k][d][i] > best) {
                     best = a->any[k][d][i];
+                    m->v2_t[k][d] = i;
+                }
             v2 += ratio((double)best, n);
         }
         m->maxboxacc_v2[k] = v2 / 3.0;

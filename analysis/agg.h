@@ -27,6 +27,8 @@ typedef struct {
     double curve[LOC_NNORM][LOC_NTHR];
     double maxboxacc[LOC_NNORM], maxboxacc_t[LOC_NNORM];
     double maxboxacc_v2[LOC_NNORM];
+    int v2_t[LOC_NNORM][3];    /* per IoU level 0.3/0.5/0.7: first best threshold index */
+    int maxboxacc_i[LOC_NNORM]; /* index of maxboxacc_t */
     double pointing, pointing_class_mean;
     double energy;
     double neg_other, neg_area, neg_enrichment;

@@ -17,7 +17,8 @@
 
 static const char USAGE[] =
     "usage: gradcam-study run -o OUTDIR [--threads N] [--variants a,b,...] [--threshold 0.15]\n"
-    "                         [--tolerance 15] [--save-maps] [--max-memory MiB] INPUT.h5 ...\n"
+    "                         [--tolerance 15] [--save-maps] [--max-memory MiB]\n"
+    "                         [--bootstrap 1000] [--seed 1] INPUT.h5 ...\n"
     "       gradcam-study check INPUT.h5\n"
     "       gradcam-study --help | --version\n";
 
@@ -34,7 +35,9 @@ static void help(void)
           "  --threshold T        box threshold in [0,1) of the normalised map (0.15)\n"
           "  --tolerance P        pointing-game tolerance in pixels (15)\n"
           "  --save-maps          also write maps.h5 (feature-resolution maps, mu)\n"
-          "  --max-memory MiB     refuse inputs needing more memory than this (4096)\n\n"
+          "  --max-memory MiB     refuse inputs needing more memory than this (4096)\n"
+          "  --bootstrap B        resamples (over images) for the 95%% intervals (1000; 0: none)\n"
+          "  --seed S             bootstrap seed (1)\n\n"
           "variants:", stdout);
     for (int v = 0; v < RUN_NVAR; v++)
         printf(" %s", run_variant_name(v));
@@ -118,6 +121,8 @@ static int cmd_run(int argc, char **argv)
     o.threshold = 0.15;
     o.tolerance = 15.0;
     o.max_memory_mib = 4096;
+    o.bootstrap = 1000;
+    o.seed = 1;
     o.inputs = calloc((size_t)argc, sizeof(char *));
     if (!o.inputs)
         return 1;
@@ -148,6 +153,15 @@ static int cmd_run(int argc, char **argv)
             if (parse_long(argv[++i], &lv) < 0 || lv < 1 || lv > (1L << 30))
                 return free(o.inputs), usage_error("--max-memory takes MiB >= 1, not '%s'", argv[i]);
             o.max_memory_mib = lv;
+        } else if (!strcmp(a, "--bootstrap") && has_val) {
+            if (parse_long(argv[++i], &lv) < 0 || lv < 0 || lv == 1 || lv > 1000000)
+                return free(o.inputs), usage_error("--bootstrap takes 0 or 2..1000000, not '%s'",
+                                                   argv[i]);
+            o.bootstrap = (int)lv;
+        } else if (!strcmp(a, "--seed") && has_val) {
+            if (parse_long(argv[++i], &lv) < 0 || lv < 0)
+                return free(o.inputs), usage_error("--seed takes an integer >= 0, not '%s'", argv[i]);
+            o.seed = (uint64_t)lv;
         } else if (!strcmp(a, "--save-maps")) {
             o.save_maps = 1;
         } else if (a[0] == '-' && a[1] != 0) {

@@ -24,6 +24,7 @@
 #include "run.h"
 
 #include "../analysis/agg.h"
+#include "../analysis/ci.h"
 #include "../analysis/loc.h"
 #include "../analysis/sign.h"
 #include "../kernels/cam.h"
@@ -147,7 +148,12 @@ typedef struct {
     sgn_table tot[2];
     int64_t targets_without_box;
     double *mu;
-    double t_mu, t_main;
+    ci_rec *rec;                  /* [T][RUN_NVAR] for the intervals */
+    agg_metrics am[RUN_NVAR];
+    ci_variant ci[RUN_NVAR];
+    ci_pair *pairs;               /* [npairs] */
+    int npairs, pair_a[RUN_NVAR + 1], pair_b[RUN_NVAR + 1];
+    double t_mu, t_main, t_stats;
     char maps_name[32];
     int save_maps;
 } input_res;
@@ -344,7 +350,8 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     /* memory plan */
     tws_size tsz;
     tws_plan(&tsz, m);
-    int64_t fixed = (int64_t)o->threads * (int64_t)tws_total(&tsz);
+    int64_t fixed = (int64_t)o->threads * (int64_t)tws_total(&tsz) +
+                    m->T * RUN_NVAR * (int64_t)sizeof(ci_rec);
     int64_t limit = o->max_memory_mib << 20;
     int64_t worst = 0, worst_i = 0;
     for (int64_t i = 0; i < m->N; i++) {
@@ -417,6 +424,12 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         goto done;
     }
 
+    ir->rec = calloc((size_t)m->T * RUN_NVAR, sizeof(ci_rec));
+    if (!ir->rec) {
+        snprintf(err, errlen, "%s: -: out of memory for the per-target records", m->path);
+        rc = -2;
+        goto done;
+    }
     tctx c = {m, ir, &lp, ir->mu};
     for (int64_t i0 = 0; i0 < m->N && rc == 0;) {
         int64_t i1 = i0, bytes = 0;
@@ -448,6 +461,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
                 if (ir->active[v]) {
                     csv_row(csv, index, t, m->timg[t], m->tcls[t], v, r);
                     agg_add(&ir->agg[v], &r->loc[v], r->has_box, m->tcls[t]);
+                    ci_rec_set(&ir->rec[t * RUN_NVAR + v], &r->loc[v], r->has_box);
                 }
             signs_rows(sgn, index, t, m->timg[t], m->tcls[t], r);
             sgn_add(&ir->tot[0], &r->sg[0]);
@@ -486,6 +500,56 @@ done:
     return rc;
 }
 
+/* ---- statistics ---------------------------------------------------------- */
+
+/* Pairs compared: gradcam against every other variant, and HiResCAM with
+ * and without its ReLU. Metrics per pair: BoxAcc and MaxBoxAcc per norm,
+ * pointing, energy. */
+#define PAIR_METRICS 6
+static const int pair_metric[PAIR_METRICS] = {CI_BOXACC, CI_BOXACC, CI_MAXBOXACC,
+                                              CI_MAXBOXACC, CI_POINTING, CI_ENERGY};
+static const int pair_norm[PAIR_METRICS] = {LOC_MAX, LOC_MINMAX, LOC_MAX, LOC_MINMAX, 0, 0};
+
+static int stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
+{
+    const h5in_meta *m = h5in_meta_of(ir->f);
+    double t0 = now_s();
+    ci_ctx c = {ir->rec, RUN_NVAR, m->T, m->N, m->timg, o->bootstrap, o->seed, o->threads};
+    for (int v = 0; v < RUN_NVAR; v++) {
+        if (!ir->active[v])
+            continue;
+        agg_finish(&ir->am[v], &ir->agg[v]);
+        if (ci_variant_compute(&ir->ci[v], &c, v, &ir->am[v]) < 0)
+            goto oom;
+    }
+    int np = 0;
+    for (int v = 0; v < RUN_NVAR; v++)
+        if (v != CAM_GRADCAM && ir->active[CAM_GRADCAM] && ir->active[v]) {
+            ir->pair_a[np] = CAM_GRADCAM;
+            ir->pair_b[np++] = v;
+        }
+    if (ir->active[CAM_HIRESCAM] && ir->active[CAM_HIRESCAM_SIGNED]) {
+        ir->pair_a[np] = CAM_HIRESCAM;
+        ir->pair_b[np++] = CAM_HIRESCAM_SIGNED;
+    }
+    ir->npairs = np;
+    ir->pairs = calloc((size_t)(np ? np : 1) * PAIR_METRICS, sizeof(ci_pair));
+    if (!ir->pairs)
+        goto oom;
+    for (int p = 0; p < np; p++)
+        for (int k = 0; k < PAIR_METRICS; k++) {
+            int a = ir->pair_a[p], b = ir->pair_b[p];
+            if (ci_pair_compute(&ir->pairs[p * PAIR_METRICS + k], &c, a, &ir->am[a], b,
+                                &ir->am[b], pair_metric[k], pair_norm[k]) < 0)
+                goto oom;
+        }
+    ir->t_stats = now_s() - t0;
+    return 0;
+oom:
+    snprintf(err, errlen, "%s: -: out of memory for the bootstrap", m->path);
+    return -2;
+}
+
 /* ---- summary.json -------------------------------------------------------- */
 
 static void json_norms(jw *w, const char *key, const double *v)
@@ -493,6 +557,14 @@ static void json_norms(jw *w, const char *key, const double *v)
     jw_obj(w, key);
     for (int n = 0; n < LOC_NNORM; n++)
         jw_num(w, loc_norm_name(n), v[n]);
+    jw_obj_end(w);
+}
+
+static void json_norms_ci(jw *w, const char *key, const double ci[LOC_NNORM][2])
+{
+    jw_obj(w, key);
+    for (int n = 0; n < LOC_NNORM; n++)
+        jw_nums(w, loc_norm_name(n), ci[n], 2);
     jw_obj_end(w);
 }
 
@@ -556,6 +628,9 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     jw_num(w, "tolerance", o->tolerance);
     jw_num(w, "iou", 0.5);
     jw_int(w, "thresholds", LOC_NTHR);
+    jw_int(w, "bootstrap_resamples", o->bootstrap);
+    jw_int(w, "bootstrap_seed", (int64_t)o->seed);
+    jw_str(w, "bootstrap_unit", "image");
     jw_obj_end(w);
     if (ir->save_maps)
         jw_str(w, "maps_file", ir->maps_name);
@@ -563,21 +638,26 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     for (int v = 0; v < RUN_NVAR; v++) {
         if (!ir->active[v])
             continue;
-        agg_metrics am;
+        const agg_metrics *am = &ir->am[v];
+        const ci_variant *ci = &ir->ci[v];
         const agg_variant *a = &ir->agg[v];
-        agg_finish(&am, a);
+        int with_ci = o->bootstrap >= 2;
         jw_obj(w, run_variant_name(v));
         jw_int(w, "degenerate", a->degenerate);
-        json_norms(w, "boxacc", am.boxacc);
-        json_norms(w, "maxboxacc", am.maxboxacc);
-        json_norms(w, "maxboxacc_threshold", am.maxboxacc_t);
-        json_norms(w, "maxboxacc_v2", am.maxboxacc_v2);
+        json_norms(w, "boxacc", am->boxacc);
+        if (with_ci) json_norms_ci(w, "boxacc_ci95", ci->boxacc);
+        json_norms(w, "maxboxacc", am->maxboxacc);
+        if (with_ci) json_norms_ci(w, "maxboxacc_ci95", ci->maxboxacc);
+        json_norms(w, "maxboxacc_threshold", am->maxboxacc_t);
+        json_norms(w, "maxboxacc_v2", am->maxboxacc_v2);
+        if (with_ci) json_norms_ci(w, "maxboxacc_v2_ci95", ci->maxboxacc_v2);
         jw_obj(w, "boxacc_curve");
         for (int n = 0; n < LOC_NNORM; n++)
-            jw_nums(w, loc_norm_name(n), am.curve[n], LOC_NTHR);
+            jw_nums(w, loc_norm_name(n), am->curve[n], LOC_NTHR);
         jw_obj_end(w);
-        jw_num(w, "pointing", am.pointing);
-        jw_num(w, "pointing_class_mean", am.pointing_class_mean);
+        jw_num(w, "pointing", am->pointing);
+        if (with_ci) jw_nums(w, "pointing_ci95", ci->pointing, 2);
+        jw_num(w, "pointing_class_mean", am->pointing_class_mean);
         jw_obj(w, "pointing_per_class");
         for (int cl = 0; cl < m->C; cl++) {
             double p = agg_class_pointing(a, cl);
@@ -585,20 +665,47 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
                 jw_num(w, m->classes[cl], p);
         }
         jw_obj_end(w);
-        jw_num(w, "energy", am.energy);
+        jw_num(w, "energy", am->energy);
+        if (with_ci) jw_nums(w, "energy_ci95", ci->energy, 2);
         jw_obj(w, "evidence");
         jw_int(w, "eligible_neg", a->neg_n);
-        jw_num(w, "neg_other", am.neg_other);
-        jw_num(w, "neg_area", am.neg_area);
-        jw_num(w, "neg_enrichment", am.neg_enrichment);
+        jw_num(w, "neg_other", am->neg_other);
+        jw_num(w, "neg_area", am->neg_area);
+        jw_num(w, "neg_enrichment", am->neg_enrichment);
+        if (with_ci) jw_nums(w, "neg_enrichment_ci95", ci->neg_enrichment, 2);
         jw_int(w, "eligible_pos", a->pos_n);
-        jw_num(w, "pos_other", am.pos_other);
-        jw_num(w, "pos_area", am.pos_area);
-        jw_num(w, "pos_enrichment", am.pos_enrichment);
+        jw_num(w, "pos_other", am->pos_other);
+        jw_num(w, "pos_area", am->pos_area);
+        jw_num(w, "pos_enrichment", am->pos_enrichment);
+        if (with_ci) jw_nums(w, "pos_enrichment_ci95", ci->pos_enrichment, 2);
         jw_obj_end(w);
         jw_obj_end(w);
     }
     jw_obj_end(w);
+    jw_arr(w, "paired");
+    for (int p = 0; p < ir->npairs; p++)
+        for (int k = 0; k < PAIR_METRICS; k++) {
+            const ci_pair *q = &ir->pairs[p * PAIR_METRICS + k];
+            jw_obj(w, NULL);
+            jw_str(w, "a", run_variant_name(ir->pair_a[p]));
+            jw_str(w, "b", run_variant_name(ir->pair_b[p]));
+            jw_str(w, "metric", ci_metric_name(pair_metric[k]));
+            if (ci_metric_has_norm(pair_metric[k]))
+                jw_str(w, "norm", loc_norm_name(pair_norm[k]));
+            jw_int(w, "targets", q->targets);
+            jw_num(w, "value_a", q->a);
+            jw_num(w, "value_b", q->b);
+            jw_num(w, "diff", q->diff);
+            if (o->bootstrap >= 2)
+                jw_nums(w, "diff_ci95", q->ci, 2);
+            if (q->binary) {
+                jw_int(w, "a_only", q->a_only);
+                jw_int(w, "b_only", q->b_only);
+                jw_num(w, "mcnemar_p", q->p);
+            }
+            jw_obj_end(w);
+        }
+    jw_arr_end(w);
     jw_obj(w, "sign_tables");
     json_table(w, "alphaA", &ir->tot[0]);
     json_table(w, "GA", &ir->tot[1]);
@@ -630,6 +737,7 @@ static int write_summary(od_set *od, input_res *irs, const run_opts *o, double w
         jw_obj(&w, NULL);
         jw_num(&w, "mu_seconds", irs[i].t_mu);
         jw_num(&w, "main_seconds", irs[i].t_main);
+        jw_num(&w, "stats_seconds", irs[i].t_stats);
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
@@ -714,6 +822,8 @@ int run_study(const run_opts *o, char *err, size_t errlen)
             rc = -2;
         }
     }
+    for (int i = 0; i < o->ninputs && rc == 0; i++)
+        rc = stats_input(&irs[i], o, err, errlen);
     if (rc == 0)
         rc = write_summary(&od, irs, o, now_s() - t_start, err, errlen);
     if (rc == 0 && od_commit(&od, err, errlen) < 0)
@@ -727,6 +837,8 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         for (int v = 0; v < RUN_NVAR; v++)
             agg_free(&irs[i].agg[v]);
         free(irs[i].mu);
+        free(irs[i].rec);
+        free(irs[i].pairs);
         h5in_close(irs[i].f);
     }
     free(irs);

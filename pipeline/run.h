@@ -19,6 +19,8 @@ typedef struct {
     double threshold, tolerance;
     int save_maps;
     int64_t max_memory_mib;
+    int bootstrap;               /* resamples for the 95% intervals (0: none) */
+    uint64_t seed;               /* bootstrap seed */
     int ninputs;
     char **inputs;
     const char *command;         /* the command line, for provenance */

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "../analysis/agg.h"
+#include "../analysis/ci.h"
+#include "../analysis/stats.h"
 #include "../analysis/loc.h"
 #include "../analysis/sign.h"
 #include "../kernels/cam.h"
@@ -424,6 +426,94 @@ static void test_agg(void **state)
     agg_free(&a);
 }
 
+/* ---- statistics ---------------------------------------------------------- */
+
+static void test_mcnemar_hand(void **state)
+{
+    (void)state;
+    /* n = 7 discordant, min 1: P(X <= 1) = (1 + 7) / 128 -> p = 16/128 */
+    assert_true(fabs(st_mcnemar_exact(1, 6) - 0.125) < 1e-12);
+    assert_true(fabs(st_mcnemar_exact(6, 1) - 0.125) < 1e-12);
+    /* n = 5, min 0: 2 / 32 */
+    assert_true(fabs(st_mcnemar_exact(0, 5) - 0.0625) < 1e-12);
+    /* n = 10, min 2: (1 + 10 + 45) / 1024 * 2 = 112 / 1024 */
+    assert_true(fabs(st_mcnemar_exact(2, 8) - 112.0 / 1024.0) < 1e-12);
+    /* balanced and empty: 1 */
+    assert_true(st_mcnemar_exact(3, 3) == 1.0);
+    assert_true(st_mcnemar_exact(0, 0) == 1.0);
+    /* large counts stay finite and tiny: 0 vs 2000 is 2^-1999, below double range */
+    double p = st_mcnemar_exact(0, 2000);
+    assert_true(p >= 0.0 && p < 1e-300);
+    /* a wrong hand value would be caught */
+    assert_false(fabs(st_mcnemar_exact(1, 6) - 0.0625) < 1e-12);
+}
+
+static void test_bootstrap_known(void **state)
+{
+    (void)state;
+    enum { N = 400, B = 1000 };
+    double a[N], d[N], c[N], ci[2], ci3[2];
+    void *work = malloc(st_boot_work_bytes(N, B, 3));
+    uint32_t w[N];
+    st_weights(w, N, 42, 7);
+    int64_t sum = 0;
+    for (int i = 0; i < N; i++) sum += w[i];
+    assert_int_equal(sum, N);
+    double v[4] = {1, 2, 3, 4};
+    assert_true(st_quantile_sorted(v, 4, 0.5) == 2.5);
+    assert_true(st_quantile_sorted(v, 4, 0.0) == 1.0 && st_quantile_sorted(v, 4, 1.0) == 4.0);
+    /* identical units: the interval collapses onto the value */
+    for (int i = 0; i < N; i++) { a[i] = 0.5; d[i] = 1; c[i] = 0.25; }
+    st_boot_ratio(ci, a, NULL, d, N, B, 1, 1, work);
+    assert_true(ci[0] == 0.5 && ci[1] == 0.5);
+    /* paired difference of constants */
+    st_boot_ratio(ci, a, c, d, N, B, 1, 1, work);
+    assert_true(fabs(ci[0] - 0.25) < 1e-15 && fabs(ci[1] - 0.25) < 1e-15);
+    /* half hits: the bootstrap mean is ~ Binomial(N, 1/2) / N, 95% interval
+     * 0.5 -+ 1.96 * sqrt(0.25 / N) = 0.5 -+ 0.049 */
+    for (int i = 0; i < N; i++) a[i] = i % 2;
+    st_boot_ratio(ci, a, NULL, d, N, B, 1, 1, work);
+    printf("    bootstrap of a 1/2 proportion, N=%d: [%.4f, %.4f] (normal theory 0.4510, 0.5490)\n",
+           N, ci[0], ci[1]);
+    assert_true(ci[0] > 0.44 && ci[0] < 0.46);
+    assert_true(ci[1] > 0.54 && ci[1] < 0.56);
+    /* the thread count does not change it */
+    st_boot_ratio(ci3, a, NULL, d, N, B, 1, 3, work);
+    assert_true(ci3[0] == ci[0] && ci3[1] == ci[1]);
+    /* another seed gives another (close) interval: the seed is used */
+    st_boot_ratio(ci3, a, NULL, d, N, B, 2, 1, work);
+    assert_true(ci3[0] != ci[0] || ci3[1] != ci[1]);
+    free(work);
+}
+
+/* ci_pair on records built by hand: 4 images, McNemar counts and the value
+ * difference are exact; a target without a box is left out. */
+static void test_ci_pair(void **state)
+{
+    (void)state;
+    enum { T = 5, V = 2 };
+    ci_rec rec[T * V];
+    int32_t timg[T] = {0, 1, 1, 2, 3};
+    memset(rec, 0, sizeof rec);
+    int ha[T] = {1, 1, 0, 1, 1}, hb[T] = {0, 1, 0, 0, 1};
+    for (int t = 0; t < T; t++) {
+        rec[t * V].scored = rec[t * V + 1].scored = t != 4 ? 1 : 0;
+        rec[t * V].point_hit = (uint8_t)ha[t];
+        rec[t * V + 1].point_hit = (uint8_t)hb[t];
+    }
+    ci_ctx c = {rec, V, T, 4, timg, 200, 1, 1};
+    agg_metrics m;
+    memset(&m, 0, sizeof m);
+    ci_pair p;
+    assert_int_equal(ci_pair_compute(&p, &c, 0, &m, 1, &m, CI_POINTING, 0), 0);
+    assert_int_equal(p.targets, 4);
+    assert_int_equal(p.a_only, 2);
+    assert_int_equal(p.b_only, 0);
+    assert_true(fabs(p.a - 0.75) < 1e-15 && fabs(p.b - 0.25) < 1e-15);
+    assert_true(fabs(p.p - 0.5) < 1e-12); /* n = 2, min 0: 2 * 1/4 */
+    assert_true(p.ci[0] <= p.diff && p.diff <= p.ci[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +527,9 @@ int main(void)
         cmocka_unit_test(test_loc_pointing_tolerance),
         cmocka_unit_test(test_loc_degenerate_and_evidence),
         cmocka_unit_test(test_agg),
+        cmocka_unit_test(test_mcnemar_hand),
+        cmocka_unit_test(test_bootstrap_known),
+        cmocka_unit_test(test_ci_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
