@@ -6,7 +6,8 @@
  * od_commit fsync each file and rename it over its final name, in
  * registration order (the caller registers summary.json last, so a reader
  * that sees a new summary sees new companions). On any failure od_abort
- * unlinks the temporaries, leaving OUTDIR as it was. Every fclose, fflush,
+ * unlinks the temporaries and removes the directories od_init created,
+ * leaving the file system as it was. Every fclose, fflush,
  * fsync and rename result is checked: a full disk is an error, not a
  * truncated file.
  *
@@ -31,49 +32,58 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
-static int mkdirs(const char *dir)
+/* mkdir -p, remembering each directory it creates. */
+static int mkdirs(od_set *s, const char *dir)
 {
     char *p = strdup(dir);
     if (!p)
         return -1;
-    for (char *c = p + 1; *c; c++) {
-        if (*c == '/') {
-            *c = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                free(p);
-                return -1;
-            }
-            *c = '/';
+    size_t len = strlen(p);
+    for (size_t i = 1; i <= len; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char c = p[i];
+        p[i] = 0;
+        if (mkdir(p, 0777) == 0) {
+            if (s->ncreated < OD_MAXFILES)
+                s->created[s->ncreated++] = strdup(p);
+        } else if (errno != EEXIST) {
+            free(p);
+            return -1;
         }
+        p[i] = c;
     }
-    int rc = (mkdir(p, 0777) != 0 && errno != EEXIST) ? -1 : 0;
     free(p);
-    return rc;
+    return 0;
 }
 
 int od_init(od_set *s, const char *dir, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     struct stat st;
-    if (mkdirs(dir) != 0 || stat(dir, &st) != 0) {
+    if (mkdirs(s, dir) != 0 || stat(dir, &st) != 0) {
         snprintf(err, errlen, "%s: -: cannot create output directory: %s", dir, strerror(errno));
-        return -1;
+        goto bad;
     }
     if (!S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "%s: -: not a directory", dir);
-        return -1;
+        goto bad;
     }
     if (access(dir, W_OK | X_OK) != 0) {
         snprintf(err, errlen, "%s: -: output directory is not writable: %s", dir,
                  strerror(errno));
-        return -1;
+        goto bad;
     }
     s->dir = strdup(dir);
     if (!s->dir) {
         snprintf(err, errlen, "%s: -: out of memory", dir);
-        return -1;
+        goto bad;
     }
     return 0;
+bad:
+    od_abort(s);
+    od_free(s);
+    return -1;
 }
 
 const char *od_add(od_set *s, const char *name, char *err, size_t errlen)
@@ -154,6 +164,9 @@ void od_abort(od_set *s)
     for (int i = 0; i < s->n; i++)
         if (s->tmp[i])
             unlink(s->tmp[i]);
+    for (int i = s->ncreated - 1; i >= 0; i--)
+        if (s->created[i])
+            rmdir(s->created[i]); /* only if empty: never removes anything else */
 }
 
 void od_free(od_set *s)
@@ -162,6 +175,8 @@ void od_free(od_set *s)
         free(s->tmp[i]);
         free(s->final[i]);
     }
+    for (int i = 0; i < s->ncreated; i++)
+        free(s->created[i]);
     free(s->dir);
     memset(s, 0, sizeof *s);
 }

@@ -12,6 +12,8 @@ typedef struct {
     int n;
     char *final[OD_MAXFILES];
     char *tmp[OD_MAXFILES];
+    int ncreated;             /* directories od_init created, removed again by od_abort */
+    char *created[OD_MAXFILES];
 } od_set;
 
 /* Create dir (and parents) if needed and check it is a writable directory. */
@@ -30,7 +32,8 @@ int od_fclose(FILE *f, const char *what, char *err, size_t errlen);
 /* fsync and rename every temporary file to its final name; summary last. */
 int od_commit(od_set *s, char *err, size_t errlen);
 
-/* Remove every temporary file, free everything. Safe after od_commit. */
+/* Remove every temporary file and the directories od_init created (a failed
+ * run leaves no trace); safe after od_commit. od_free frees everything. */
 void od_abort(od_set *s);
 void od_free(od_set *s);
 
