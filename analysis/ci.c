@@ -38,8 +38,15 @@ void ci_rec_set(ci_rec *c, const loc_result *r, int scored)
             if (b & LOC_ANY70) c->any[n][2][i >> 3] |= (uint8_t)(1u << (i & 7));
         }
         c->hit[n] = r->iou[n] >= 0.5;
+        if (!r->degenerate) {
+            c->box[n][0] = (uint16_t)r->box[n].x0;
+            c->box[n][1] = (uint16_t)r->box[n].y0;
+            c->box[n][2] = (uint16_t)r->box[n].x1;
+            c->box[n][3] = (uint16_t)r->box[n].y1;
+        }
     }
     c->point_hit = r->point_hit;
+    c->degenerate = r->degenerate;
     c->energy = r->energy;
     c->neg_ok = r->has_other && r->neg_ok;
     c->pos_ok = r->has_other && r->pos_ok;
@@ -167,6 +174,21 @@ int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v, const agg_metric
     return 0;
 }
 
+/* IoU of two predicted boxes; both empty -> 1, one empty -> 0. */
+static double box_agreement(const uint16_t *a, const uint16_t *b)
+{
+    int ea = a[2] <= a[0] || a[3] <= a[1], eb = b[2] <= b[0] || b[3] <= b[1];
+    if (ea || eb)
+        return ea && eb ? 1.0 : 0.0;
+    double iw = (double)(a[2] < b[2] ? a[2] : b[2]) - (double)(a[0] > b[0] ? a[0] : b[0]);
+    double ih = (double)(a[3] < b[3] ? a[3] : b[3]) - (double)(a[1] > b[1] ? a[1] : b[1]);
+    if (iw <= 0 || ih <= 0)
+        return 0.0;
+    double in = iw * ih;
+    double ua = (double)(a[2] - a[0]) * (a[3] - a[1]) + (double)(b[2] - b[0]) * (b[3] - b[1]) - in;
+    return in / ua;
+}
+
 int ci_pair_compute(ci_pair *out, const ci_ctx *c, int va, const agg_metrics *ma, int vb,
                     const agg_metrics *mb, int metric, int norm)
 {
@@ -186,6 +208,8 @@ int ci_pair_compute(ci_pair *out, const ci_ctx *c, int va, const agg_metrics *ma
             continue;
         double xa = value(ra, metric, norm, ta), xb = value(rb, metric, norm, tb);
         out->targets++;
+        if (metric == CI_BOXACC)
+            out->box_iou += box_agreement(ra->box[norm], rb->box[norm]);
         sa += xa;
         sb += xb;
         if (out->binary) {
@@ -202,6 +226,7 @@ int ci_pair_compute(ci_pair *out, const ci_ctx *c, int va, const agg_metrics *ma
         out->a = sa / (double)out->targets;
         out->b = sb / (double)out->targets;
         out->diff = out->a - out->b;
+        out->box_iou /= (double)out->targets;
     }
     if (out->binary)
         out->p = st_mcnemar_exact(out->a_only, out->b_only);

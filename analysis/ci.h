@@ -10,7 +10,8 @@
 typedef struct {
     uint8_t curve[LOC_NNORM][(LOC_NTHR + 7) / 8];     /* LOC_HIT per threshold, bit i */
     uint8_t any[LOC_NNORM][3][(LOC_NTHR + 7) / 8];    /* any-component IoU >= .3/.5/.7 */
-    uint8_t hit[LOC_NNORM], point_hit, neg_ok, pos_ok, scored;
+    uint8_t hit[LOC_NNORM], point_hit, neg_ok, pos_ok, scored, degenerate;
+    uint16_t box[LOC_NNORM][4];                       /* box at --threshold, edge coords */
     double energy, other_area, neg_other, pos_other;
 } ci_rec;
 
@@ -33,6 +34,8 @@ typedef struct {
     int binary;               /* hits: McNemar applies */
     int64_t a_only, b_only;   /* discordant pairs */
     double p;                 /* McNemar exact two-sided p (1 when not binary) */
+    double box_iou;           /* boxacc only: mean IoU of A's box with B's box (two empty
+                                 boxes agree: 1; one empty: 0) */
 } ci_pair;
 
 /* Context shared by the calls: T targets, recs of variant v at rec[t*stride + v],

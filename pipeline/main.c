@@ -2,8 +2,10 @@
  * status codes to exit codes (1 bad input, 2 bad usage or system error is
  * reported as 1 too, since it is not the user's syntax; see README). */
 #define _POSIX_C_SOURCE 200809L
-#include "run.h"
+#include "gallery.h"
 #include "h5in.h"
+#include "report.h"
+#include "run.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,8 @@ static const char USAGE[] =
     "                         [--tolerance 15] [--save-maps] [--max-memory MiB]\n"
     "                         [--bootstrap 1000] [--seed 1] INPUT.h5 ...\n"
     "       gradcam-study check INPUT.h5\n"
+    "       gradcam-study report ...   (see gradcam-study report --help)\n"
+    "       gradcam-study gallery ...  (see gradcam-study gallery --help)\n"
     "       gradcam-study --help | --version\n";
 
 static void help(void)
@@ -201,6 +205,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc, argv);
+    if (!strcmp(argv[1], "report"))
+        return report_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "gallery"))
+        return gallery_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check")) {
         if (argc != 3)
             return usage_error("check takes exactly one INPUT.h5%s", "");

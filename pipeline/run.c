@@ -698,6 +698,8 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
             jw_num(w, "diff", q->diff);
             if (o->bootstrap >= 2)
                 jw_nums(w, "diff_ci95", q->ci, 2);
+            if (pair_metric[k] == CI_BOXACC)
+                jw_num(w, "box_iou_mean", q->box_iou);
             if (q->binary) {
                 jw_int(w, "a_only", q->a_only);
                 jw_int(w, "b_only", q->b_only);
