@@ -18,12 +18,14 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 HDF5_CFLAGS := $(shell pkg-config --cflags hdf5-serial 2>/dev/null)
 HDF5_LIBS   := $(shell pkg-config --libs hdf5-serial 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+PNG_CFLAGS  := $(shell pkg-config --cflags libpng 2>/dev/null)
+PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
-CFLAGS  := -std=c11 $(OPT) -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) \
+CFLAGS  := -std=c11 $(OPT) -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
            -DGCS_VERSION='"$(VERSION)"' -D_DEFAULT_SOURCE
 LDFLAGS := -fopenmp $(SAN)
-LDLIBS  := $(HDF5_LIBS) -lm
+LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) -lm
 
 KERNELS  := $(wildcard kernels/*.c)
 ANALYSIS := $(wildcard analysis/*.c)
