@@ -66,6 +66,37 @@ def case_list():
     case("image size zero", "/images/size", lambda f: f["images/size"].__setitem__((0, 0), 0))
     case("image size huge", "/images/size", lambda f: f["images/size"].__setitem__((0, 1), 10 ** 6))
     case("labels not 0/1", "/images/labels", lambda f: f["images/labels"].__setitem__((0, 0), 7))
+    case("zero boxes", "/boxes/image", lambda f: (
+        rewrite(f, "boxes/image", np.zeros(0, np.int32)),
+        rewrite(f, "boxes/class", np.zeros(0, np.int32)),
+        rewrite(f, "boxes/xyxy", np.zeros((0, 4), np.float32)),
+        f.__delitem__("boxes/difficult") if "boxes/difficult" in f else None))
+    case("h mismatch between A and G", "/targets/gradients",
+         lambda f: rewrite(f, "targets/gradients", f["targets/gradients"][:, :, :-1]))
+    case("box image out of range", "/boxes/image",
+         lambda f: f["boxes/image"].__setitem__(-1, 99))
+    case("box images decreasing", "/boxes/image",
+         lambda f: f["boxes/image"].__setitem__(0, f["boxes/image"][-1]))
+    case("string activations", "/activations",
+         lambda f: rewrite(f, "activations", np.array([b"a"] * 4)))
+    case("NaN in saliency", "/targets/saliency",
+         lambda f: f["targets/saliency"].__setitem__((2, 5, 5), np.nan))
+    case("Inf in scores", "/images/scores", lambda f: f["images/scores"].__setitem__((1, 1), -np.inf))
+    case("dimensions whose product overflows", "/activations", lambda f: (
+        f.__delitem__("activations"),
+        f.create_dataset("activations", shape=(f["images/size"].shape[0], 2 ** 20, 4096, 4096),
+                         dtype="f4", chunks=(1, 1, 64, 64))))
+    case("schema attribute not a string", "/@schema", lambda f: f.attrs.__setitem__("schema", 1))
+    case("missing model attribute", "/@model", lambda f: f.attrs.__delitem__("model"))
+    case("classes not strings", "/classes", lambda f: rewrite(f, "classes", np.arange(5)))
+    case("labels with C+1 columns", "/images/labels",
+         lambda f: rewrite(f, "images/labels", np.zeros((f["images/size"].shape[0], 6), np.uint8)))
+    case("pixels with 2 channels", "/images/pixels", lambda f: rewrite(
+        f, "images/pixels", np.zeros(f["images/pixels"].shape[:3] + (2,), np.uint8)))
+    case("difficult flag 3", "/boxes/difficult",
+         lambda f: f["boxes/difficult"].__setitem__(0, 3))
+    case("saliency of the wrong frame", "/targets/saliency",
+         lambda f: rewrite(f, "targets/saliency", f["targets/saliency"][:, :-1]))
     case("zero targets", "/targets/image", lambda f: (
         rewrite(f, "targets/image", np.zeros(0, np.int32)),
         rewrite(f, "targets/class", np.zeros(0, np.int32)),
@@ -83,8 +114,21 @@ def main():
     os.makedirs(work, exist_ok=True)
     base = os.path.join(work, "valid.h5")
     subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_fixture.py"), base, "--seed", "5",
-                    "--images", "8", "--channels", "6", "--fh", "4", "--fw", "5"],
-                   check=True, capture_output=True)
+                    "--images", "8", "--channels", "6", "--fh", "4", "--fw", "5", "--saliency",
+                    "--pixels"], check=True, capture_output=True)
+    # a file with doubles where floats are expected is valid (converted), not malformed
+    dbl = os.path.join(work, "doubles.h5")
+    shutil.copy(base, dbl)
+    with h5py.File(dbl, "a") as f:
+        for name in ("activations", "targets/gradients", "boxes/xyxy", "images/scores"):
+            rewrite(f, name, f[name][()].astype(np.float64))
+    # whole-file damage: not HDF5, empty, truncated
+    raw = open(base, "rb").read()
+    files = {"not-hdf5.h5": b"this is not an HDF5 file\n" * 40, "empty.h5": b"",
+             "truncated.h5": raw[:len(raw) // 2]}
+    for name, data in files.items():
+        with open(os.path.join(work, name), "wb") as fh:
+            fh.write(data)
     passed = failed = 0
     rc, err = run([binpath, "check", base])
     if rc == 0:
@@ -93,11 +137,22 @@ def main():
     else:
         failed += 1
         print("FAIL  control: the valid file fails check: %s" % err.strip())
-    for i, (name, dataset, fn) in enumerate(case_list()):
-        path = os.path.join(work, "bad%02d.h5" % i)
-        shutil.copy(base, path)
-        with h5py.File(path, "a") as f:
-            fn(f)
+    rc, err = run([binpath, "check", dbl])
+    if rc == 0:
+        passed += 1
+        print("PASS  control: float64 A, G, boxes and scores are converted and accepted")
+    else:
+        failed += 1
+        print("FAIL  control: float64 inputs refused: %s" % err.strip())
+    cases = [("file: " + n, "-", n) for n in files] + case_list()
+    for i, (name, dataset, fn) in enumerate(cases):
+        if isinstance(fn, str):
+            path = os.path.join(work, fn)
+        else:
+            path = os.path.join(work, "bad%02d.h5" % i)
+            shutil.copy(base, path)
+            with h5py.File(path, "a") as f:
+                fn(f)
         problems = []
         for cmd in ([binpath, "check", path],
                     [binpath, "run", "-o", os.path.join(work, "out%02d" % i), path]):
