@@ -1,29 +1,42 @@
-/* outdir.c: outputs appear complete or not at all.
+/* outdir.c: an output directory shows the previous complete run or the new
+ * complete run, never a mix, whatever moment the process is killed.
  *
  * DESIGN
- * Every output is registered here and written under a temporary name
- * ".NAME.tmp.PID" in OUTDIR. Only when the whole run has succeeded does
- * od_commit fsync each file and rename it over its final name, in
- * registration order (the caller registers summary.json last, so a reader
- * that sees a new summary sees new companions). On any failure od_abort
- * unlinks the temporaries and removes the directories od_init created,
- * leaving the file system as it was. Every fclose, fflush,
- * fsync and rename result is checked: a full disk is an error, not a
- * truncated file.
+ * All outputs are written into a staging directory ".NAME.staging-PID" next
+ * to OUTDIR (same parent, so the same file system). On success od_commit
+ * fsyncs every file and the staging directory, hard-links into staging any
+ * regular file of the old OUTDIR that this run does not replace (so a user's
+ * files survive), and then swaps the two directories with one
+ * renameat2(RENAME_EXCHANGE) system call, or renames staging into place when
+ * OUTDIR did not exist yet. Only then is the old tree (now under the staging
+ * name) deleted. A SIGKILL before the swap leaves OUTDIR untouched (and a
+ * stale staging directory beside it, which the next run into the same
+ * OUTDIR deletes once its process is gone); after the swap OUTDIR is
+ * complete.
+ * Sub-directories of an old OUTDIR are moved across just before the swap; a
+ * kill in that instant can leave one in the stale staging directory.
+ * Where the file system cannot exchange (renameat2 fails with EINVAL or
+ * ENOSYS) the fallback renames the old OUTDIR aside first: a kill between
+ * the two renames then leaves OUTDIR missing, never mixed.
+ * On failure od_abort deletes the staging directory: OUTDIR is as it was,
+ * and is not created. Every write, close, fsync and rename is checked.
  *
- * Thread safety: used from the main thread only.
+ * Thread safety: main thread only.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "outdir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *path_join(const char *a, const char *b)
+static char *join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
     char *p = malloc(n);
@@ -32,8 +45,7 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
-/* mkdir -p, remembering each directory it creates. */
-static int mkdirs(od_set *s, const char *dir)
+static int mkdirs(const char *dir)
 {
     char *p = strdup(dir);
     if (!p)
@@ -44,10 +56,7 @@ static int mkdirs(od_set *s, const char *dir)
             continue;
         char c = p[i];
         p[i] = 0;
-        if (mkdir(p, 0777) == 0) {
-            if (s->ncreated < OD_MAXFILES)
-                s->created[s->ncreated++] = strdup(p);
-        } else if (errno != EEXIST) {
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
             free(p);
             return -1;
         }
@@ -57,58 +66,137 @@ static int mkdirs(od_set *s, const char *dir)
     return 0;
 }
 
+/* Delete a directory holding only files and (recursively) directories. */
+static void rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *p = join(dir, e->d_name);
+        if (!p)
+            continue;
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_tree(p);
+        else
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Delete ".BASE.staging-PID" directories in parent whose process is gone. */
+static void sweep_stale(const char *parent, const char *base)
+{
+    DIR *d = opendir(parent);
+    if (!d)
+        return;
+    char prefix[PATH_MAX + 16];
+    snprintf(prefix, sizeof prefix, ".%s.staging-", base);
+    size_t np = strlen(prefix);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, np) != 0)
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + np, &end, 10);
+        if (pid <= 0 || (*end && strncmp(end, ".old-", 5) != 0))
+            continue;
+        if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue; /* a live run's */
+        char *p = join(parent, e->d_name);
+        if (p)
+            rm_tree(p);
+        free(p);
+    }
+    closedir(d);
+}
+
 int od_init(od_set *s, const char *dir, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
-    struct stat st;
-    if (mkdirs(s, dir) != 0 || stat(dir, &st) != 0) {
-        snprintf(err, errlen, "%s: -: cannot create output directory: %s", dir, strerror(errno));
-        goto bad;
+    char parent[PATH_MAX], base[PATH_MAX], real[PATH_MAX];
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    if (len == 0 || len >= sizeof parent) {
+        snprintf(err, errlen, "%s: -: not a usable output directory name", dir);
+        return -1;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: -: not a directory", dir);
-        goto bad;
+    memcpy(parent, dir, len);
+    parent[len] = 0;
+    char *slash = strrchr(parent, '/');
+    const char *b = slash ? slash + 1 : parent;
+    if (!strcmp(b, ".") || !strcmp(b, "..") || !strcmp(parent, "/")) {
+        snprintf(err, errlen, "%s: -: name the output directory itself (not . .. or /)", dir);
+        return -1;
     }
-    if (access(dir, W_OK | X_OK) != 0) {
-        snprintf(err, errlen, "%s: -: output directory is not writable: %s", dir,
+    snprintf(base, sizeof base, "%s", b);
+    if (slash == parent)
+        strcpy(parent, "/");
+    else if (slash)
+        *slash = 0;
+    else
+        strcpy(parent, ".");
+    if (mkdirs(parent) != 0 || !realpath(parent, real)) {
+        snprintf(err, errlen, "%s: -: cannot create its parent directory: %s", dir,
                  strerror(errno));
-        goto bad;
+        return -1;
     }
+    char tmp[2 * PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s/%s", strcmp(real, "/") ? real : "", base);
+    s->abs = strdup(tmp);
+    snprintf(tmp, sizeof tmp, "%s/.%s.staging-%ld", strcmp(real, "/") ? real : "", base,
+             (long)getpid());
+    s->staging = strdup(tmp);
     s->dir = strdup(dir);
-    if (!s->dir) {
+    if (!s->abs || !s->staging || !s->dir) {
         snprintf(err, errlen, "%s: -: out of memory", dir);
-        goto bad;
+        od_free(s);
+        return -1;
+    }
+    struct stat st;
+    if (stat(s->abs, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: -: exists and is not a directory", dir);
+        od_free(s);
+        return -1;
+    }
+    sweep_stale(real, base); /* staging directories of killed runs */
+    if (mkdir(s->staging, 0777) != 0) {
+        snprintf(err, errlen, "%s: -: cannot create a directory beside it: %s", dir,
+                 strerror(errno));
+        od_free(s);
+        return -1;
     }
     return 0;
-bad:
-    od_abort(s);
-    od_free(s);
-    return -1;
 }
 
 const char *od_add(od_set *s, const char *name, char *err, size_t errlen)
 {
-    char tname[256];
     if (s->n >= OD_MAXFILES) {
         snprintf(err, errlen, "%s: %s: too many output files", s->dir, name);
         return NULL;
     }
-    snprintf(tname, sizeof tname, ".%s.tmp.%ld", name, (long)getpid());
-    s->final[s->n] = path_join(s->dir, name);
-    s->tmp[s->n] = path_join(s->dir, tname);
-    if (!s->final[s->n] || !s->tmp[s->n]) {
+    s->name[s->n] = strdup(name);
+    s->path[s->n] = join(s->staging, name);
+    if (!s->name[s->n] || !s->path[s->n]) {
         snprintf(err, errlen, "%s: %s: out of memory", s->dir, name);
         return NULL;
     }
-    return s->tmp[s->n++];
+    return s->path[s->n++];
 }
 
 FILE *od_fopen(od_set *s, const char *name, char *err, size_t errlen)
 {
-    const char *t = od_add(s, name, err, errlen);
-    if (!t)
+    const char *p = od_add(s, name, err, errlen);
+    if (!p)
         return NULL;
-    FILE *f = fopen(t, "w");
+    FILE *f = fopen(p, "w");
     if (!f)
         snprintf(err, errlen, "%s: %s: cannot create: %s", s->dir, name, strerror(errno));
     return f;
@@ -121,62 +209,123 @@ int od_fclose(FILE *f, const char *what, char *err, size_t errlen)
         bad = 1;
     if (fsync(fileno(f)) != 0 && errno != EINVAL)
         bad = 1;
+    int e = errno;
     if (fclose(f) != 0)
-        bad = 1;
+        bad = 1, e = errno;
     if (bad) {
-        snprintf(err, errlen, "%s: -: write failed: %s", what, strerror(errno));
+        snprintf(err, errlen, "%s: -: write failed: %s", what, strerror(e ? e : EIO));
         return -1;
     }
     return 0;
 }
 
+static int ours(const od_set *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->name[i], name))
+            return 1;
+    return 0;
+}
+
+static int sync_path(const char *p)
+{
+    int fd = open(p, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Carry the old OUTDIR's other entries into staging. */
+static int carry_over(od_set *s, char *err, size_t errlen)
+{
+    DIR *d = opendir(s->abs);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || ours(s, e->d_name))
+            continue;
+        char *from = join(s->abs, e->d_name), *to = join(s->staging, e->d_name);
+        struct stat st;
+        if (!from || !to || lstat(from, &st) != 0) {
+            rc = -1;
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = rename(from, to);
+        } else if (link(from, to) != 0) {
+            rc = -1;
+        }
+        if (rc != 0)
+            snprintf(err, errlen, "%s: %s: cannot carry it over: %s", s->dir, e->d_name,
+                     strerror(errno));
+        free(from);
+        free(to);
+    }
+    closedir(d);
+    return rc;
+}
+
 int od_commit(od_set *s, char *err, size_t errlen)
 {
-    for (int i = 0; i < s->n; i++) {
-        int fd = open(s->tmp[i], O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) {
-            snprintf(err, errlen, "%s: -: cannot sync: %s", s->tmp[i], strerror(errno));
-            if (fd >= 0)
-                close(fd);
+    for (int i = 0; i < s->n; i++)
+        if (sync_path(s->path[i]) != 0) {
+            snprintf(err, errlen, "%s: %s: cannot sync: %s", s->dir, s->name[i], strerror(errno));
             return -1;
         }
-        close(fd);
-    }
-    for (int i = 0; i < s->n; i++) {
-        if (rename(s->tmp[i], s->final[i]) != 0) {
-            snprintf(err, errlen, "%s: -: cannot rename into place: %s", s->final[i],
+    if (carry_over(s, err, errlen) != 0)
+        return -1;
+    sync_path(s->staging);
+    struct stat st;
+    if (stat(s->abs, &st) != 0) {
+        if (rename(s->staging, s->abs) != 0) {
+            snprintf(err, errlen, "%s: -: cannot move the outputs into place: %s", s->dir,
                      strerror(errno));
             return -1;
         }
-        free(s->tmp[i]);
-        s->tmp[i] = NULL;
+        /* nothing left to delete under the staging name */
+    } else if (renameat2(AT_FDCWD, s->staging, AT_FDCWD, s->abs, RENAME_EXCHANGE) != 0) {
+        if (errno != EINVAL && errno != ENOSYS) {
+            snprintf(err, errlen, "%s: -: cannot swap the outputs into place: %s", s->dir,
+                     strerror(errno));
+            return -1;
+        }
+        char aside[PATH_MAX + 64];
+        snprintf(aside, sizeof aside, "%s.old-%ld", s->staging, (long)getpid());
+        if (rename(s->abs, aside) != 0 || rename(s->staging, s->abs) != 0) {
+            snprintf(err, errlen, "%s: -: cannot move the outputs into place: %s", s->dir,
+                     strerror(errno));
+            return -1;
+        }
+        rm_tree(aside);
     }
-    int dfd = open(s->dir, O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd); /* best effort: not every file system syncs directories */
-        close(dfd);
+    char *parent = strdup(s->abs);
+    if (parent) {
+        char *sl = strrchr(parent, '/');
+        if (sl && sl != parent) {
+            *sl = 0;
+            sync_path(parent); /* best effort: not every file system syncs directories */
+        }
+        free(parent);
     }
     return 0;
 }
 
 void od_abort(od_set *s)
 {
-    for (int i = 0; i < s->n; i++)
-        if (s->tmp[i])
-            unlink(s->tmp[i]);
-    for (int i = s->ncreated - 1; i >= 0; i--)
-        if (s->created[i])
-            rmdir(s->created[i]); /* only if empty: never removes anything else */
+    if (s->staging)
+        rm_tree(s->staging);
 }
 
 void od_free(od_set *s)
 {
     for (int i = 0; i < s->n; i++) {
-        free(s->tmp[i]);
-        free(s->final[i]);
+        free(s->name[i]);
+        free(s->path[i]);
     }
-    for (int i = 0; i < s->ncreated; i++)
-        free(s->created[i]);
     free(s->dir);
+    free(s->abs);
+    free(s->staging);
     memset(s, 0, sizeof *s);
 }

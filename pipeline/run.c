@@ -831,8 +831,7 @@ int run_study(const run_opts *o, char *err, size_t errlen)
     if (rc == 0 && od_commit(&od, err, errlen) < 0)
         rc = -2;
     if (od_ok) {
-        if (rc != 0)
-            od_abort(&od);
+        od_abort(&od); /* after a commit: the old outputs; after a failure: the new ones */
         od_free(&od);
     }
     for (int i = 0; i < o->ninputs; i++) {
