@@ -2,7 +2,8 @@
 #   make          build bin/gradcam-study
 #   make run      install missing packages, build, make the data, run the study
 #   make test     install missing packages, build, run the whole test suite
-#   make asan     the test suite under AddressSanitizer + UBSan
+#   make asan     the test suite under AddressSanitizer + UBSan (make test runs it too)
+#   make valgrind memcheck on an end-to-end run
 #   make clean
 # Libraries come from pkg-config (hdf5-serial named explicitly: installing the
 # MPI flavour makes plain "hdf5" point to it).
@@ -34,7 +35,7 @@ LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS) $(PIPELINE))
 PUREOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
-.PHONY: all deps run test check-all asan clean data study
+.PHONY: all deps run test check-all asan asan-check valgrind clean data study
 
 all: $(BIN)/gradcam-study
 
@@ -70,16 +71,34 @@ study: all data
 run: deps
 	@$(MAKE) --no-print-directory study
 
+# The whole suite twice: as built, then under AddressSanitizer + UBSan.
 test: deps
 	@$(MAKE) --no-print-directory check-all
+	@$(MAKE) --no-print-directory asan-check
 
 check-all: all $(TESTS)
 	@BIN=$(BIN)/gradcam-study BUILD=$(BUILD) PY=$(PY) sh tests/run.sh $(TESTS)
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin OPT=-O1 \
+	@$(MAKE) --no-print-directory asan-check
+
+asan-check:
+	@echo "== the test suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@SUITE=sanitizers $(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    check-all
+
+# valgrind memcheck on an end-to-end run (all variants, maps, intervals) and on check.
+valgrind: all
+	@mkdir -p out/valgrind
+	$(PY) tests/make_fixture.py out/valgrind/in.h5 --seed 3 --images 6 --channels 8 \
+	    --fh 6 --fw 6 --saliency --pixels --dtype f16
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    -q $(BIN)/gradcam-study run -o out/valgrind/out --threads 2 --save-maps \
+	    --bootstrap 50 out/valgrind/in.h5
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    -q $(BIN)/gradcam-study check out/valgrind/in.h5
+	@echo "valgrind: clean"
 
 clean:
 	rm -rf build build-asan bin out
