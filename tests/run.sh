@@ -101,6 +101,7 @@ f=h5py.File(sys.argv[1],"a"); del f["targets/class"]' "$T/f16.h5" &&
     same_outputs "$T/thr1" "$T/thr2" && [ -z "$(ls -A "$T/thr1" | grep tmp)" ]
 }
 step "bad input: one-line error, exit 1, previous outputs untouched" bad_input
+step "gallery: PNG, layout, rules, errors" sh tests/test_gallery.sh "$BIN" "$T/gallery"
 step "kill test: SIGKILL at random moments never leaves a mixed OUTDIR" \
     sh tests/kill_test.sh "$BIN" "$T/kill"
 step "malformed-file corpus: each refused by check and run, no OUTDIR left" \
