@@ -1,6 +1,7 @@
 # gradcam-study: build, run, test.
 #   make          build bin/gradcam-study
-#   make run      install missing packages, build, make the data, run the study
+#   make run      install missing packages, build, make the data, run the study, write REPORT.md
+#   make report   regenerate galleries, figures and REPORT.md from out/default
 #   make test     install missing packages, build, run the whole test suite
 #   make asan     the test suite under AddressSanitizer + UBSan (make test runs it too)
 #   make valgrind memcheck on an end-to-end run
@@ -35,7 +36,7 @@ LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS) $(PIPELINE))
 PUREOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
-.PHONY: all deps run test check-all asan asan-check valgrind clean data study
+.PHONY: all deps run test check-all asan asan-check valgrind clean data study report
 
 all: $(BIN)/gradcam-study
 
@@ -64,9 +65,24 @@ data/default/fixture-%.h5: tests/make_fixture.py
 
 data: $(DATA)
 
+# The study: the engine on the default data, then the galleries, the figures and REPORT.md.
+# The summary the report is built from is kept in data/report/ (committed with REPORT.md and
+# its figures), so a test can regenerate REPORT.md and check that it is not stale.
+REPORT_DIR := data/report
+
 study: all data
 	$(BIN)/gradcam-study run -o out/default --save-maps --tolerance 3 $(DATA)
 	@echo "results in out/default (summary.json, targets.csv, signs.csv, maps-*.h5)"
+	@$(MAKE) --no-print-directory report
+
+report: all
+	@test -f out/default/summary.json || { echo "no out/default/summary.json: run 'make run' first"; exit 1; }
+	@mkdir -p $(REPORT_DIR)
+	rm -f $(REPORT_DIR)/*.png $(REPORT_DIR)/*.svg
+	cp out/default/summary.json $(REPORT_DIR)/summary.json
+	$(BIN)/gradcam-study gallery -o $(REPORT_DIR) --run out/default $(DATA)
+	$(BIN)/gradcam-study report --out REPORT.md --figures $(REPORT_DIR) --models data/weights \
+	    $(REPORT_DIR)/summary.json
 
 run: deps
 	@$(MAKE) --no-print-directory study

@@ -1053,8 +1053,7 @@ out:
     runcsv_free(&rcsv);
 out_nocsv:
     if (od_ok) {
-        if (rc != 0)
-            od_abort(&od);
+        od_abort(&od); /* after a commit: the old directory; after a failure: the new one */
         od_free(&od);
     }
     if (rc != 0)

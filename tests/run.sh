@@ -102,6 +102,21 @@ f=h5py.File(sys.argv[1],"a"); del f["targets/class"]' "$T/f16.h5" &&
 }
 step "bad input: one-line error, exit 1, previous outputs untouched" bad_input
 step "gallery: PNG, layout, rules, errors" sh tests/test_gallery.sh "$BIN" "$T/gallery"
+step "report: sections, figures, same bytes, bad input" env BIN="$BIN" PY="$PY" sh tests/test_report.sh
+
+# REPORT.md is generated, never typed: regenerate it from the committed summary and compare.
+report_fresh() {
+    [ -f REPORT.md ] && [ -f data/report/summary.json ] || { echo "no REPORT.md or data/report/summary.json"; return 1; }
+    mkdir -p "$T/fresh/data/report" && cp data/report/summary.json "$T/fresh/data/report/" &&
+    for g in data/report/gallery-*.png; do [ -e "$g" ] && cp "$g" "$T/fresh/data/report/"; done
+    [ -d data/weights ] && cp -r data/weights "$T/fresh/data/weights"
+    [ -f data/MODELS.md ] && cp data/MODELS.md "$T/fresh/data/"
+    BINABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+    (cd "$T/fresh" && "$BINABS" report --out REPORT.md --figures data/report \
+        --models data/weights data/report/summary.json) &&
+    diff -u REPORT.md "$T/fresh/REPORT.md" | head -20 && cmp -s REPORT.md "$T/fresh/REPORT.md"
+}
+step "REPORT.md is what data/report/summary.json gives (not stale)" report_fresh
 step "kill test: SIGKILL at random moments never leaves a mixed OUTDIR" \
     sh tests/kill_test.sh "$BIN" "$T/kill"
 step "malformed-file corpus: each refused by check and run, no OUTDIR left" \

@@ -1,0 +1,153 @@
+#!/bin/sh
+# tests/test_report.sh: end-to-end checks of `gradcam-study report`.
+# Usage (from anywhere): BIN=bin/gradcam-study PY=/usr/bin/python3 sh tests/test_report.sh
+# Makes two small inputs (post-ReLU with saliency, pre-activation), runs the
+# engine, writes the report and checks: the five question headings, every
+# linked figure exists as PNG and SVG, a gallery image is linked, two runs
+# give the same bytes (report and figures), numbers of summary.json appear
+# as the report formats them, bad summaries exit 1 with one line on stderr
+# and leave no REPORT.md and no temporaries, a missing gnuplot fails the same
+# way, and usage errors exit 2. Exit status: non-zero on the first failure.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+BIN=${BIN:-bin/gradcam-study}
+PY=${PY:-/usr/bin/python3}
+T=$(mktemp -d "${TMPDIR:-/tmp}/gcs-report.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# --- inputs, engine, report --------------------------------------------------
+$PY tests/make_fixture.py "$T/f.h5" --seed 21 --images 25 --saliency >/dev/null ||
+    fail "make_fixture (post-relu)"
+$PY tests/make_fixture.py "$T/f2.h5" --seed 22 --images 25 --activation pre-activation \
+    >/dev/null || fail "make_fixture (pre-activation)"
+"$BIN" run -o "$T/out" --bootstrap 200 "$T/f.h5" "$T/f2.h5" >/dev/null 2>"$T/err" ||
+    { cat "$T/err"; fail "gradcam-study run"; }
+S=$T/out/summary.json
+mkdir -p "$T/rep/fig" || fail "mkdir"
+# a gallery image made by another command: must be linked, left alone
+printf '\211PNG\r\n\032\n' >"$T/rep/fig/gallery-f2.png" || fail "gallery stand-in"
+
+"$BIN" report --out "$T/rep/REPORT.md" --figures "$T/rep/fig" "$S" 2>"$T/err" ||
+    { cat "$T/err"; fail "report exited $?"; }
+R=$T/rep/REPORT.md
+[ -s "$R" ] || fail "no REPORT.md"
+[ ! -s "$T/err" ] || { cat "$T/err"; fail "report wrote to stderr on success"; }
+
+for q in "## Question 1: Does the ReLU help localization?" \
+         "## Question 2: Do negative pixels belong to other categories?" \
+         "## Question 3: Why activation strength?" \
+         "## Question 4: Is Grad-CAM invariant to a function-preserving shift of A?" \
+         "## Question 5: Where does Grad-CAM stand among the variants?" \
+         "## Limitations" "## Running the same study on ImageNet or VOC"; do
+    grep -qxF "$q" "$R" || fail "heading missing: $q"
+done
+
+# --- every linked figure exists as PNG and SVG ------------------------------------
+grep -o '](fig/[^)]*)' "$R" | sed 's/^](//; s/)$//' | sort -u >"$T/links"
+n=$(grep -c '\.png$' "$T/links")
+[ "$n" -ge 12 ] || fail "only $n PNG links"
+while IFS= read -r l; do
+    case $l in
+    *gallery-*) continue ;;
+    *.png) [ -s "$T/rep/${l%.png}.svg" ] || fail "no SVG beside $l"
+           grep -qF "](${l%.png}.svg)" "$R" || fail "SVG of $l not linked" ;;
+    *.svg) [ -s "$T/rep/${l%.svg}.png" ] || fail "no PNG beside $l" ;;
+    *) fail "unexpected link $l" ;;
+    esac
+    [ -s "$T/rep/$l" ] || fail "linked figure missing: $l"
+done <"$T/links"
+head -c 8 "$T/rep/fig/q1-relu-diff.png" | od -An -c | grep -q 'P   N   G' ||
+    fail "q1-relu-diff.png is not a PNG"
+grep -q '<svg' "$T/rep/fig/q1-relu-diff.svg" || fail "q1-relu-diff.svg is not an SVG"
+grep -qF '](fig/gallery-f2.png)' "$R" || fail "gallery-f2.png not linked"
+grep -qF 'gallery-f.png' "$R" && fail "a gallery that does not exist is linked"
+ls -a "$T/rep" "$T/rep/fig" | grep -q '\.tmp$' && fail "temporary files left behind"
+
+# --- same bytes twice ------------------------------------------------------------
+cp -r "$T/rep" "$T/rep1" || fail "cp"
+"$BIN" report --out "$T/rep/REPORT.md" --figures "$T/rep/fig" "$S" || fail "second report"
+cmp "$T/rep/REPORT.md" "$T/rep1/REPORT.md" || fail "REPORT.md differs between runs"
+for f in "$T"/rep1/fig/*; do
+    cmp "$f" "$T/rep/fig/$(basename "$f")" || fail "$(basename "$f") differs between runs"
+done
+# the run block (timings) does not matter: a second engine run, same report
+"$BIN" run -o "$T/out2" --bootstrap 200 "$T/f.h5" "$T/f2.h5" >/dev/null 2>&1 || fail "run 2"
+cmp -s "$S" "$T/out2/summary.json" && fail "the two runs' summaries are identical (no test)"
+mv "$T/out" "$T/out1" && mv "$T/out2" "$T/out" || fail "mv"
+mkdir -p "$T/rep3/fig" && cp "$T/rep/fig/gallery-f2.png" "$T/rep3/fig/" || fail "cp"
+"$BIN" report --out "$T/rep3/REPORT.md" --figures "$T/rep3/fig" "$S" || fail "report of run 2"
+cmp "$T/rep3/REPORT.md" "$R" || fail "the report depends on the run block"
+
+# --- numbers of summary.json, formatted as the report formats them ----------------
+$PY - "$S" "$R" <<'EOF' || fail "numbers of summary.json not found in the report"
+import json, sys
+s = json.load(open(sys.argv[1]))
+r = open(sys.argv[2]).read()
+def pct(x): return "%.1f" % (100 * x)
+ok = True
+for i in s["inputs"]:
+    stem = i["file"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    g = i["variants"]["gradcam"]
+    lo, hi = g["boxacc_ci95"]["max"]
+    row = "| `gradcam` | %d | %s [%s, %s] |" % (g["degenerate"], pct(g["boxacc"]["max"]),
+                                              pct(lo), pct(hi))
+    e = i["variants"]["gradcam-signed"]["evidence"]
+    enr = "%.2f [%.2f, %.2f]" % (e["neg_enrichment"], *e["neg_enrichment_ci95"])
+    for want in (row, enr, "| `%s` | `%s` |" % (stem, i["attributes"]["model"])):
+        if want not in r:
+            print("missing:", want); ok = False
+tol = "Pointing tolerance **%g px**" % s["inputs"][0]["protocol"]["tolerance"]
+if tol not in r:
+    print("missing:", tol); ok = False
+sys.exit(0 if ok else 1)
+EOF
+
+# --- bad summaries: exit 1, one line, no REPORT.md, no temporaries -----------------
+head -c 3000 "$S" >"$T/trunc.json"
+sed 's#gradcam-study-summary/1#gradcam-study-summary/9#' "$S" >"$T/schema.json"
+$PY -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+del s["inputs"][1]["variants"]["gradcam"]["boxacc"]["minmax"]
+json.dump(s, open(sys.argv[2], "w"))' "$S" "$T/missing.json" || fail "missing.json"
+printf '{"schema": "gradcam-study-summary/1", "inputs": [{"file": 3}]}' >"$T/type.json"
+for bad in trunc schema missing type; do
+    rm -rf "$T/b"
+    "$BIN" report --out "$T/b/REPORT.md" --figures "$T/b/fig" "$T/$bad.json" 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 1 ] || fail "$bad.json: exit $rc, expected 1"
+    [ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err"; fail "$bad.json: not one line"; }
+    grep -q "^gradcam-study: $T/$bad.json: " "$T/err" || { cat "$T/err"; fail "$bad.json: message"; }
+    [ ! -e "$T/b/REPORT.md" ] || fail "$bad.json: REPORT.md written"
+done
+# a failure while drawing (no gnuplot on PATH) leaves the old report and no temporaries
+cp "$T/rep/REPORT.md" "$T/before.md"
+PATH=/nonexistent "$BIN" report --out "$T/rep/REPORT.md" --figures "$T/rep/fig" "$S" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "without gnuplot: exit $rc, expected 1"
+[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q 'gnuplot' "$T/err" || { cat "$T/err"; fail "gnuplot message"; }
+cmp "$T/rep/REPORT.md" "$T/before.md" || fail "a failed report changed REPORT.md"
+ls -a "$T/rep" "$T/rep/fig" | grep -q '\.tmp$' && fail "temporaries left after a failure"
+rm -rf "$T/nognu"
+PATH=/nonexistent "$BIN" report --out "$T/nognu/REPORT.md" --figures "$T/nognu" "$S" 2>/dev/null
+[ ! -e "$T/nognu/REPORT.md" ] || fail "REPORT.md written without figures"
+
+# --- usage errors: exit 2 -----------------------------------------------------------
+for args in "" "--out $T/u.md" "--out $T/u.md --figures $T/u" "--figures $T/u $S" \
+            "--out $T/u.md --figures $T/u $S $S" "--bogus $S" "--out"; do
+    # shellcheck disable=SC2086
+    "$BIN" report $args >/dev/null 2>"$T/err"
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "report $args: exit $rc, expected 2"
+    grep -q '^usage: gradcam-study report' "$T/err" || fail "report $args: no usage line"
+done
+"$BIN" report --help >"$T/out.txt" || fail "--help exit"
+grep -q '^usage: gradcam-study report' "$T/out.txt" || fail "--help text"
+[ ! -e "$T/u.md" ] || fail "usage error wrote a report"
+
+echo "test_report: all checks passed"
