@@ -104,7 +104,7 @@ asan-check:
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    check-all
 
-# valgrind memcheck on an end-to-end run (all variants, maps, intervals) and on check.
+# valgrind memcheck on an end-to-end run (all variants, maps, intervals), check, gallery, report.
 valgrind: all
 	@mkdir -p out/valgrind
 	$(PY) tests/make_fixture.py out/valgrind/in.h5 --seed 3 --images 6 --channels 8 \
@@ -114,6 +114,12 @@ valgrind: all
 	    --bootstrap 50 out/valgrind/in.h5
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    -q $(BIN)/gradcam-study check out/valgrind/in.h5
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    -q $(BIN)/gradcam-study gallery -o out/valgrind/gallery --run out/valgrind/out \
+	    out/valgrind/in.h5
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    -q $(BIN)/gradcam-study report --out out/valgrind/REPORT.md \
+	    --figures out/valgrind/fig out/valgrind/out/summary.json
 	@echo "valgrind: clean"
 
 clean:
