@@ -2,6 +2,7 @@
  * status codes to exit codes (1 bad input, 2 bad usage or system error is
  * reported as 1 too, since it is not the user's syntax; see README). */
 #define _POSIX_C_SOURCE 200809L
+#include "compare.h"
 #include "gallery.h"
 #include "h5in.h"
 #include "report.h"
@@ -24,6 +25,7 @@ static const char USAGE[] =
     "       gradcam-study check INPUT.h5\n"
     "       gradcam-study report ...   (see gradcam-study report --help)\n"
     "       gradcam-study gallery ...  (see gradcam-study gallery --help)\n"
+    "       gradcam-study compare BASE_OUTDIR NEW_OUTDIR [--tolerance X] [--history F.csv]\n"
     "       gradcam-study --help | --version\n";
 
 static void help(void)
@@ -209,6 +211,8 @@ int main(int argc, char **argv)
         return report_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "gallery"))
         return gallery_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "compare"))
+        return compare_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check")) {
         if (argc != 3)
             return usage_error("check takes exactly one INPUT.h5%s", "");

@@ -28,6 +28,7 @@
 #include "../analysis/loc.h"
 #include "../analysis/sign.h"
 #include "../kernels/cam.h"
+#include "../kernels/sha256.h"
 #include "../kernels/sweep.h"
 #include "../kernels/upsample.h"
 #include "h5in.h"
@@ -35,6 +36,7 @@
 #include "json.h"
 #include "outdir.h"
 
+#include <errno.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +155,9 @@ typedef struct {
     ci_variant ci[RUN_NVAR];
     ci_pair *pairs;               /* [npairs] */
     int npairs, pair_a[RUN_NVAR + 1], pair_b[RUN_NVAR + 1];
-    double t_mu, t_main, t_stats;
+    double t_mu, t_main, t_stats, t_hash;
+    char sha256[65];
+    int64_t bytes;
     char maps_name[32];
     int save_maps;
 } input_res;
@@ -600,6 +604,10 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     const h5in_meta *m = h5in_meta_of(ir->f);
     jw_obj(w, NULL);
     jw_str(w, "file", m->path);
+    jw_obj(w, "provenance");
+    jw_int(w, "bytes", ir->bytes);
+    jw_str(w, "sha256", ir->sha256);
+    jw_obj_end(w);
     jw_obj(w, "attributes");
     for (int i = 0; i < 5; i++)
         jw_str(w, an[i], m->attr[i]);
@@ -730,6 +738,11 @@ static int write_summary(od_set *od, input_res *irs, const run_opts *o, double w
         json_input(&w, &irs[i], o);
     jw_arr_end(&w);
     jw_obj(&w, "run");
+    char date[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
+    jw_str(&w, "date_utc", date);
     jw_str(&w, "version", GCS_VERSION);
     jw_str(&w, "command", o->command ? o->command : "");
     jw_int(&w, "threads", o->threads);
@@ -737,6 +750,7 @@ static int write_summary(od_set *od, input_res *irs, const run_opts *o, double w
     jw_arr(&w, "stages");
     for (int i = 0; i < o->ninputs; i++) {
         jw_obj(&w, NULL);
+        jw_num(&w, "hash_seconds", irs[i].t_hash);
         jw_num(&w, "mu_seconds", irs[i].t_mu);
         jw_num(&w, "main_seconds", irs[i].t_main);
         jw_num(&w, "stats_seconds", irs[i].t_stats);
@@ -752,6 +766,35 @@ static int write_summary(od_set *od, input_res *irs, const run_opts *o, double w
         snprintf(err, errlen, "%s: summary.json: a non-finite number or a write error", o->outdir);
         return -2;
     }
+    return 0;
+}
+
+/* SHA-256 and size of a file, for the provenance record. */
+static int file_sha256(const char *path, char hex[65], int64_t *bytes, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: -: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    static unsigned char buf[1 << 20];
+    sha256_ctx c;
+    uint8_t d[32];
+    size_t n;
+    sha256_init(&c);
+    *bytes = 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        sha256_update(&c, buf, n);
+        *bytes += (int64_t)n;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "%s: -: read error while computing its checksum", path);
+        return -1;
+    }
+    sha256_final(&c, d);
+    sha256_hex(hex, d);
     return 0;
 }
 
@@ -772,6 +815,12 @@ int run_study(const run_opts *o, char *err, size_t errlen)
             break;
         }
         const h5in_meta *m = h5in_meta_of(irs[i].f);
+        double th = now_s();
+        if (file_sha256(o->inputs[i], irs[i].sha256, &irs[i].bytes, err, errlen) < 0) {
+            rc = -1;
+            break;
+        }
+        irs[i].t_hash = now_s() - th;
         for (int v = 0; v < RUN_NVAR; v++)
             irs[i].active[v] = (o->variants >> v) & 1u;
         if (!m->has_saliency) {

@@ -117,6 +117,8 @@ report_fresh() {
     diff -u REPORT.md "$T/fresh/REPORT.md" | head -20 && cmp -s REPORT.md "$T/fresh/REPORT.md"
 }
 step "REPORT.md is what data/report/summary.json gives (not stale)" report_fresh
+step "compare: identical, planted regression, change, errors; history and trend" \
+    sh tests/test_compare.sh "$BIN" "$T/compare"
 step "kill test: SIGKILL at random moments never leaves a mixed OUTDIR" \
     sh tests/kill_test.sh "$BIN" "$T/kill"
 step "malformed-file corpus: each refused by check and run, no OUTDIR left" \
