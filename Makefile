@@ -36,7 +36,7 @@ LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS) $(PIPELINE))
 PUREOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
-.PHONY: all deps run test check-all asan asan-check valgrind clean data study report
+.PHONY: all deps run test check-all asan asan-check valgrind fuzz clean data study report
 
 all: $(BIN)/gradcam-study
 
@@ -122,5 +122,24 @@ valgrind: all
 	    --figures out/valgrind/fig out/valgrind/out/summary.json
 	@echo "valgrind: clean"
 
+# Fuzzing (libFuzzer, clang from Debian): the loader/validator and the JSON reader, each for
+# FUZZ_SECONDS. New crashing inputs land in tests/fuzz/crashes/ (commit them: the test suite
+# replays every file there); the seed corpora are committed in tests/fuzz/seeds-*.
+FUZZ_SECONDS ?= 60
+# fork mode keeps fuzzing past a finding (each is saved)
+FUZZ_KEEP    := -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
+FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz: deps
+	@mkdir -p build-fuzz/corpus-h5in build-fuzz/corpus-json tests/fuzz/crashes
+	$(FUZZ_CC) $(HDF5_CFLAGS) tests/fuzz/fuzz_h5in.c pipeline/h5in.c kernels/half.c \
+	    $(HDF5_LIBS) -lm -o build-fuzz/fuzz_h5in
+	$(FUZZ_CC) tests/fuzz/fuzz_jsonr.c pipeline/jsonr.c -lm -o build-fuzz/fuzz_jsonr
+	build-fuzz/fuzz_h5in -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 $(FUZZ_KEEP) \
+	    -artifact_prefix=tests/fuzz/crashes/h5in- -print_final_stats=1 \
+	    build-fuzz/corpus-h5in tests/fuzz/seeds-h5in
+	build-fuzz/fuzz_jsonr -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_KEEP) \
+	    -artifact_prefix=tests/fuzz/crashes/json- -print_final_stats=1 \
+	    build-fuzz/corpus-json tests/fuzz/seeds-json
+
 clean:
-	rm -rf build build-asan bin out
+	rm -rf build build-asan build-fuzz bin out

@@ -25,6 +25,8 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <signal.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +37,75 @@
 #define MAX_FEAT 4096         /* feature map height / width */
 #define MAX_CHANNELS (1 << 20)
 #define MAX_COUNT 2147483647LL /* N, T, B, C: indices are int32 */
+
+/* ---- watchdog -------------------------------------------------------------
+ * libhdf5 can loop forever on some corrupt files (fuzzing found a global-heap
+ * loop inside H5Aread of a variable-length string). Every HDF5 call of this
+ * module runs under alarm(): if the library does not return in time, the
+ * handler prints the usual one-line error and ends the process with status 1
+ * (async-signal-safe: write and _exit only). Outputs are unaffected: a run
+ * writes into a staging directory that the next run removes. */
+static unsigned wd_seconds = 120;
+static volatile sig_atomic_t wd_armed;
+static const char *volatile wd_path = "-";
+static const char *volatile wd_what = "-";
+
+static void wd_write(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(2, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void wd_handler(int sig)
+{
+    (void)sig;
+    if (!wd_armed)
+        return;
+    wd_write("gradcam-study: ");
+    wd_write(wd_path);
+    wd_write(": ");
+    wd_write(wd_what);
+    wd_write(": the HDF5 library did not return within the time limit (a corrupt file can make it loop)\n");
+    _exit(1);
+}
+
+void h5in_set_watchdog(unsigned seconds)
+{
+    wd_seconds = seconds;
+}
+
+static void wd_arm(const char *path, const char *what)
+{
+    if (!wd_seconds)
+        return;
+    static int installed;
+    if (!installed) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = wd_handler;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        installed = 1;
+    }
+    wd_path = path;
+    wd_what = what;
+    wd_armed = 1;
+    alarm(wd_seconds);
+}
+
+static void wd_disarm(void)
+{
+    if (!wd_seconds)
+        return;
+    alarm(0);
+    wd_armed = 0;
+}
 
 struct h5in {
     hid_t fid;
@@ -89,6 +160,7 @@ static int ds_open(h5in *f, const char *name, int rank, int optional, dsinfo *di
 {
     memset(di, 0, sizeof *di);
     di->d = H5I_INVALID_HID;
+    wd_what = name;
     if (!path_exists(f->fid, name)) {
         if (optional)
             return 0;
@@ -196,6 +268,9 @@ static int rd_attr(h5in *f, const char *name, char **out, char *err, size_t n)
 {
     char where[64];
     snprintf(where, sizeof where, "/@%s", name);
+    static char wd_where[64];
+    memcpy(wd_where, where, sizeof where);
+    wd_what = wd_where;
     *out = NULL;
     if (H5Aexists(f->fid, name) <= 0)
         return fail(f, err, n, where, "attribute missing (required by schema v1)");
@@ -738,7 +813,10 @@ static int check_schema(h5in *f, char *err, size_t n)
     return 0;
 }
 
-int h5in_open(h5in **out, const char *path, char *err, size_t errlen)
+/* Open from a path, or (image != NULL) from an in-memory file image, which
+ * the fuzzing harness uses; `path` then only names it in messages. */
+static int open_any(h5in **out, const char *path, const void *image, size_t len, char *err,
+                    size_t errlen)
 {
     *out = NULL;
     h5in *f = calloc(1, sizeof *f);
@@ -755,17 +833,35 @@ int h5in_open(h5in **out, const char *path, char *err, size_t errlen)
     }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        fail(f, err, errlen, "-", "cannot open: %s", strerror(errno));
-        goto bad;
+    if (image) {
+        static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+        if (len < 8 || memcmp(image, sig, 8) != 0) {
+            fail(f, err, errlen, "-", "not an HDF5 file (or truncated)");
+            goto bad;
+        }
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
+            H5Pset_file_image(fapl, (void *)(uintptr_t)image, len) < 0) {
+            if (fapl >= 0)
+                H5Pclose(fapl);
+            fail(f, err, errlen, "-", "cannot set up an in-memory file");
+            goto bad;
+        }
+        f->fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+        H5Pclose(fapl);
+    } else {
+        FILE *probe = fopen(path, "rb");
+        if (!probe) {
+            fail(f, err, errlen, "-", "cannot open: %s", strerror(errno));
+            goto bad;
+        }
+        fclose(probe);
+        if (H5Fis_hdf5(path) <= 0) {
+            fail(f, err, errlen, "-", "not an HDF5 file (or truncated)");
+            goto bad;
+        }
+        f->fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     }
-    fclose(probe);
-    if (H5Fis_hdf5(path) <= 0) {
-        fail(f, err, errlen, "-", "not an HDF5 file (or truncated)");
-        goto bad;
-    }
-    f->fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f->fid < 0) {
         fail(f, err, errlen, "-", "HDF5 cannot open it (corrupt or truncated)");
         goto bad;
@@ -780,6 +876,23 @@ int h5in_open(h5in **out, const char *path, char *err, size_t errlen)
 bad:
     h5in_close(f);
     return -1;
+}
+
+int h5in_open(h5in **out, const char *path, char *err, size_t errlen)
+{
+    wd_arm(path, "-");
+    int rc = open_any(out, path, NULL, 0, err, errlen);
+    wd_disarm();
+    return rc;
+}
+
+int h5in_open_image(h5in **out, const void *image, size_t len, const char *name, char *err,
+                    size_t errlen)
+{
+    wd_arm(name, "-");
+    int rc = open_any(out, name, image, len, err, errlen);
+    wd_disarm();
+    return rc;
 }
 
 const h5in_meta *h5in_meta_of(const h5in *f)
@@ -806,6 +919,7 @@ static int rd_rows(h5in *f, hid_t d, int half, const char *name, float *dst, int
     count[0] = (hsize_t)nr;
     size_t total = row * (size_t)nr;
     int rc = 0;
+    wd_arm(f->m.path, name);
     hid_t ms = H5Screate_simple(1, (hsize_t[]){total}, NULL);
     if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
         rc = fail(f, err, n, name, "cannot select rows %lld..%lld", (long long)r0,
@@ -847,6 +961,7 @@ done:
     if (ms >= 0)
         H5Sclose(ms);
     H5Sclose(fs);
+    wd_disarm();
     return rc;
 }
 

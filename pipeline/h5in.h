@@ -39,6 +39,11 @@ typedef struct h5in h5in;
  * a negative code, writes "FILE: DATASET: problem" into err and *out = NULL. */
 int h5in_open(h5in **out, const char *path, char *err, size_t errlen);
 
+/* The same from an in-memory HDF5 file image (len bytes, not copied: it must
+ * outlive the h5in); `name` stands for the file in messages. For fuzzing. */
+int h5in_open_image(h5in **out, const void *image, size_t len, const char *name, char *err,
+                    size_t errlen);
+
 const h5in_meta *h5in_meta_of(const h5in *f);
 
 /* Read activations of images [i0, i0 + n) into dst: (n, K, h, w) float,
@@ -50,6 +55,11 @@ int h5in_read_grads(h5in *f, float *dst, int64_t t0, int64_t n, char *err, size_
 int h5in_read_saliency(h5in *f, float *dst, int64_t t0, int64_t n, char *err, size_t errlen);
 /* Pixels of image i into dst: (pix_h, pix_w, pix_ch) uint8. */
 int h5in_read_pixels(h5in *f, uint8_t *dst, int64_t i, char *err, size_t errlen);
+
+/* Time limit in seconds for each HDF5 open or read (default 120; 0 disables).
+ * A call that does not return in time ends the process with status 1 and the
+ * usual one-line error (libhdf5 can loop forever on some corrupt files). */
+void h5in_set_watchdog(unsigned seconds);
 
 /* Release everything; f may be NULL. */
 void h5in_close(h5in *f);

@@ -195,6 +195,13 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    const char *wd = getenv("GRADCAM_STUDY_HDF5_TIMEOUT");
+    if (wd && *wd) {
+        long v;
+        if (parse_long(wd, &v) < 0 || v < 0 || v > 86400)
+            return usage_error("GRADCAM_STUDY_HDF5_TIMEOUT takes seconds 0..86400, not '%s'", wd);
+        h5in_set_watchdog((unsigned)v);
+    }
     if (argc < 2)
         return usage_error("missing command%s", "");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -121,6 +121,21 @@ step "compare: identical, planted regression, change, errors; history and trend"
     sh tests/test_compare.sh "$BIN" "$T/compare"
 step "kill test: SIGKILL at random moments never leaves a mixed OUTDIR" \
     sh tests/kill_test.sh "$BIN" "$T/kill"
+replay_fuzz() { # every input the fuzzer ever flagged: refused with exit 1 and one line
+    for c in tests/fuzz/crashes/*; do
+        [ -e "$c" ] || continue
+        case $(basename "$c") in
+            json-*) GRADCAM_STUDY_HDF5_TIMEOUT=5 timeout 120 "$BIN" report --out "$T/fz/R.md" \
+                        --figures "$T/fz" "$c" >/dev/null 2>"$T/fz.err" ;;
+            *) GRADCAM_STUDY_HDF5_TIMEOUT=5 timeout 120 "$BIN" check "$c" >/dev/null 2>"$T/fz.err" ;;
+        esac
+        rc=$?
+        [ $rc -eq 1 ] && [ "$(wc -l <"$T/fz.err")" -eq 1 ] ||
+            { echo "$c: exit $rc"; cat "$T/fz.err"; return 1; }
+        echo "$c: $(cat "$T/fz.err")"
+    done
+}
+step "fuzzing findings replayed: each refused cleanly" replay_fuzz
 step "malformed-file corpus: each refused by check and run, no OUTDIR left" \
     $PY tests/malformed.py "$BIN" "$T/malformed"
 
