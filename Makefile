@@ -1,6 +1,8 @@
 # gradcam-study: build, run, test.
 #   make          build bin/gradcam-study
 #   make run      install missing packages, build, make the data, run the study, write REPORT.md
+#   make data     export the default inputs from the committed weights
+#   make train    retrain the networks (long; not part of CI)
 #   make report   regenerate galleries, figures and REPORT.md from out/default
 #   make test     install missing packages, build, run the whole test suite
 #   make asan     the test suite under AddressSanitizer + UBSan (make test runs it too)
@@ -36,7 +38,7 @@ LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS) $(PIPELINE))
 PUREOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
-.PHONY: all deps run test check-all asan asan-check valgrind fuzz clean data study report
+.PHONY: all deps run test check-all asan asan-check valgrind fuzz clean data study report train
 
 all: $(BIN)/gradcam-study
 
@@ -55,13 +57,23 @@ $(BUILD)/tests/%: tests/%.c $(PUREOBJ)
 deps:
 	@scripts/install-deps.sh
 
-# The default data: a generated fixture until the trained networks land.
-DATA := data/default/fixture-post-relu.h5 data/default/fixture-pre-activation.h5
+# The default data: four taps of three networks trained on multi-object Fashion-MNIST scenes,
+# exported from the committed weights (scripts/export.py). One command writes all four files
+# (a grouped target); it reruns only when the weights or the export scripts are newer.
+NETS        := vgg-relu gap-linear vgg-signed
+WEIGHTS     := $(NETS:%=data/weights/%.pt)
+DATA        := data/default/vgg-relu-post.h5 data/default/vgg-relu-pre.h5 \
+               data/default/gap-linear.h5 data/default/vgg-signed.h5
+EXPORT_DEPS := scripts/export.py scripts/gcexport.py scripts/scenes.py scripts/nets.py
 
-data/default/fixture-%.h5: tests/make_fixture.py
-	@mkdir -p data/default
-	$(PY) tests/make_fixture.py $@ --seed 7 --images 200 --channels 64 --fh 12 --fw 12 \
-	    --classes 5 --height 96 --width 96 --activation $* --saliency
+$(DATA) &: $(WEIGHTS) $(EXPORT_DEPS)
+	$(PY) scripts/export.py --weights data/weights --out data/default
+
+# Retrain every network from scratch (about 30 minutes each on 2 cores; rewrites the committed
+# weights and data/MODELS.md). Not part of CI; the weights have no rule on purpose.
+train:
+	$(PY) scripts/train.py --all
+	$(PY) scripts/models_md.py
 
 data: $(DATA)
 

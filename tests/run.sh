@@ -47,6 +47,10 @@ step "numpy reference, float16 pre-activation" e2e f16
 step "numpy reference, odd sizes, threshold 0.37 tolerance 4" e2e odd --threshold 0.37 --tolerance 4
 
 # --- planted answers --------------------------------------------------------
+if [ "${SUITE:-}" != sanitizers ]; then   # Python only: once is enough
+    step "exporters (pytest): gradients vs autograd and finite differences, scenes, VOC exporter" \
+        $PY -m pytest -q -p no:cacheprovider tests/test_exporters.py
+fi
 step "planted-answer fixtures" $PY tests/planted.py "$BIN" "$T/planted"
 
 # --- thread-count invariance ------------------------------------------------
