@@ -18,12 +18,15 @@ t0=$(date +%s%N)
 "$BIN" run -o "$out" --save-maps --bootstrap 200 "$W/b.h5" >/dev/null || exit 1
 "$BIN" run -o "$out" --save-maps --bootstrap 200 "$W/a.h5" >/dev/null || exit 1
 t1=$(date +%s%N)
-# kill moments spread over 0 .. 1.4 x the mean duration of one run, in ms
-span=$(( (t1 - t0) * 7 / 10 / 1000000 + 1 ))
+# kill moments spread over 0 .. 2 x the mean duration of one run, in ms (widened below when
+# every kill keeps landing on the same side)
+span=$(( (t1 - t0) / 1000000 + 1 ))
 prev=ref-a; n_old=0; n_new=0; bad=0
 i=0
-while [ $i -lt 25 ]; do
+# at least 25 kills, and on until both outcomes were seen (at most 80)
+while [ $i -lt 25 ] || { [ $i -lt 80 ] && { [ $n_old -eq 0 ] || [ $n_new -eq 0 ]; }; }; do
     i=$((i + 1))
+    [ $i -gt 25 ] && [ $n_new -eq 0 ] && span=$((span * 5 / 4))
     if [ "$prev" = ref-a ]; then in=b.h5; next=ref-b; else in=a.h5; next=ref-a; fi
     "$BIN" run -o "$out" --save-maps --bootstrap 200 "$W/$in" >/dev/null 2>&1 &
     pid=$!
@@ -38,7 +41,7 @@ while [ $i -lt 25 ]; do
     fi
 done
 stale=$(ls -A "$W" | grep -c staging)
-echo "kill test: 25 kills over 0..${span} ms, $n_old left the previous outputs, $n_new the new ones, $bad mixed; $stale staging directories left"
+echo "kill test: $i kills over 0..${span} ms, $n_old left the previous outputs, $n_new the new ones, $bad mixed; $stale staging directories left"
 # both outcomes must occur (else the kills missed the interesting window), none mixed; the next
 # complete run sweeps the killed runs' staging directories
 "$BIN" run -o "$out" --bootstrap 0 "$W/a.h5" >/dev/null || exit 1
