@@ -16,7 +16,12 @@
  * target already shown by an earlier rule is skipped):
  *   best     highest gradcam iou_max, over targets with has_box=1, degenerate=0
  *   worst    lowest gradcam iou_max, same pool
- *   negative highest gradcam-signed neg_other, where it is defined
+ *   negative highest share of the whole map's absolute mass that is negative
+ *            and lies on other classes' boxes: gradcam-signed neg_other (the
+ *            share of the negative mass there, image resolution, targets.csv)
+ *            times the negative fraction sum max(-m,0) / sum |m| of its
+ *            feature-resolution map (maps.h5), where neg_other is defined.
+ *            (neg_other alone favours maps with a speck of negative mass.)
  * --per-rule N (1..20, default 2) targets per rule; fewer when the pool
  * runs out (said on stdout). One stdout line per pick says why.
  *
@@ -491,6 +496,35 @@ static int maps_read(const mapsfile *mf, int v, int64_t t, float *dst, char *err
 
 /* ---- rules -------------------------------------------------------------------------- */
 
+/* Per target: sum max(-m, 0) / sum |m| of the gradcam-signed feature map (0
+ * for an all-zero map). NULL with err set on failure. */
+static double *negative_fractions(const mapsfile *mf, int64_t T, char *err, size_t errlen)
+{
+    double *fr = malloc(sizeof *fr * (size_t)(T ? T : 1));
+    float *buf = malloc(sizeof *buf * (size_t)mf->h * (size_t)mf->w);
+    if (!fr || !buf) {
+        snprintf(err, errlen, "%s: -: out of memory", mf->path);
+        free(fr);
+        free(buf);
+        return NULL;
+    }
+    for (int64_t t = 0; t < T; t++) {
+        if (maps_read(mf, V_SIGNED, t, buf, err, errlen) < 0) {
+            free(fr);
+            free(buf);
+            return NULL;
+        }
+        double neg = 0, all = 0;
+        for (int64_t i = 0; i < (int64_t)mf->h * mf->w; i++) {
+            neg += buf[i] < 0 ? -(double)buf[i] : 0.0;
+            all += buf[i] < 0 ? -(double)buf[i] : (double)buf[i];
+        }
+        fr[t] = all > 0 ? neg / all : 0.0;
+    }
+    free(buf);
+    return fr;
+}
+
 typedef struct {
     double key;
     int64_t t;
@@ -520,7 +554,8 @@ static int cmp_desc(const void *a, const void *b)
 
 /* Pick up to per_rule targets per rule into picks (capacity NRULE * per_rule);
  * returns the count, or -1 when out of memory. got[r]: picks of rule r. */
-static int select_targets(const tinput *ti, int per_rule, pick *picks, int got[NRULE])
+static int select_targets(const tinput *ti, const double *negfrac, int per_rule, pick *picks,
+                          int got[NRULE])
 {
     int64_t T = ti->n;
     cand *c = malloc(sizeof *c * (size_t)(T ? T : 1));
@@ -535,7 +570,7 @@ static int select_targets(const tinput *ti, int per_rule, pick *picks, int got[N
         int64_t n = 0;
         for (int64_t t = 0; t < T; t++) {
             const trow *r = &ti->r[t];
-            double k = rule == R_NEG ? r->neg_other : r->iou[V_GC];
+            double k = rule == R_NEG ? r->neg_other * negfrac[t] : r->iou[V_GC];
             int ok = rule == R_NEG ? !isnan(k) : r->has_box && !r->degenerate[V_GC] && !isnan(k);
             if (ok)
                 c[n++] = (cand){k, t};
@@ -890,6 +925,7 @@ static int one_input(od_set *od, const char *input, int index, const runcsv *rcs
     mapsfile mf = {.fid = H5I_INVALID_HID,
                    .ds = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID}};
     pick *picks = NULL;
+    double *negfrac = NULL;
     draw_canvas cv = {NULL, 0, 0};
     int rc = -1;
     char stem[256], name[300], mname[32];
@@ -911,9 +947,12 @@ static int one_input(od_set *od, const char *input, int index, const runcsv *rcs
     if (check_input(ti, m, index, csvpath, err, errlen) < 0 ||
         maps_open(&mf, mpath, m, err, errlen) < 0)
         goto done;
+    negfrac = negative_fractions(&mf, ti->n, err, errlen);
+    if (!negfrac)
+        goto done;
     picks = malloc(sizeof *picks * NRULE * (size_t)per_rule);
     int got[NRULE];
-    int np = picks ? select_targets(ti, per_rule, picks, got) : -1;
+    int np = picks ? select_targets(ti, negfrac, per_rule, picks, got) : -1;
     if (np < 0) {
         snprintf(err, errlen, "%s: -: out of memory", input);
         goto done;
@@ -925,8 +964,8 @@ static int one_input(od_set *od, const char *input, int index, const runcsv *rcs
         const trow *r = &ti->r[p->t];
         if (p->rule == R_NEG)
             printf("%s: negative %d: target %lld (image %d, class %d %s): gradcam-signed "
-                   "neg_other %.6g, rank %lld of %lld, highest first, among targets where it "
-                   "is defined\n",
+                   "neg_other x negative fraction %.6g, rank %lld of %lld, highest first, "
+                   "among targets where it is defined\n",
                    name, p->rank, (long long)p->t, r->image, r->cls, m->classes[r->cls], p->key,
                    (long long)p->pos, (long long)p->pool);
         else
@@ -955,6 +994,7 @@ static int one_input(od_set *od, const char *input, int index, const runcsv *rcs
 done:
     free(cv.px);
     free(picks);
+    free(negfrac);
     free(mpath);
     maps_close(&mf);
     h5in_close(f);

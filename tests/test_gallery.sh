@@ -54,7 +54,7 @@ check "fixtures and runs" setup
 # ---- the PNG, its size, its pixels and the chosen targets ------------------------
 # verify.py PNG STDOUT TARGETS_CSV INPUT.h5 PER_RULE STEM [header-only]
 cat >"$W/verify.py" <<'EOF'
-import csv, math, re, struct, sys, zlib
+import csv, math, os, re, struct, sys, zlib
 import h5py, numpy as np
 
 png, out, tcsv, h5, per_rule, stem = sys.argv[1:7]
@@ -74,7 +74,13 @@ for r in csv.DictReader(open(tcsv)):
         sg[t] = r
 pool = [(float(r["iou_max"]), t) for t, r in gc.items()
         if r["has_box"] == "1" and r["degenerate"] == "0" and r["iou_max"] != ""]
-neg = [(float(r["neg_other"]), t) for t, r in sg.items() if r["neg_other"] != ""]
+import h5py, numpy as np
+with h5py.File(os.path.join(os.path.dirname(tcsv), "maps.h5"), "r") as mf:
+    ms = mf["maps/gradcam-signed"][()].astype(np.float64)
+negabs = np.maximum(-ms, 0).sum(axis=(1, 2))
+allabs = np.abs(ms).sum(axis=(1, 2))
+frac = np.where(allabs > 0, negabs / np.where(allabs > 0, allabs, 1), 0.0)
+neg = [(float(r["neg_other"]) * float(frac[t]), t) for t, r in sg.items() if r["neg_other"] != ""]
 orders = [("best", sorted(pool, key=lambda p: (-p[0], p[1]))),
           ("worst", sorted(pool, key=lambda p: (p[0], p[1]))),
           ("negative", sorted(neg, key=lambda p: (-p[0], p[1])))]
