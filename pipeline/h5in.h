@@ -61,6 +61,11 @@ int h5in_read_pixels(h5in *f, uint8_t *dst, int64_t i, char *err, size_t errlen)
  * usual one-line error (libhdf5 can loop forever on some corrupt files). */
 void h5in_set_watchdog(unsigned seconds);
 
+/* h5in_open validates metadata in a forked child first, so that a libhdf5
+ * crash on a corrupt file becomes a one-line refusal (default on; off for
+ * the fuzzing harness, which uses h5in_open_image anyway). */
+void h5in_set_isolation(int on);
+
 /* Release everything; f may be NULL. */
 void h5in_close(h5in *f);
 
