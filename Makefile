@@ -138,7 +138,8 @@ valgrind: all
 # FUZZ_SECONDS. New crashing inputs land in tests/fuzz/crashes/ (commit them: the test suite
 # replays every file there); the seed corpora are committed in tests/fuzz/seeds-*.
 FUZZ_SECONDS ?= 60
-# fork mode keeps fuzzing past a finding (each is saved)
+# fork mode keeps fuzzing past a finding (each is saved); a finding does not stop the
+# second harness from running
 FUZZ_KEEP    := -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz: deps
@@ -148,10 +149,13 @@ fuzz: deps
 	$(FUZZ_CC) tests/fuzz/fuzz_jsonr.c pipeline/jsonr.c -lm -o build-fuzz/fuzz_jsonr
 	build-fuzz/fuzz_h5in -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 $(FUZZ_KEEP) \
 	    -artifact_prefix=tests/fuzz/crashes/h5in- -print_final_stats=1 \
-	    build-fuzz/corpus-h5in tests/fuzz/seeds-h5in
+	    build-fuzz/corpus-h5in tests/fuzz/seeds-h5in || \
+	    echo "fuzz_h5in: findings saved in tests/fuzz/crashes/ (libFuzzer exit $$?)"
 	build-fuzz/fuzz_jsonr -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_KEEP) \
 	    -artifact_prefix=tests/fuzz/crashes/json- -print_final_stats=1 \
-	    build-fuzz/corpus-json tests/fuzz/seeds-json
+	    build-fuzz/corpus-json tests/fuzz/seeds-json || \
+	    echo "fuzz_jsonr: findings saved in tests/fuzz/crashes/ (libFuzzer exit $$?)"
+	@echo "fuzz: $$(ls tests/fuzz/crashes | wc -l) inputs in tests/fuzz/crashes/; make test replays them all"
 
 clean:
 	rm -rf build build-asan build-fuzz bin out
