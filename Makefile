@@ -14,7 +14,7 @@
 CC      ?= gcc
 BUILD   ?= build
 BIN     ?= bin
-OPT     ?= -O2
+OPT     ?= -O3
 SAN     ?=
 PY      := /usr/bin/python3
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -26,27 +26,31 @@ PNG_CFLAGS  := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
-CFLAGS  := -std=c11 $(OPT) -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
+CFLAGS  := -std=c11 $(OPT) -fno-trapping-math -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
            -DGCS_VERSION='"$(VERSION)"' -D_DEFAULT_SOURCE
-LDFLAGS := -fopenmp $(SAN)
+LDFLAGS := -fopenmp -pthread $(SAN)
 LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) -lm
 
 KERNELS  := $(wildcard kernels/*.c)
 ANALYSIS := $(wildcard analysis/*.c)
-PIPELINE := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c))
+PIPELINE := $(filter-out pipeline/main.c pipeline/bench_main.c,$(wildcard pipeline/*.c))
 LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS) $(PIPELINE))
 PUREOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
 .PHONY: all deps run test check-all asan asan-check valgrind fuzz clean data study report train
 
-all: $(BIN)/gradcam-study
+all: $(BIN)/gradcam-study $(BIN)/gradcam-bench
 
 $(BUILD)/%.o: %.c $(wildcard kernels/*.h analysis/*.h pipeline/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BIN)/gradcam-study: $(LIBOBJ) $(BUILD)/pipeline/main.o
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/gradcam-bench: $(LIBOBJ) $(BUILD)/pipeline/bench_main.o
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -9,8 +9,9 @@
  *     a degenerate map has no box, no point and energy 0, but its evidence
  *     shares are still defined wherever its mass is;
  *   - boxes: both normalisations (m / max, (m - min) / (max - min)) are
- *     swept over the 100 thresholds in one pass each (kernels/sweep.c, a
- *     union-find over pixels sorted by level); the box at the chosen
+ *     swept over the 100 thresholds in one union-find pass for the two
+ *     (kernels/sweep.c, sw_sweep_pair: pixels sorted by level, added from
+ *     the top; both norms are non-decreasing in m); the box at the chosen
  *     threshold is the sweep's level when the threshold is on the grid
  *     i / 100.0, else one extra single-threshold sweep;
  *   - pointing: first argmax in row-major order, hit within the tolerance of
@@ -36,7 +37,7 @@ static size_t align8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 size_t loc_work_bytes(int H, int W)
 {
     size_t npix = (size_t)H * (size_t)W;
-    return align8(npix * sizeof(double)) + align8(sw_work_bytes(H, W, LOC_NTHR));
+    return 2 * align8(npix * sizeof(double)) + align8(sw_pair_work_bytes(H, W, LOC_NTHR, LOC_NTHR));
 }
 
 static int inside(double cx, double cy, const float *b)
@@ -130,10 +131,10 @@ void loc_eval(loc_result *r, const double *m, int H, int W, const float *gt,
               const loc_params *p, void *work)
 {
     size_t npix = (size_t)H * (size_t)W;
-    double *v = work;
-    void *swork = (char *)work + align8(npix * sizeof(double));
+    double *v1 = work, *v2 = (double *)(void *)((char *)work + align8(npix * sizeof(double)));
+    void *swork = (char *)work + 2 * align8(npix * sizeof(double));
     double thr[LOC_NTHR];
-    sw_level lv[LOC_NTHR];
+    sw_level lv[LOC_NNORM][LOC_NTHR];
 
     memset(r, 0, sizeof *r);
     r->px = r->py = -1;
@@ -179,27 +180,28 @@ void loc_eval(loc_result *r, const double *m, int H, int W, const float *gt,
         thr[i] = i / 100.0;
     int gi = grid_index(p->threshold);
 
+    /* both normalisations are non-decreasing functions of m, so one
+       union-find pass serves both (kernels/sweep.h, sw_sweep_pair) */
+    double span = mx - mn;
+    for (size_t i = 0; i < npix; i++) {
+        v1[i] = m[i] / mx;
+        v2[i] = (m[i] - mn) / span;
+    }
+    sw_sweep_pair(lv[LOC_MAX], v1, thr, LOC_NTHR, lv[LOC_MINMAX], v2, thr, LOC_NTHR, H, W, gt,
+                  ngt, swork);
     for (int norm = 0; norm < LOC_NNORM; norm++) {
-        if (norm == LOC_MAX) {
-            for (size_t i = 0; i < npix; i++)
-                v[i] = m[i] / mx;
-        } else {
-            double span = mx - mn;
-            for (size_t i = 0; i < npix; i++)
-                v[i] = (m[i] - mn) / span;
-        }
-        sw_sweep(lv, v, H, W, thr, LOC_NTHR, gt, ngt, swork);
+        const double *v = norm == LOC_MAX ? v1 : v2;
         for (int i = 0; i < LOC_NTHR; i++) {
             uint8_t bits = 0;
-            if (lv[i].iou_largest >= 0.5) bits |= LOC_HIT;
-            if (lv[i].iou_any >= 0.3) bits |= LOC_ANY30;
-            if (lv[i].iou_any >= 0.5) bits |= LOC_ANY50;
-            if (lv[i].iou_any >= 0.7) bits |= LOC_ANY70;
+            if (lv[norm][i].iou_largest >= 0.5) bits |= LOC_HIT;
+            if (lv[norm][i].iou_any >= 0.3) bits |= LOC_ANY30;
+            if (lv[norm][i].iou_any >= 0.5) bits |= LOC_ANY50;
+            if (lv[norm][i].iou_any >= 0.7) bits |= LOC_ANY70;
             r->curve[norm][i] = bits;
         }
         if (gi >= 0) {
-            r->box[norm] = lv[gi].largest;
-            r->iou[norm] = lv[gi].iou_largest;
+            r->box[norm] = lv[norm][gi].largest;
+            r->iou[norm] = lv[norm][gi].iou_largest;
         } else {
             sw_level one;
             sw_sweep(&one, v, H, W, &p->threshold, 1, gt, ngt, swork);

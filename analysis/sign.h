@@ -2,6 +2,7 @@
 #ifndef SIGN_H
 #define SIGN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { SGN_TARGET = 0, SGN_OTHER = 1, SGN_BACKGROUND = 2, SGN_NREG = 3 };
@@ -22,11 +23,19 @@ void sgn_clear(sgn_table *t);
 /* acc += t, cell by cell (callers add in a fixed order for reproducible sums). */
 void sgn_add(sgn_table *acc, const sgn_table *t);
 
+/* Bytes of work sgn_tables needs (any malloc result is aligned enough). */
+size_t sgn_work_bytes(int hw);
+
 /* a: (K, hw), g: (K, hw), alpha: (K), region: (hw) in {SGN_*}
  * -> aA: table of sign(alpha_k) x sign(A_kp), sums of alpha_k A_kp;
  *    gA: table of sign(G_kp) x sign(A_kp), sums of G_kp A_kp.
- * Both tables are overwritten. Counts add up to K*hw. */
+ * Both tables are overwritten. Counts add up to K*hw. K <= 2^20.
+ * work: sgn_work_bytes(hw) bytes. */
 void sgn_tables(sgn_table *aA, sgn_table *gA, const float *a, const float *g,
-                const double *alpha, const uint8_t *region, int K, int hw);
+                const double *alpha, const uint8_t *region, int K, int hw, void *work);
+
+/* Naive twin (test oracle): element by element in the order k, p. */
+void sgn_tables_ref(sgn_table *aA, sgn_table *gA, const float *a, const float *g,
+                    const double *alpha, const uint8_t *region, int K, int hw);
 
 #endif

@@ -10,9 +10,18 @@
  *           (M, |alpha|-weighted, A, G, G*A, ReLU(G)*A, XGradCAM, Grad-CAM++).
  * gradcam-centered is M - sum_k alpha_k mu_k: subtracting mu_k from A^k
  * shifts M by a constant, so no third pass is needed.
- * Everything is accumulated in double in the fixed order k = 0..K-1 and
- * stored as float at the end: results do not depend on threads, and agree
- * with a float64 reference to ~1e-7 of the map's scale.
+ * Everything is accumulated in double in a fixed order (maps: k = 0..K-1
+ * per pixel; channel sums: four interleaved partial sums) and stored as
+ * float at the end: results do not depend on threads or on the vector
+ * width the compiler picks, and agree with a float64 reference to ~1e-7 of
+ * the map's scale.
+ * Speed (measured by `make bench`, gradcam-bench kernels): pass 2 is one
+ * axpy per needed accumulator and channel, which the compiler vectorises
+ * (lanes are pixels, so no reassociation); cam_maps_sel skips the
+ * accumulators and weights of variants nobody asked for, and the values of
+ * the maps it does compute are the same bits as with everything on. The
+ * hot loops are compiled for AVX2 too when the CPU has it (CAM_HOT,
+ * function multiversioning), with the same results.
  *
  * Weights follow pytorch-grad-cam's published definitions:
  *   XGradCAM  w_k = sum_ij G A / (sum_ij A + 1e-7); w_k = 0 when that
@@ -24,6 +33,7 @@
  */
 #include "cam.h"
 
+#include <math.h>
 #include <stddef.h>
 
 static const char *const cam_names[CAM_NMAPS] = {
@@ -51,13 +61,6 @@ size_t cam_work_doubles(int K, int hw)
 static double relu(double x) { return x > 0.0 ? x : 0.0; }
 
 /* Grad-CAM++ per-element coefficient, 0 where g == 0. */
-static double gpp_coef(double g, double suma)
-{
-    if (g == 0.0)
-        return 0.0;
-    double g2 = g * g;
-    return g2 / (2.0 * g2 + suma * g2 * g + 1e-6);
-}
 
 static double xgrad_weight(double sumga, double suma)
 {
@@ -65,41 +68,121 @@ static double xgrad_weight(double sumga, double suma)
     return den != 0.0 ? sumga / den : 0.0;
 }
 
-void cam_maps(float *maps, double *weights, const float *a, const float *g,
-              const double *mu, int K, int hw, double *work)
+/* Sum of x[0..n) in double, as four interleaved partial sums combined as
+ * (s0 + s1) + (s2 + s3): a fixed order (so a fixed result), with four
+ * independent chains instead of one long one. */
+static double sum4(const float *x, int n)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int p = 0;
+    for (; p + 4 <= n; p += 4) {
+        s0 += x[p];
+        s1 += x[p + 1];
+        s2 += x[p + 2];
+        s3 += x[p + 3];
+    }
+    for (; p < n; p++)
+        s0 += x[p];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* acc[p] += w * x[p] over p: independent lanes, vectorisable, same result
+ * at any vector width (no reassociation). */
+CAM_HOT static void axpy(double *restrict acc, double w, const float *restrict x, int n)
+{
+    for (int p = 0; p < n; p++)
+        acc[p] += w * (double)x[p];
+}
+
+/* Grad-CAM++ weight of one channel: sum_p ReLU(g) * gpp_coef(g, suma), the
+ * terms computed branch-free into tmp (hw doubles), then summed like sum4. */
+CAM_HOT static double gpp_weight(double *restrict tmp, const float *restrict g, double suma,
+                                 int hw)
+{
+    for (int p = 0; p < hw; p++) {
+        double gv = g[p], g2 = gv * gv;
+        double c = g2 / (2.0 * g2 + suma * g2 * gv + 1e-6);
+        tmp[p] = gv > 0.0 ? gv * c : 0.0;
+    }
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int p = 0;
+    for (; p + 4 <= hw; p += 4) {
+        s0 += tmp[p];
+        s1 += tmp[p + 1];
+        s2 += tmp[p + 2];
+        s3 += tmp[p + 3];
+    }
+    for (; p < hw; p++)
+        s0 += tmp[p];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* hr[p] += G A, lc[p] += ReLU(G) A: per-pixel lanes, vectorisable. */
+CAM_HOT static void prod_acc(double *restrict hr, double *restrict lc, const float *restrict a,
+                             const float *restrict g, int hw)
+{
+    for (int p = 0; p < hw; p++) {
+        double av = a[p], gv = g[p];
+        hr[p] += gv * av;
+        lc[p] += (gv > 0.0 ? gv : 0.0) * av;
+    }
+}
+
+void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
+                  const double *mu, int K, int hw, double *work, unsigned need)
 {
     double *wa = weights + (size_t)CAM_W_ALPHA * (size_t)K;
     double *wab = weights + (size_t)CAM_W_ABSALPHA * (size_t)K;
     double *wx = weights + (size_t)CAM_W_XGRAD * (size_t)K;
     double *wp = weights + (size_t)CAM_W_GPP * (size_t)K;
     double shift = 0.0;
+    const unsigned fam = CAM_BIT(CAM_GRADCAM) | CAM_BIT(CAM_SIGNED) |
+                         CAM_BIT(CAM_COUNTERFACTUAL) | CAM_BIT(CAM_CENTERED);
+    int n_m = (need & fam) != 0, n_ab = (need & CAM_BIT(CAM_ABSGRAD)) != 0;
+    int n_sa = (need & CAM_BIT(CAM_ACTIVATION)) != 0, n_sg = (need & CAM_BIT(CAM_GRADIENT)) != 0;
+    int n_hr = (need & (CAM_BIT(CAM_HIRESCAM) | CAM_BIT(CAM_HIRESCAM_SIGNED))) != 0;
+    int n_lc = (need & CAM_BIT(CAM_LAYERCAM)) != 0, n_xg = (need & CAM_BIT(CAM_XGRADCAM)) != 0;
+    int n_pp = (need & CAM_BIT(CAM_GRADCAMPP)) != 0;
 
-    /* pass 1: per-channel weights */
+    /* pass 1: per-channel weights (alpha always: the sign tables use it) */
     for (int k = 0; k < K; k++) {
         const float *ak = a + (size_t)k * (size_t)hw;
         const float *gk = g + (size_t)k * (size_t)hw;
-        double sg = 0.0, sag = 0.0, sa = 0.0, sga = 0.0;
-        for (int p = 0; p < hw; p++) {
-            double gv = gk[p], av = ak[p];
-            sg += gv;
-            sag += gv < 0.0 ? -gv : gv;
-            sa += av;
-            sga += gv * av;
-        }
-        double spp = 0.0;
-        for (int p = 0; p < hw; p++) {
-            double gv = gk[p];
-            spp += relu(gv) * gpp_coef(gv, sa);
-        }
+        double sg = sum4(gk, hw);
         wa[k] = hw > 0 ? sg / hw : 0.0;
-        wab[k] = hw > 0 ? sag / hw : 0.0;
-        wx[k] = xgrad_weight(sga, sa);
-        wp[k] = spp;
+        wab[k] = wx[k] = wp[k] = 0.0;
+        if (n_ab) {
+            double s0 = 0.0, s1 = 0.0;
+            int p = 0;
+            for (; p + 2 <= hw; p += 2) {
+                s0 += fabs((double)gk[p]);
+                s1 += fabs((double)gk[p + 1]);
+            }
+            for (; p < hw; p++)
+                s0 += fabs((double)gk[p]);
+            wab[k] = hw > 0 ? (s0 + s1) / hw : 0.0;
+        }
+        if (n_xg || n_pp) {
+            double sa = sum4(ak, hw);
+            if (n_xg) {
+                double s0 = 0.0, s1 = 0.0;
+                int p = 0;
+                for (; p + 2 <= hw; p += 2) {
+                    s0 += (double)gk[p] * (double)ak[p];
+                    s1 += (double)gk[p + 1] * (double)ak[p + 1];
+                }
+                for (; p < hw; p++)
+                    s0 += (double)gk[p] * (double)ak[p];
+                wx[k] = xgrad_weight(s0 + s1, sa);
+            }
+            if (n_pp) /* terms first (vectorised divisions), then a fixed-order sum */
+                wp[k] = gpp_weight(work, gk, sa, hw);
+        }
         if (mu)
             shift += wa[k] * mu[k];
     }
 
-    /* pass 2: eight accumulators per pixel */
+    /* pass 2: one accumulator per needed map family, channel by channel */
     double *m = work, *mab = work + hw, *sa = work + 2 * (size_t)hw;
     double *sg = work + 3 * (size_t)hw, *hr = work + 4 * (size_t)hw;
     double *lc = work + 5 * (size_t)hw, *xg = work + 6 * (size_t)hw;
@@ -109,18 +192,14 @@ void cam_maps(float *maps, double *weights, const float *a, const float *g,
     for (int k = 0; k < K; k++) {
         const float *ak = a + (size_t)k * (size_t)hw;
         const float *gk = g + (size_t)k * (size_t)hw;
-        double al = wa[k], ab = wab[k], x = wx[k], q = wp[k];
-        for (int p = 0; p < hw; p++) {
-            double av = ak[p], gv = gk[p];
-            m[p] += al * av;
-            mab[p] += ab * av;
-            sa[p] += av;
-            sg[p] += gv;
-            hr[p] += gv * av;
-            lc[p] += relu(gv) * av;
-            xg[p] += x * av;
-            pp[p] += q * av;
-        }
+        if (n_m) axpy(m, wa[k], ak, hw);
+        if (n_ab) axpy(mab, wab[k], ak, hw);
+        if (n_sa) axpy(sa, 1.0, ak, hw);
+        if (n_sg) axpy(sg, 1.0, gk, hw);
+        if (n_xg) axpy(xg, wx[k], ak, hw);
+        if (n_pp) axpy(pp, wp[k], ak, hw);
+        if (n_hr || n_lc)
+            prod_acc(hr, lc, ak, gk, hw);
     }
 
     for (int p = 0; p < hw; p++) {
@@ -137,6 +216,12 @@ void cam_maps(float *maps, double *weights, const float *a, const float *g,
         maps[(size_t)CAM_XGRADCAM * hw + p] = (float)relu(xg[p]);
         maps[(size_t)CAM_GRADCAMPP * hw + p] = (float)relu(pp[p]);
     }
+}
+
+void cam_maps(float *maps, double *weights, const float *a, const float *g,
+              const double *mu, int K, int hw, double *work)
+{
+    cam_maps_sel(maps, weights, a, g, mu, K, hw, work, CAM_ALL);
 }
 
 /* ---- naive twin ---------------------------------------------------------- */

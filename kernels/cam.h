@@ -4,6 +4,14 @@
 
 #include <stddef.h>
 
+/* Hot loops get an AVX2 clone next to the baseline x86-64 one (GCC function
+ * multiversioning); elsewhere a plain function. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define CAM_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define CAM_HOT
+#endif
+
 /* The feature-resolution variants, in output order. The indices are part of
  * the API: maps are laid out (CAM_NMAPS, hw) in this order. */
 enum {
@@ -40,6 +48,16 @@ size_t cam_work_doubles(int K, int hw);
  * order k = 0..K-1, so the result does not depend on the caller's threads. */
 void cam_maps(float *maps, double *weights, const float *a, const float *g,
               const double *mu, int K, int hw, double *work);
+
+/* Bit of variant v in a `need` mask; CAM_ALL: every variant. */
+#define CAM_BIT(v) (1u << (v))
+#define CAM_ALL ((1u << CAM_NMAPS) - 1u)
+
+/* The same, computing only the maps whose bits are set in `need` (the
+ * alpha weights are always computed; the other maps are written as zeros).
+ * A map that is computed has the same bits as with need = CAM_ALL. */
+void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
+                  const double *mu, int K, int hw, double *work, unsigned need);
 
 /* Naive twin: every variant computed on its own, pixel by pixel. */
 void cam_maps_ref(float *maps, double *weights, const float *a, const float *g,

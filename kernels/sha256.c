@@ -8,7 +8,9 @@
  * same bytes. Tested against the FIPS / NIST example vectors.
  * (No naive twin: the specification's test vectors are the oracle.)
  *
- * Thread safety: a context per thread; reentrant.
+ * Thread safety: a context per thread; reentrant. The first hash decides
+ * (once) between the SHA-extension and the portable compression; call
+ * sha256_set_portable() before any thread hashes to force a choice.
  */
 #include "sha256.h"
 
@@ -48,6 +50,94 @@ static void block(uint32_t h[8], const uint8_t *p)
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
+/* ---- SHA extensions (x86-64) --------------------------------------------
+ * The same compression on the CPU's SHA-256 instructions (Intel SHA
+ * extensions: two rounds per sha256rnds2, the message schedule by
+ * sha256msg1/msg2), about 5x the portable code. State kept as ABEF and CDGH,
+ * the layout the instructions want; four 32-bit schedule words per register.
+ * Chosen at run time (cpuid: SHA, SSSE3, SSE4.1); same digests (tested on
+ * both paths). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+__attribute__((target("sha,ssse3,sse4.1")))
+static void blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i t = _mm_loadu_si128((const __m128i *)(const void *)&h[0]);   /* A B C D */
+    __m128i s1 = _mm_loadu_si128((const __m128i *)(const void *)&h[4]);  /* E F G H */
+    t = _mm_shuffle_epi32(t, 0xB1);
+    s1 = _mm_shuffle_epi32(s1, 0x1B);
+    __m128i s0 = _mm_alignr_epi8(t, s1, 8); /* ABEF */
+    s1 = _mm_blend_epi16(s1, t, 0xF0);      /* CDGH */
+    for (; nblocks > 0; nblocks--, p += 64) {
+        __m128i a0 = s0, c0 = s1, w[4];
+        for (int i = 0; i < 4; i++)
+            w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)),
+                                    bswap);
+        for (int g = 0; g < 16; g++) {
+            if (g >= 4) { /* w[g & 3] holds group g - 4 */
+                __m128i x = _mm_alignr_epi8(w[(g - 1) & 3], w[(g - 2) & 3], 4);
+                x = _mm_add_epi32(_mm_sha256msg1_epu32(w[g & 3], w[(g - 3) & 3]), x);
+                w[g & 3] = _mm_sha256msg2_epu32(x, w[(g - 1) & 3]);
+            }
+            __m128i m = _mm_add_epi32(w[g & 3],
+                                      _mm_loadu_si128((const __m128i *)(const void *)&K[4 * g]));
+            s1 = _mm_sha256rnds2_epu32(s1, s0, m);
+            m = _mm_shuffle_epi32(m, 0x0E);
+            s0 = _mm_sha256rnds2_epu32(s0, s1, m);
+        }
+        s0 = _mm_add_epi32(s0, a0);
+        s1 = _mm_add_epi32(s1, c0);
+    }
+    t = _mm_shuffle_epi32(s0, 0x1B);        /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);       /* DCHG */
+    s0 = _mm_blend_epi16(t, s1, 0xF0);      /* DCBA */
+    s1 = _mm_alignr_epi8(s1, t, 8);         /* HGFE */
+    _mm_storeu_si128((__m128i *)(void *)&h[0], s0);
+    _mm_storeu_si128((__m128i *)(void *)&h[4], s1);
+}
+
+static int have_shani(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 9)) || !(c & (1u << 19)))
+        return 0; /* SSSE3, SSE4.1 */
+    if (__get_cpuid_max(0, NULL) < 7)
+        return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 29) & 1u; /* SHA */
+}
+#endif
+
+static int use_fast = -1; /* -1: not decided yet */
+
+int sha256_set_portable(int portable)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    use_fast = portable ? 0 : have_shani();
+#else
+    (void)portable;
+    use_fast = 0;
+#endif
+    return use_fast;
+}
+
+static void blocks(uint32_t h[8], const uint8_t *p, size_t nblocks)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (use_fast < 0)
+        use_fast = have_shani();
+    if (use_fast) {
+        blocks_shani(h, p, nblocks);
+        return;
+    }
+#endif
+    for (; nblocks > 0; nblocks--, p += 64)
+        block(h, p);
+}
+
 void sha256_init(sha256_ctx *c)
 {
     static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -69,11 +159,12 @@ void sha256_update(sha256_ctx *c, const void *data, size_t n)
         n -= take;
         if (c->nbuf < 64)
             return;
-        block(c->h, c->buf);
+        blocks(c->h, c->buf, 1);
         c->nbuf = 0;
     }
-    for (; n >= 64; p += 64, n -= 64)
-        block(c->h, p);
+    blocks(c->h, p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
     memcpy(c->buf, p, n);
     c->nbuf = n;
 }

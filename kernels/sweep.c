@@ -11,8 +11,10 @@
  * Algorithm (a max-tree flavour): the passing sets are nested, the set at
  * thr[i] contains the set at thr[i + 1], so components only ever merge as i
  * goes down. Hence:
- *   1. Level of each pixel L(p) = largest i with v[p] >= thr[i], -1 if none,
- *      by binary search with that same double comparison, so it is exact.
+ *   1. Level of each pixel L(p) = largest i with v[p] >= thr[i], -1 if none:
+ *      guessed from the mean threshold step and corrected with that same
+ *      double comparison, so it is exact (one or two comparisons on the
+ *      usual even grid instead of a 7-step binary search).
  *   2. Counting sort of the pixels with L >= 0 into buckets, highest level
  *      first.
  *   3. For i = nthr-1 .. 0: add the pixels of bucket i; each joins the set
@@ -53,6 +55,7 @@
  */
 #include "sweep.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -150,6 +153,50 @@ static int32_t uf_unite(int32_t *parent, int32_t *slot, comp *live, int32_t *nli
     return a;
 }
 
+/* Adds pixel p: joins it to the components of its already added
+ * 8-neighbours (merging them), or opens a component of its own. */
+static void uf_add(int32_t p, int H, int W, int32_t *parent, int32_t *slot, comp *live,
+                   int32_t *nlivep)
+{
+    int32_t nlive = *nlivep;
+    int32_t y = p / W, x = p % W;
+    int32_t root = -1;
+    for (int dy = -1; dy <= 1; dy++) {
+        int32_t yy = y + dy;
+        if (yy < 0 || yy >= H)
+            continue;
+        for (int dx = -1; dx <= 1; dx++) {
+            int32_t xx = x + dx;
+            if ((dx == 0 && dy == 0) || xx < 0 || xx >= W)
+                continue;
+            int32_t q = yy * W + xx;
+            if (parent[q] < 0)
+                continue;
+            int32_t rq = uf_find(parent, q);
+            if (root < 0) {
+                /* attach p to its first neighbour's component */
+                comp *c = &live[slot[rq]];
+                parent[p] = rq;
+                c->n++;
+                if (p < c->first) c->first = p;
+                if (x < c->x0) c->x0 = x;
+                if (y < c->y0) c->y0 = y;
+                if (x + 1 > c->x1) c->x1 = x + 1;
+                if (y + 1 > c->y1) c->y1 = y + 1;
+                root = rq;
+            } else if (rq != root) {
+                root = uf_unite(parent, slot, live, &nlive, root, rq);
+            }
+        }
+    }
+    if (root < 0) {
+        parent[p] = p;
+        slot[p] = nlive;
+        live[nlive++] = (comp){p, 1, p, x, y, x + 1, y + 1};
+    }
+    *nlivep = nlive;
+}
+
 /* Largest of live[0..nlive), its IoU, the best IoU of all, the count -> *o. */
 static void scan_live(sw_level *o, const comp *live, int32_t nlive, const float *gt, int ngt)
 {
@@ -174,20 +221,22 @@ static void scan_live(sw_level *o, const comp *live, int32_t nlive, const float 
     *o = r;
 }
 
-/* Largest i with x >= thr[i], or -1 (NaN included). thr ascending. */
-static int32_t level_of(double x, const double *thr, int nthr)
+/* Largest i with x >= thr[i], or -1 (NaN included). thr ascending.
+ * A guess from the mean step (exact for the usual evenly spaced grid up to
+ * rounding), then corrected with the same comparisons a search would make,
+ * so the answer is exact for any ascending thr. inv_step = 0 when the grid
+ * has one threshold or no spread. */
+static int32_t level_of(double x, const double *thr, int nthr, double inv_step)
 {
     if (!(x >= thr[0]))
         return -1;
-    int lo = 1, hi = nthr; /* x >= thr[0..lo) holds; answer in [lo-1, hi-1] */
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (x >= thr[mid])
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo - 1;
+    double g = (x - thr[0]) * inv_step;
+    int32_t i = g < (double)(nthr - 1) ? (int32_t)g : nthr - 1; /* x >= thr[0]: g >= 0 */
+    while (i > 0 && !(x >= thr[i]))
+        i--;
+    while (i + 1 < nthr && x >= thr[i + 1])
+        i++;
+    return i;
 }
 
 /* v: (H, W), thr: (nthr), gt: (ngt, 4) -> out: (nthr) */
@@ -207,8 +256,10 @@ void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, i
     /* 1. levels and bucket sizes */
     for (int i = 0; i <= nthr; i++)
         head[i] = 0;
+    double spread = thr[nthr - 1] - thr[0];
+    double inv_step = nthr > 1 && spread > 0.0 && isfinite(spread) ? (nthr - 1) / spread : 0.0;
     for (int32_t p = 0; p < n; p++) {
-        int32_t l = level_of(v[p], thr, nthr);
+        int32_t l = level_of(v[p], thr, nthr, inv_step);
         level[p] = l;
         parent[p] = -1;
         if (l >= 0)
@@ -229,48 +280,92 @@ void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, i
     int32_t nlive = 0, begin = 0;
     for (int i = nthr - 1; i >= 0; i--) {
         int32_t end = head[i];
-        for (int32_t k = begin; k < end; k++) {
-            int32_t p = order[k];
-            int32_t y = p / W, x = p % W;
-            int32_t root = -1;
-            for (int dy = -1; dy <= 1; dy++) {
-                int32_t yy = y + dy;
-                if (yy < 0 || yy >= H)
-                    continue;
-                for (int dx = -1; dx <= 1; dx++) {
-                    int32_t xx = x + dx;
-                    if ((dx == 0 && dy == 0) || xx < 0 || xx >= W)
-                        continue;
-                    int32_t q = yy * W + xx;
-                    if (parent[q] < 0)
-                        continue;
-                    int32_t rq = uf_find(parent, q);
-                    if (root < 0) {
-                        /* attach p to its first neighbour's component */
-                        comp *c = &live[slot[rq]];
-                        parent[p] = rq;
-                        c->n++;
-                        if (p < c->first) c->first = p;
-                        if (x < c->x0) c->x0 = x;
-                        if (y < c->y0) c->y0 = y;
-                        if (x + 1 > c->x1) c->x1 = x + 1;
-                        if (y + 1 > c->y1) c->y1 = y + 1;
-                        root = rq;
-                    } else if (rq != root) {
-                        root = uf_unite(parent, slot, live, &nlive, root, rq);
-                    }
-                }
-            }
-            if (root < 0) {
-                parent[p] = p;
-                slot[p] = nlive;
-                live[nlive++] = (comp){p, 1, p, x, y, x + 1, y + 1};
-            }
-        }
+        for (int32_t k = begin; k < end; k++)
+            uf_add(order[k], H, W, parent, slot, live, &nlive);
         if (end == begin && i < nthr - 1)
             out[i] = out[i + 1];
         else
             scan_live(&out[i], live, nlive, gt, ngt);
+        begin = end;
+    }
+}
+
+size_t sw_pair_work_bytes(int H, int W, int n1, int n2)
+{
+    size_t one = sw_work_bytes(H, W, 0);
+    if (one == 0 || n1 < 1 || n2 < 1)
+        return 0;
+    return one + 3 * ((size_t)n1 + (size_t)n2 + 2) * sizeof(int32_t);
+}
+
+/* Both sweeps in one union-find pass. Key of a pixel = L1 + L2 + 2 (each
+ * level -1..n-1): co-monotone values make the pairs (L1, L2) a chain, so the
+ * key orders pixels like m and one key means one pair. Buckets are added
+ * from the top key down; when the next bucket's L1 is below i, the state is
+ * exactly {L1 >= i}, so out1[i] is read then (same for out2). */
+void sw_sweep_pair(sw_level *out1, const double *v1, const double *thr1, int n1,
+                   sw_level *out2, const double *v2, const double *thr2, int n2,
+                   int H, int W, const float *gt, int ngt, void *work)
+{
+    if (sw_pair_work_bytes(H, W, n1, n2) == 0)
+        return;
+    int32_t n = (int32_t)((size_t)H * (size_t)W);
+    int nk = n1 + n2 + 1; /* keys 0 .. n1 + n2 */
+    comp *live = work;
+    int32_t *key = (int32_t *)(void *)(live + live_cap(H, W));
+    int32_t *order = key + n, *parent = order + n, *slot = parent + n;
+    int32_t *head = slot + n + 1;         /* [nk + 1] */
+    int32_t *kl1 = head + nk + 1, *kl2 = kl1 + nk + 1; /* the pair of each key */
+
+    double sp1 = thr1[n1 - 1] - thr1[0], sp2 = thr2[n2 - 1] - thr2[0];
+    double is1 = n1 > 1 && sp1 > 0.0 && isfinite(sp1) ? (n1 - 1) / sp1 : 0.0;
+    double is2 = n2 > 1 && sp2 > 0.0 && isfinite(sp2) ? (n2 - 1) / sp2 : 0.0;
+    for (int k = 0; k <= nk; k++)
+        head[k] = 0;
+    for (int32_t p = 0; p < n; p++) {
+        int32_t l1 = level_of(v1[p], thr1, n1, is1), l2 = level_of(v2[p], thr2, n2, is2);
+        int32_t k = l1 + l2 + 2;
+        key[p] = k;
+        parent[p] = -1;
+        head[k]++;
+        kl1[k] = l1;
+        kl2[k] = l2;
+    }
+    /* counting sort, highest key first; key 0 (below both grids) is never added */
+    int32_t pos = 0;
+    for (int k = nk - 1; k >= 1; k--) {
+        int32_t c = head[k];
+        head[k] = pos;
+        pos += c;
+    }
+    for (int32_t p = 0; p < n; p++)
+        if (key[p] >= 1)
+            order[head[key[p]]++] = p;
+
+    int32_t nlive = 0, begin = 0;
+    int32_t next1 = n1 - 1, next2 = n2 - 1; /* highest level not yet recorded */
+    for (int k = nk - 1; k >= 0; k--) {
+        int32_t end = k >= 1 ? head[k] : begin;
+        int32_t cnt = k >= 1 ? end - begin : 0;
+        if (cnt == 0 && k > 0)
+            continue;
+        /* this bucket's pair; key 0 (the end) means (-1, -1) */
+        int32_t l1 = k > 0 ? kl1[k] : -1, l2 = k > 0 ? kl2[k] : -1;
+        /* before adding it: every level above this bucket's is complete */
+        if (next1 > l1) {
+            scan_live(&out1[next1], live, nlive, gt, ngt);
+            for (int32_t i = next1 - 1; i > l1; i--)
+                out1[i] = out1[next1];
+            next1 = l1;
+        }
+        if (next2 > l2) {
+            scan_live(&out2[next2], live, nlive, gt, ngt);
+            for (int32_t i = next2 - 1; i > l2; i--)
+                out2[i] = out2[next2];
+            next2 = l2;
+        }
+        for (int32_t j = begin; j < end; j++)
+            uf_add(order[j], H, W, parent, slot, live, &nlive);
         begin = end;
     }
 }

@@ -33,6 +33,18 @@ size_t sw_work_bytes(int H, int W, int nthr);
 void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,
               const float *gt, int ngt, void *work);
 
+/* Two sweeps of co-monotone maps in one pass: v2 must be a non-decreasing
+ * function of v1 (v1[p] <= v1[q] implies v2[p] <= v2[q]), as two
+ * normalisations of one map are. Then out1 is sw_sweep(v1, thr1) and out2
+ * is sw_sweep(v2, thr2), exactly, for the cost of one union-find pass:
+ * adding pixels from high to low is the same process for both, only the
+ * moments at which it is read differ. n1, n2 >= 1.
+ * work: sw_pair_work_bytes(H, W, n1, n2) bytes (0: sizes not supported). */
+size_t sw_pair_work_bytes(int H, int W, int n1, int n2);
+void sw_sweep_pair(sw_level *out1, const double *v1, const double *thr1, int n1,
+                   sw_level *out2, const double *v2, const double *thr2, int n2,
+                   int H, int W, const float *gt, int ngt, void *work);
+
 /* Naive twin (test oracle): an independent row-major flood fill per threshold.
  * Same shapes. Returns 0, or -1 on allocation failure or bad sizes. */
 int  sw_sweep_ref(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,

@@ -223,8 +223,8 @@ static int csv_line(runcsv *rc, char **f, const int *col, const char *path, long
             v = k;
     if (v < 0)
         return 0;
-    int64_t input, target, image, cls, hb, dg, xy[4];
-    double iou, neg;
+    int64_t input = 0, target = 0, image = 0, cls = 0, hb = 0, dg = 0, xy[4] = {0, 0, 0, 0};
+    double iou = 0.0, neg = 0.0;
     int bad = -1;
     if (parse_i64(f[col[COL_INPUT]], 0, 65535, &input) < 0)
         bad = COL_INPUT;

@@ -21,6 +21,7 @@
 static const char USAGE[] =
     "usage: gradcam-study run -o OUTDIR [--threads N] [--variants a,b,...] [--threshold 0.15]\n"
     "                         [--tolerance 15] [--save-maps] [--max-memory MiB]\n"
+    "                         [--features-only]\n"
     "                         [--bootstrap 1000] [--seed 1] INPUT.h5 ...\n"
     "       gradcam-study check INPUT.h5\n"
     "       gradcam-study report ...   (see gradcam-study report --help)\n"
@@ -41,6 +42,8 @@ static void help(void)
           "  --threshold T        box threshold in [0,1) of the normalised map (0.15)\n"
           "  --tolerance P        pointing-game tolerance in pixels (15)\n"
           "  --save-maps          also write maps.h5 (feature-resolution maps, mu)\n"
+          "  --features-only      maps and sign tables only: no upsampling, no\n"
+          "                       localization, no per-variant metrics (benchmarks)\n"
           "  --max-memory MiB     refuse inputs needing more memory than this (4096)\n"
           "  --bootstrap B        resamples (over images) for the 95%% intervals (1000; 0: none)\n"
           "  --seed S             bootstrap seed (1)\n\n"
@@ -146,6 +149,8 @@ static int cmd_run(int argc, char **argv)
             if (parse_variants(argv[++i], &o.variants) < 0)
                 return free(o.inputs), usage_error("bad --variants '%s'", argv[i]);
             o.variants_given = 1;
+        } else if (!strcmp(a, "--features-only")) {
+            o.features_only = 1;
         } else if (!strcmp(a, "--threshold") && has_val) {
             if (parse_double(argv[++i], &o.threshold) < 0 || !(o.threshold >= 0) ||
                 !(o.threshold < 1))

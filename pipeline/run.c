@@ -9,8 +9,13 @@
  *      over images), adding the per-image sums in image order.
  *   3. The main pass takes batches of whole images with all their targets,
  *      sized to a memory budget (so memory does not grow with N), reads A
- *      once per image and G once per target on this thread, then runs the
- *      targets of the batch on OpenMP threads. Each target writes only its
+ *      once per image and G once per target, then runs the targets of the
+ *      batch on OpenMP threads in two stages (feature resolution: maps and
+ *      sign tables; image resolution: upsampling and localization), each
+ *      timed. When two input buffers fit the budget, a reader thread reads
+ *      batch b + 1 while batch b is computed (it is the only thread that
+ *      reads HDF5; this thread only writes maps.h5, and the thread-safe
+ *      library serialises the two). Each target writes only its
  *      own slot of the batch's result arrays; each thread owns a workspace
  *      allocated once per input. After the parallel loop, this thread walks
  *      the targets in order: CSV rows, aggregate sums, maps.h5 rows.
@@ -37,7 +42,9 @@
 #include "outdir.h"
 
 #include <errno.h>
+#include <hdf5.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -72,19 +79,19 @@ static double now_s(void)
 
 typedef struct {
     double *cam_work, *weights, *up;
-    void *ups_work, *loc_work;
+    void *ups_work, *loc_work, *sgn_work;
     uint8_t *tmask, *omask, *region;
     float *gt;
 } tws;
 
 typedef struct {
-    size_t cam, weights, up, ups, loc, mask, region, gt;
+    size_t cam, weights, up, ups, loc, sgn, mask, region, gt;
 } tws_size;
 
 static size_t tws_total(const tws_size *s)
 {
     return s->cam * sizeof(double) + s->weights * sizeof(double) + s->up * sizeof(double) +
-           s->ups + s->loc + 2 * s->mask + s->region + s->gt * sizeof(float);
+           s->ups + s->loc + s->sgn + 2 * s->mask + s->region + s->gt * sizeof(float);
 }
 
 static void tws_free(tws *t)
@@ -94,6 +101,7 @@ static void tws_free(tws *t)
     free(t->up);
     free(t->ups_work);
     free(t->loc_work);
+    free(t->sgn_work);
     free(t->tmask);
     free(t->omask);
     free(t->region);
@@ -109,11 +117,12 @@ static int tws_alloc(tws *t, const tws_size *s)
     t->up = malloc(s->up * sizeof(double));
     t->ups_work = malloc(s->ups ? s->ups : 1);
     t->loc_work = malloc(s->loc ? s->loc : 1);
+    t->sgn_work = malloc(s->sgn);
     t->tmask = malloc(s->mask);
     t->omask = malloc(s->mask);
     t->region = malloc(s->region);
     t->gt = malloc((s->gt ? s->gt : 1) * sizeof(float));
-    if (!t->cam_work || !t->weights || !t->up || !t->ups_work || !t->loc_work || !t->tmask ||
+    if (!t->cam_work || !t->weights || !t->up || !t->ups_work || !t->loc_work || !t->sgn_work || !t->tmask ||
         !t->omask || !t->region || !t->gt) {
         tws_free(t);
         return -1;
@@ -130,6 +139,7 @@ static void tws_plan(tws_size *s, const h5in_meta *m)
     s->up = (size_t)m->max_hw;
     s->mask = (size_t)m->max_hw;
     s->region = (size_t)hw;
+    s->sgn = sgn_work_bytes((int)hw);
     for (int64_t i = 0; i < m->N; i++) {
         int H = m->size[2 * i], W = m->size[2 * i + 1];
         size_t u = ups_work_bytes((int)m->h, (int)m->w, H, W);
@@ -156,6 +166,8 @@ typedef struct {
     ci_pair *pairs;               /* [npairs] */
     int npairs, pair_a[RUN_NVAR + 1], pair_b[RUN_NVAR + 1];
     double t_mu, t_main, t_stats, t_hash;
+    double t_read, t_wait, t_features, t_localize; /* parts of t_main */
+    int double_buffered;
     char sha256[65];
     int64_t bytes;
     char maps_name[32];
@@ -242,10 +254,13 @@ typedef struct {
     const input_res *ir;
     const loc_params *lp;
     const double *mu;
+    unsigned need;      /* cam_maps_sel mask */
+    int features_only;  /* no image-resolution work */
 } tctx;
 
-static void do_target(target_res *res, float *maps, const float *A, const float *G,
-                      const float *S, int64_t t, const tctx *c, tws *w)
+/* Feature resolution: all maps the run needs and the sign tables. */
+static void do_features(target_res *res, float *maps, const float *A, const float *G, int64_t t,
+                        const tctx *c, tws *w)
 {
     const h5in_meta *m = c->m;
     int K = (int)m->K, h = (int)m->h, wd = (int)m->w, hw = h * wd;
@@ -253,13 +268,24 @@ static void do_target(target_res *res, float *maps, const float *A, const float 
     int cls = m->tcls[t];
     int H = m->size[2 * img], W = m->size[2 * img + 1];
     int64_t b0 = m->bfirst[img], nb = m->bfirst[img + 1] - b0;
+    cam_maps_sel(maps, w->weights, A, G, c->mu, K, hw, w->cam_work, c->need);
+    loc_cell_regions(w->region, h, wd, H, W, m->bxyxy + 4 * b0, m->bcls + b0, (int)nb, cls);
+    sgn_tables(&res->sg[0], &res->sg[1], A, G, w->weights + (size_t)CAM_W_ALPHA * K,
+               w->region, K, hw, w->sgn_work);
+}
+
+/* Image resolution: upsample each scored map and localise it. */
+static void do_localize(target_res *res, const float *maps, const float *S, int64_t t,
+                        const tctx *c, tws *w)
+{
+    const h5in_meta *m = c->m;
+    int h = (int)m->h, wd = (int)m->w, hw = h * wd;
+    int64_t img = m->timg[t];
+    int cls = m->tcls[t];
+    int H = m->size[2 * img], W = m->size[2 * img + 1];
+    int64_t b0 = m->bfirst[img], nb = m->bfirst[img + 1] - b0;
     const float *boxes = m->bxyxy + 4 * b0;
     const int32_t *bcls = m->bcls + b0;
-
-    cam_maps(maps, w->weights, A, G, c->mu, K, hw, w->cam_work);
-    loc_cell_regions(w->region, h, wd, H, W, boxes, bcls, (int)nb, cls);
-    sgn_tables(&res->sg[0], &res->sg[1], A, G, w->weights + (size_t)CAM_W_ALPHA * K,
-               w->region, K, hw);
 
     int ngt = 0;
     for (int64_t b = 0; b < nb; b++)
@@ -268,6 +294,8 @@ static void do_target(target_res *res, float *maps, const float *A, const float 
             ngt++;
         }
     res->has_box = ngt > 0;
+    if (c->features_only)
+        return;
     loc_masks(w->tmask, w->omask, H, W, boxes, bcls, (int)nb, cls);
 
     for (int v = 0; v < RUN_NVAR; v++) {
@@ -342,6 +370,56 @@ static int compute_mu(input_res *ir, int64_t budget, int threads, char *err, siz
     return rc;
 }
 
+/* ---- the reader ------------------------------------------------------------
+ * One batch's input: A of its images, G (and saliency) of their targets.
+ * reader_run does the HDF5 calls; run_input runs it on a second thread for
+ * the next batch while the workers compute the current one. */
+typedef struct {
+    h5in *f;
+    int sal;
+    float *A, *G, *S;
+    int64_t i0, i1, t0, nt;
+    int rc;
+    double seconds;
+    char err[H5IN_ERRLEN];
+} reader;
+
+static void reader_set(reader *r, const h5in_meta *m, int64_t i0, int64_t i1)
+{
+    r->i0 = i0;
+    r->i1 = i1;
+    r->t0 = m->tfirst[i0];
+    r->nt = m->tfirst[i1] - r->t0;
+    r->rc = 0;
+    r->seconds = 0.0;
+}
+
+static void reader_run(reader *r)
+{
+    double t = now_s();
+    if (r->nt > 0 &&
+        (h5in_read_acts(r->f, r->A, r->i0, r->i1 - r->i0, r->err, sizeof r->err) < 0 ||
+         h5in_read_grads(r->f, r->G, r->t0, r->nt, r->err, sizeof r->err) < 0 ||
+         (r->sal && h5in_read_saliency(r->f, r->S, r->t0, r->nt, r->err, sizeof r->err) < 0)))
+        r->rc = -1;
+    r->seconds = now_s() - t;
+}
+
+static void *reader_main(void *arg)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* error stacks are per thread */
+    reader_run(arg);
+    return NULL;
+}
+
+/* Whether HDF5 may be called from the reader thread while this one writes
+ * maps.h5 (a thread-safe build serialises the calls). */
+static int h5_threadsafe(void)
+{
+    hbool_t ts = 0;
+    return H5is_library_threadsafe(&ts) >= 0 && ts;
+}
+
 static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FILE *sgn,
                      od_set *od, char *err, size_t errlen)
 {
@@ -371,9 +449,14 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
                  (long long)o->max_memory_mib);
         return -1;
     }
+    /* Two input buffers when they fit, so that the reader thread fills the
+       next batch while the workers compute this one; one otherwise. */
     int64_t budget = limit - fixed;
+    int nbuf = budget >= 2 * worst && h5_threadsafe() ? 2 : 1;
+    budget /= nbuf;
     if (budget > BATCH_CAP) budget = BATCH_CAP;
     if (budget < worst) budget = worst;
+    ir->double_buffered = nbuf == 2;
 
     double t0 = now_s();
     if (ir->active[CAM_CENTERED] || ir->save_maps) {
@@ -384,6 +467,10 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     t0 = now_s();
 
     h5out *mo = NULL;
+    unsigned need = 0;
+    for (int v = 0; v < CAM_NMAPS; v++)
+        if (ir->active[v] || o->features_only)
+            need |= CAM_BIT(v);
     if (ir->save_maps) {
         const char *names[CAM_NMAPS];
         int vidx[CAM_NMAPS], nv = 0;
@@ -402,62 +489,101 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         }
     }
 
-    /* batch buffers sized for the largest batch */
-    int64_t max_imgs = 0, max_t = 0;
+    /* the batches: whole images with all their targets, within the budget */
+    int64_t nbatch = 0, max_imgs = 0, max_t = 0;
+    int64_t *bstart = malloc((size_t)(m->N + 1) * sizeof(int64_t));
+    if (!bstart) {
+        snprintf(err, errlen, "%s: -: out of memory for the batch plan", m->path);
+        rc = -2;
+        goto done_mo;
+    }
     for (int64_t i0 = 0; i0 < m->N;) {
         int64_t i1 = i0, bytes = 0;
         while (i1 < m->N && (i1 == i0 || bytes + image_bytes(m, i1, sal, 0) <= budget))
             bytes += image_bytes(m, i1++, sal, 0);
         if (i1 - i0 > max_imgs) max_imgs = i1 - i0;
         if (m->tfirst[i1] - m->tfirst[i0] > max_t) max_t = m->tfirst[i1] - m->tfirst[i0];
+        bstart[nbatch++] = i0;
         i0 = i1;
     }
-    float *A = malloc((size_t)(max_imgs * khw) * sizeof(float));
-    float *G = malloc((size_t)((max_t ? max_t : 1) * khw) * sizeof(float));
-    float *S = sal ? malloc((size_t)((max_t ? max_t : 1) * m->sal_h * m->sal_w) * sizeof(float))
-                   : NULL;
-    float *maps = malloc((size_t)((max_t ? max_t : 1) * CAM_NMAPS * hw) * sizeof(float));
-    target_res *res = malloc((size_t)(max_t ? max_t : 1) * sizeof(target_res));
+    bstart[nbatch] = m->N;
+
+    reader rd[2];
+    memset(rd, 0, sizeof rd);
+    size_t tcap = (size_t)(max_t ? max_t : 1);
+    int ok = 1;
+    for (int b = 0; b < nbuf; b++) {
+        rd[b].f = ir->f;
+        rd[b].sal = sal;
+        rd[b].A = malloc((size_t)(max_imgs * khw) * sizeof(float));
+        rd[b].G = malloc(tcap * (size_t)khw * sizeof(float));
+        rd[b].S = sal ? malloc(tcap * (size_t)(m->sal_h * m->sal_w) * sizeof(float)) : NULL;
+        ok = ok && rd[b].A && rd[b].G && (!sal || rd[b].S);
+    }
+    float *maps = malloc(tcap * CAM_NMAPS * (size_t)hw * sizeof(float));
+    target_res *res = malloc(tcap * sizeof(target_res));
     tws *ws = calloc((size_t)o->threads, sizeof(tws));
-    int ok = A && G && (!sal || S) && maps && res && ws;
+    ok = ok && maps && res && ws;
     for (int i = 0; ok && i < o->threads; i++)
         ok = tws_alloc(&ws[i], &tsz) == 0;
+    if (ok) {
+        ir->rec = calloc((size_t)m->T * RUN_NVAR, sizeof(ci_rec));
+        ok = ir->rec != NULL;
+    }
     if (!ok) {
         snprintf(err, errlen, "%s: -: out of memory for the batch buffers", m->path);
         rc = -2;
         goto done;
     }
+    tctx c = {m, ir, &lp, ir->mu, need, o->features_only};
 
-    ir->rec = calloc((size_t)m->T * RUN_NVAR, sizeof(ci_rec));
-    if (!ir->rec) {
-        snprintf(err, errlen, "%s: -: out of memory for the per-target records", m->path);
-        rc = -2;
-        goto done;
+    /* batch 0 on this thread; then batch b + 1 on the reader thread while
+       batch b is computed (HDF5 calls stay on one thread at a time: the
+       reader's, and this thread's maps.h5 writes, which the thread-safe
+       library serialises) */
+    int64_t nreads = 0;
+    if (nbatch > 0) {
+        reader_set(&rd[0], m, bstart[0], bstart[1]);
+        reader_run(&rd[0]);
+        ir->t_read += rd[0].seconds;
+        nreads++;
     }
-    tctx c = {m, ir, &lp, ir->mu};
-    for (int64_t i0 = 0; i0 < m->N && rc == 0;) {
-        int64_t i1 = i0, bytes = 0;
-        while (i1 < m->N && (i1 == i0 || bytes + image_bytes(m, i1, sal, 0) <= budget))
-            bytes += image_bytes(m, i1++, sal, 0);
-        int64_t t0b = m->tfirst[i0], nt = m->tfirst[i1] - t0b;
-        if (nt == 0) {
-            i0 = i1;
-            continue;
-        }
-        if (h5in_read_acts(ir->f, A, i0, i1 - i0, err, errlen) < 0 ||
-            h5in_read_grads(ir->f, G, t0b, nt, err, errlen) < 0 ||
-            (sal && h5in_read_saliency(ir->f, S, t0b, nt, err, errlen) < 0)) {
+    for (int64_t bi = 0; bi < nbatch && rc == 0; bi++) {
+        reader *cur = &rd[bi % nbuf];
+        if (cur->rc != 0) {
+            snprintf(err, errlen, "%s", cur->err);
             rc = -1;
             break;
         }
+        pthread_t th;
+        int async = 0;
+        reader *nxt = NULL;
+        if (bi + 1 < nbatch) {
+            nxt = &rd[(bi + 1) % nbuf];
+            reader_set(nxt, m, bstart[bi + 1], bstart[bi + 2]);
+            if (nbuf == 2)
+                async = pthread_create(&th, NULL, reader_main, nxt) == 0;
+        }
+        int64_t i0 = cur->i0, t0b = cur->t0, nt = cur->nt;
+        const float *A = cur->A, *G = cur->G, *S = cur->S;
+        double tf = now_s();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads)
         for (int64_t j = 0; j < nt; j++) {
             int64_t t = t0b + j;
-            const float *At = A + (m->timg[t] - i0) * khw;
-            const float *St = sal ? S + j * m->sal_h * m->sal_w : NULL;
-            do_target(&res[j], maps + j * CAM_NMAPS * hw, At, G + j * khw, St, t, &c,
-                      &ws[omp_get_thread_num()]);
+            do_features(&res[j], maps + j * CAM_NMAPS * hw, A + (m->timg[t] - i0) * khw,
+                        G + j * khw, t, &c, &ws[omp_get_thread_num()]);
         }
+        double tl = now_s();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads)
+        for (int64_t j = 0; j < nt; j++) {
+            int64_t t = t0b + j;
+            const float *St = sal ? S + j * m->sal_h * m->sal_w : NULL;
+            do_localize(&res[j], maps + j * CAM_NMAPS * hw, St, t, &c,
+                        &ws[omp_get_thread_num()]);
+        }
+        double te = now_s();
+        ir->t_features += tl - tf;
+        ir->t_localize += te - tl;
         for (int64_t j = 0; j < nt; j++) {
             int64_t t = t0b + j;
             const target_res *r = &res[j];
@@ -475,16 +601,36 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         if (ferror(csv) || ferror(sgn)) {
             snprintf(err, errlen, "%s: -: write failed (disk full?)", o->outdir);
             rc = -2;
-            break;
         }
-        if (mo && h5out_write(mo, t0b, nt, maps, err, errlen) < 0) {
+        if (rc == 0 && mo && h5out_write(mo, t0b, nt, maps, err, errlen) < 0)
             rc = -2;
-            break;
+        if (nxt) {
+            double tw = now_s();
+            if (async)
+                pthread_join(th, NULL);
+            else
+                reader_run(nxt);
+            ir->t_wait += now_s() - tw;
+            ir->t_read += nxt->seconds;
+            nreads++;
         }
-        i0 = i1;
     }
+    (void)nreads;
     ir->t_main = now_s() - t0;
 done:
+    if (ws)
+        for (int i = 0; i < o->threads; i++)
+            tws_free(&ws[i]);
+    free(ws);
+    for (int b = 0; b < 2; b++) {
+        free(rd[b].A);
+        free(rd[b].G);
+        free(rd[b].S);
+    }
+    free(maps);
+    free(res);
+    free(bstart);
+done_mo:
     if (mo) {
         char e2[H5IN_ERRLEN];
         if (h5out_close(mo, e2, sizeof e2) < 0 && rc == 0) {
@@ -492,15 +638,6 @@ done:
             rc = -2;
         }
     }
-    if (ws)
-        for (int i = 0; i < o->threads; i++)
-            tws_free(&ws[i]);
-    free(ws);
-    free(A);
-    free(G);
-    free(S);
-    free(maps);
-    free(res);
     return rc;
 }
 
@@ -746,6 +883,7 @@ static int write_summary(od_set *od, input_res *irs, const run_opts *o, double w
     jw_str(&w, "version", GCS_VERSION);
     jw_str(&w, "command", o->command ? o->command : "");
     jw_int(&w, "threads", o->threads);
+    jw_int(&w, "features_only", o->features_only);
     jw_num(&w, "wall_seconds", wall);
     jw_arr(&w, "stages");
     for (int i = 0; i < o->ninputs; i++) {
@@ -754,6 +892,11 @@ static int write_summary(od_set *od, input_res *irs, const run_opts *o, double w
         jw_num(&w, "mu_seconds", irs[i].t_mu);
         jw_num(&w, "main_seconds", irs[i].t_main);
         jw_num(&w, "stats_seconds", irs[i].t_stats);
+        jw_num(&w, "read_seconds", irs[i].t_read);
+        jw_num(&w, "read_wait_seconds", irs[i].t_wait);
+        jw_num(&w, "features_seconds", irs[i].t_features);
+        jw_num(&w, "localization_seconds", irs[i].t_localize);
+        jw_int(&w, "double_buffered", irs[i].double_buffered);
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
@@ -822,7 +965,7 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         }
         irs[i].t_hash = now_s() - th;
         for (int v = 0; v < RUN_NVAR; v++)
-            irs[i].active[v] = (o->variants >> v) & 1u;
+            irs[i].active[v] = !o->features_only && ((o->variants >> v) & 1u);
         if (!m->has_saliency) {
             if (o->variants_given && irs[i].active[RUN_SALIENCY]) {
                 snprintf(err, errlen, "%s: /targets/saliency: variant saliency requested but the "

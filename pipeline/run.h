@@ -18,6 +18,7 @@ typedef struct {
     int variants_given;          /* --variants was given (saliency then required) */
     double threshold, tolerance;
     int save_maps;
+    int features_only;           /* maps and sign tables only (benchmarks) */
     int64_t max_memory_mib;
     int bootstrap;               /* resamples for the 95% intervals (0: none) */
     uint64_t seed;               /* bootstrap seed */

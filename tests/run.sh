@@ -123,6 +123,8 @@ report_fresh() {
 step "REPORT.md is what data/report/summary.json gives (not stale)" report_fresh
 step "compare: identical, planted regression, change, errors; history and trend" \
     sh tests/test_compare.sh "$BIN" "$T/compare"
+step "nightly job: two runs 0, planted regression 1 (last-good kept), bad input 2, lock, pruning" \
+    sh tests/test_nightly.sh "$BIN" "$T/nightly"
 step "kill test: SIGKILL at random moments never leaves a mixed OUTDIR" \
     sh tests/kill_test.sh "$BIN" "$T/kill"
 replay_fuzz() { # every input the fuzzer ever flagged: refused with exit 1 and one line

@@ -164,7 +164,13 @@ static void test_sign_hand(void **state)
     sgn_table aA, gA;
     double alpha[2] = {1, -1};
     uint8_t region[4] = {SGN_TARGET, SGN_OTHER, SGN_BACKGROUND, SGN_BACKGROUND};
-    sgn_tables(&aA, &gA, HA, HG, alpha, region, 2, 4);
+    static double swork[64];
+    assert_true(sgn_work_bytes(4) <= sizeof swork);
+    for (int impl = 0; impl < 2; impl++) {
+    if (impl == 0)
+        sgn_tables(&aA, &gA, HA, HG, alpha, region, 2, 4, swork);
+    else
+        sgn_tables_ref(&aA, &gA, HA, HG, alpha, region, 2, 4);
     /* k0 (alpha +): A0 = [1 0 2 0] -> PP at p0 (target), p2 (bg); P0 at p1 (other), p3 (bg)
      * k1 (alpha -): A1 = [0 3 -1 1] -> N0 p0 (target), NP p1 (other, -3), NN p2 (bg, +1),
      *                                  NP p3 (bg, -1) */
@@ -192,6 +198,38 @@ static void test_sign_hand(void **state)
     assert_int_equal(n, 8);
     assert_true(s == 0.0);  /* sum of M = 1 - 3 + 3 - 1 */
     assert_true(sg == 1.0); /* sum of G*A = 1 + 0 + 2 - 2 */
+    }
+}
+
+/* The vectorised tables against the naive twin: counts exactly, sums to rounding;
+ * with exact zeros in A, G and alpha so every cell is exercised. */
+static void test_sign_vs_ref(void **state)
+{
+    (void)state;
+    enum { K = 53, HW = 47 };
+    static float A[K * HW], G[K * HW];
+    static double alpha[K], work[(8 * HW * 8 + 12 * HW * 4) / 8 + 1];
+    uint8_t region[HW];
+    assert_true(sgn_work_bytes(HW) <= sizeof work);
+    for (int it = 0; it < 30; it++) {
+        fill(A, K * HW, it % 2);
+        fill(G, K * HW, 2);
+        for (int i = 0; i < K * HW; i += 3 + it % 5) G[i] = 0.0f;
+        for (int i = 1; i < K * HW; i += 4) A[i] = 0.0f;
+        for (int k = 0; k < K; k++)
+            alpha[k] = k % 7 == 3 ? 0.0 : urand() - 0.5;
+        for (int p = 0; p < HW; p++) region[p] = (uint8_t)(urand() * 3);
+        sgn_table f[2], r[2];
+        sgn_tables(&f[0], &f[1], A, G, alpha, region, K, HW, work);
+        sgn_tables_ref(&r[0], &r[1], A, G, alpha, region, K, HW);
+        for (int t = 0; t < 2; t++)
+            for (int g = 0; g < SGN_NREG; g++)
+                for (int c = 0; c < SGN_NCELL; c++) {
+                    assert_int_equal(f[t].n[g][c], r[t].n[g][c]);
+                    assert_true(fabs(f[t].s[g][c] - r[t].s[g][c]) <=
+                                1e-12 * (fabs(r[t].s[g][c]) + 1.0));
+                }
+    }
 }
 
 static void test_sign_invariants(void **state)
@@ -207,7 +245,8 @@ static void test_sign_invariants(void **state)
         for (int p = 0; p < HW; p++) region[p] = (uint8_t)(urand() * 3);
         cam_maps(m, w, A, G, NULL, K, HW, work);
         sgn_table aA, gA;
-        sgn_tables(&aA, &gA, A, G, w, region, K, HW);
+        static double swork[(8 * HW * 8 + 12 * HW * 4) / 8 + 1];
+        sgn_tables(&aA, &gA, A, G, w, region, K, HW, swork);
         int64_t n = 0, ng = 0;
         double s = 0, sg = 0, sm = 0, sh = 0, mass = 0;
         for (int r = 0; r < SGN_NREG; r++)
@@ -520,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_cam_vs_ref),
         cmocka_unit_test(test_cam_hand),
         cmocka_unit_test(test_cam_centered_shift),
+        cmocka_unit_test(test_sign_vs_ref),
         cmocka_unit_test(test_sign_hand),
         cmocka_unit_test(test_sign_invariants),
         cmocka_unit_test(test_masks_centre_rule),

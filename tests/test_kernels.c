@@ -640,6 +640,70 @@ static void test_sw_vs_ref(void **state)
     assert_true(all.bad == 0);
 }
 
+/* sw_sweep_pair: the two normalisations of one map in one pass, against two
+ * naive sweeps, exactly; also with two different (odd) grids. */
+static void test_sw_pair_vs_ref(void **state)
+{
+    (void)state;
+    rng r = {0xba1};
+    double thr100[100];
+    for (int i = 0; i < 100; i++)
+        thr100[i] = i / 100.0;
+    const double odd[9] = {-INFINITY, -1.0, 0.0, 0.3, 0.3, 0.3, 0.5, 0.999, 2.0};
+    sw_diff all = {0};
+    size_t maps = 0;
+    for (size_t s = 0; s < sizeof sw_sizes / sizeof sw_sizes[0]; s++) {
+        int H = sw_sizes[s][0], W = sw_sizes[s][1];
+        size_t n = (size_t)H * (size_t)W;
+        double *m = xmalloc(n * sizeof *m), *v1 = xmalloc(n * sizeof *v1);
+        double *v2 = xmalloc(n * sizeof *v2);
+        for (int kind = 0; kind < MAP_NKIND; kind++) {
+            int reps = n < 10000 ? 3 : 1;
+            for (int rep = 0; rep < reps; rep++) {
+                make_map(m, H, W, kind, &r);
+                double mx = -INFINITY, mn = INFINITY;
+                for (size_t i = 0; i < n; i++) {
+                    if (isnan(m[i])) m[i] = -0.5; /* loc's maps are finite */
+                    if (kind == MAP_SPARSE) m[i] -= 0.3; /* negative values too */
+                    if (m[i] > mx) mx = m[i];
+                    if (m[i] < mn) mn = m[i];
+                }
+                double span = mx > mn ? mx - mn : 1.0, den = mx > 0 ? mx : 1.0;
+                for (size_t i = 0; i < n; i++) {
+                    v1[i] = m[i] / den;
+                    v2[i] = (m[i] - mn) / span;
+                }
+                maps++;
+                float gt[12];
+                make_gt(gt, 3, H, W, &r);
+                for (int grid = 0; grid < 2; grid++) {
+                    const double *t2 = grid == 0 ? thr100 : odd;
+                    int n2 = grid == 0 ? 100 : 9;
+                    size_t wb = sw_pair_work_bytes(H, W, 100, n2);
+                    void *work = xmalloc(wb);
+                    sw_level a1[100], a2[100], b1[100], b2[100];
+                    sw_sweep_pair(a1, v1, thr100, 100, a2, v2, t2, n2, H, W, gt, 3, work);
+                    assert_int_equal(sw_sweep_ref(b1, v1, H, W, thr100, 100, gt, 3), 0);
+                    assert_int_equal(sw_sweep_ref(b2, v2, H, W, t2, n2, gt, 3), 0);
+                    char what[96];
+                    snprintf(what, sizeof what, "pair %dx%d kind %d grid %d", H, W, kind, grid);
+                    sw_compare(&all, a1, b1, 100, what);
+                    sw_compare(&all, a2, b2, n2, what);
+                    free(work);
+                }
+            }
+        }
+        free(m);
+        free(v1);
+        free(v2);
+    }
+    printf("sw_sweep_pair vs two naive sweeps on %zu random maps:\n", maps);
+    sw_print(&all, "  exact comparison");
+    assert_true(all.bad == 0);
+    assert_true(sw_pair_work_bytes(0, 5, 3, 3) == 0);
+    assert_true(sw_pair_work_bytes(5, 5, 0, 3) == 0);
+}
+
 /* Uneven thresholds: duplicates, below everything, above everything. */
 static void test_sw_odd_thresholds(void **state)
 {
@@ -763,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_sw_tiebreak),
         cmocka_unit_test(test_sw_box_edges),
         cmocka_unit_test(test_sw_vs_ref),
+        cmocka_unit_test(test_sw_pair_vs_ref),
         cmocka_unit_test(test_sw_odd_thresholds),
     };
     const struct CMUnitTest half[] = {
