@@ -18,8 +18,9 @@
  *   2. Counting sort of the pixels with L >= 0 into buckets, highest level
  *      first.
  *   3. For i = nthr-1 .. 0: add the pixels of bucket i; each joins the set
- *      of already added 8-neighbours with union-find (path halving, union by
- *      size). Every root owns one entry of a compact table of live
+ *      of already added 8-neighbours with union-find (full path compression,
+ *      union by size; a neighbour whose parent is already p's root is
+ *      skipped without a find). Every root owns one entry of a compact table of live
  *      components {root, n, first, box}; a root absorbed by a union gives
  *      its entry back by moving the last entry into its slot. After the
  *      bucket, one scan of the table fills out[i] (an empty bucket copies
@@ -116,13 +117,19 @@ static double best_iou(const sw_box *b, const float *gt, int ngt)
     return best;
 }
 
+/* Root of x, with full path compression (every node on the path then
+ * points at the root, so later finds from the same area are one step). */
 static int32_t uf_find(int32_t *parent, int32_t x)
 {
-    while (parent[x] != x) {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
+    int32_t r = x;
+    while (parent[r] != r)
+        r = parent[r];
+    while (parent[x] != r) {
+        int32_t nx = parent[x];
+        parent[x] = r;
+        x = nx;
     }
-    return x;
+    return r;
 }
 
 /* Merge the components of roots a != b; returns the surviving root. */
@@ -170,8 +177,9 @@ static void uf_add(int32_t p, int H, int W, int32_t *parent, int32_t *slot, comp
             if ((dx == 0 && dy == 0) || xx < 0 || xx >= W)
                 continue;
             int32_t q = yy * W + xx;
-            if (parent[q] < 0)
-                continue;
+            int32_t pq = parent[q];
+            if (pq < 0 || pq == root)
+                continue; /* not added yet, or directly under p's root already */
             int32_t rq = uf_find(parent, q);
             if (root < 0) {
                 /* attach p to its first neighbour's component */

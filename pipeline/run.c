@@ -454,7 +454,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     int64_t budget = limit - fixed;
     int nbuf = budget >= 2 * worst && h5_threadsafe() ? 2 : 1;
     budget /= nbuf;
-    if (budget > BATCH_CAP) budget = BATCH_CAP;
+    if (budget > BATCH_CAP / nbuf) budget = BATCH_CAP / nbuf; /* same peak either way */
     if (budget < worst) budget = worst;
     ir->double_buffered = nbuf == 2;
 
