@@ -25,6 +25,17 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 PNG_CFLAGS  := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null)
 
+# make MPI=1: the same engine against Open MPI and parallel HDF5, in build-mpi/ and
+# bin-mpi/ (the serial build stays the default and needs no MPI).
+MPI     ?=
+ifeq ($(MPI),1)
+CC          := mpicc
+BUILD       := build-mpi
+BIN         := bin-mpi
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5-openmpi 2>/dev/null) -DGCS_MPI
+HDF5_LIBS   := $(shell pkg-config --libs hdf5-openmpi 2>/dev/null)
+endif
+
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS  := -std=c11 $(OPT) -fno-trapping-math -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
            -DGCS_VERSION='"$(VERSION)"' -D_DEFAULT_SOURCE
@@ -108,8 +119,16 @@ test: deps
 	@$(MAKE) --no-print-directory check-all
 	@$(MAKE) --no-print-directory asan-check
 
+# The plain pass also builds the MPI engine and checks it against the serial one
+# (P = 2 and 3); the sanitizer pass does not (tests/run.sh says so).
 check-all: all $(TESTS)
+ifeq ($(SAN),)
+	@$(MAKE) --no-print-directory MPI=1 all
+	@BIN=$(BIN)/gradcam-study MPIBIN=bin-mpi/gradcam-study BUILD=$(BUILD) PY=$(PY) \
+	    sh tests/run.sh $(TESTS)
+else
 	@BIN=$(BIN)/gradcam-study BUILD=$(BUILD) PY=$(PY) sh tests/run.sh $(TESTS)
+endif
 
 asan: deps
 	@$(MAKE) --no-print-directory asan-check
@@ -162,4 +181,4 @@ fuzz: deps
 	@echo "fuzz: $$(ls tests/fuzz/crashes | wc -l) inputs in tests/fuzz/crashes/; make test replays them all"
 
 clean:
-	rm -rf build build-asan build-fuzz bin out
+	rm -rf build build-asan build-fuzz build-mpi bin bin-mpi out

@@ -6,6 +6,7 @@
 #include "gallery.h"
 #include "h5in.h"
 #include "report.h"
+#include "par.h"
 #include "run.h"
 
 #include <errno.h>
@@ -188,11 +189,18 @@ static int cmd_run(int argc, char **argv)
     char *cmd = join_args(argc, argv);
     o.command = cmd;
     char err[H5IN_ERRLEN];
+    if (par_init(&argc, &argv) != 0) {
+        fprintf(stderr, "gradcam-study: -: -: MPI initialisation failed\n");
+        return 1;
+    }
     int rc = run_study(&o, err, sizeof err);
+    int rank = par_rank();
+    par_finalize();
     free(cmd);
     free(o.inputs);
     if (rc != 0) {
-        fprintf(stderr, "gradcam-study: %s\n", err);
+        if (rank == 0) /* under MPI every rank has the error; one line is enough */
+            fprintf(stderr, "gradcam-study: %s\n", err);
         return 1;
     }
     return 0;

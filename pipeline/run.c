@@ -40,6 +40,7 @@
 #include "h5out.h"
 #include "json.h"
 #include "outdir.h"
+#include "par.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -326,48 +327,116 @@ static int64_t image_bytes(const h5in_meta *m, int64_t i, int sal, int keep_maps
     return khw * 4 + nt * per_t;
 }
 
+/* ---- shards (MPI) ----------------------------------------------------------
+ * Rank r of P takes the contiguous images [lo, hi) whose targets start at
+ * or after ceil(r T / P): about T / P targets each, whole images only. Every
+ * rank can compute every shard, so buffer sizes agree without talking. */
+static int64_t shard_start(const h5in_meta *m, int r, int P)
+{
+    if (r <= 0)
+        return 0;
+    if (r >= P)
+        return m->N;
+    int64_t want = (m->T * r + P - 1) / P, lo = 0, hi = m->N;
+    while (lo < hi) { /* first image i with tfirst[i] >= want */
+        int64_t mid = lo + (hi - lo) / 2;
+        if (m->tfirst[mid] >= want)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+enum { TAG_MU = 11, TAG_HEAD = 12, TAG_RES = 13, TAG_MAPS = 14 };
+
+/* What travels between ranks besides the numbers: a status. */
+typedef struct {
+    int64_t t0, nt; /* a batch of results; nt < 0: the end of a rank's stream */
+    int rc;
+    char err[H5IN_ERRLEN];
+} par_head;
+
+/* mu_k = mean of channel k over every image and pixel. Per-image channel
+ * sums are added image by image in image order; under MPI the running sum
+ * passes from rank to rank (each adds its own images), so the bits are
+ * those of a single process. */
 static int compute_mu(input_res *ir, int64_t budget, int threads, char *err, size_t errlen)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
     int64_t K = m->K, hw = m->h * m->w, khw = K * hw;
+    int rank = par_rank(), P = par_size();
+    int64_t lo = shard_start(m, rank, P), hi = shard_start(m, rank + 1, P), nimg = hi - lo;
     int64_t per = khw * 4 + K * 8;
     int64_t nb = budget / per;
     if (nb < 1) nb = 1;
-    if (nb > m->N) nb = m->N;
+    if (nb > nimg) nb = nimg > 0 ? nimg : 1;
     float *A = malloc((size_t)(nb * khw) * sizeof(float));
-    double *ps = malloc((size_t)(nb * K) * sizeof(double));
+    double *ps = malloc((size_t)((P > 1 ? nimg : nb) * K + 1) * sizeof(double));
     ir->mu = calloc((size_t)K, sizeof(double));
+    par_head h;
+    memset(&h, 0, sizeof h);
     if (!A || !ps || !ir->mu) {
-        free(A);
-        free(ps);
-        snprintf(err, errlen, "%s: /activations: out of memory for a batch of %lld images",
+        snprintf(h.err, sizeof h.err, "%s: /activations: out of memory for a batch of %lld images",
                  m->path, (long long)nb);
-        return -2;
+        h.rc = -2;
     }
-    int rc = 0;
-    for (int64_t i0 = 0; i0 < m->N && rc == 0; i0 += nb) {
-        int64_t n = m->N - i0 < nb ? m->N - i0 : nb;
-        if (h5in_read_acts(ir->f, A, i0, n, err, errlen) < 0) {
-            rc = -1;
+    /* P == 1: sums of one batch at a time, added at once; P > 1: all of this
+       shard's sums first, added when the running sum arrives */
+    for (int64_t i0 = lo; i0 < hi && h.rc == 0; i0 += nb) {
+        int64_t n = hi - i0 < nb ? hi - i0 : nb;
+        if (h5in_read_acts(ir->f, A, i0, n, h.err, sizeof h.err) < 0) {
+            h.rc = -1;
             break;
         }
+        double *dst = P > 1 ? ps + (i0 - lo) * K : ps;
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (int64_t j = 0; j < n * K; j++) {
             const float *a = A + j * hw;
             double s = 0.0;
             for (int64_t p = 0; p < hw; p++)
                 s += a[p];
-            ps[j] = s;
+            dst[j] = s;
         }
-        for (int64_t j = 0; j < n; j++)
-            for (int64_t k = 0; k < K; k++)
-                ir->mu[k] += ps[j * K + k];
+        if (P == 1)
+            for (int64_t j = 0; j < n; j++)
+                for (int64_t k = 0; k < K; k++)
+                    ir->mu[k] += ps[j * K + k];
     }
-    for (int64_t k = 0; k < K; k++)
-        ir->mu[k] /= (double)m->N * (double)hw;
+    if (P > 1) {
+        if (!A || !ps || !ir->mu) { /* the chain cannot run without them */
+            fprintf(stderr, "gradcam-study: %s (rank %d)\n", h.err, rank);
+            par_abort(1);
+        }
+        double *acc = ir->mu;
+        if (rank > 0) {
+            par_head in;
+            par_recv(&in, sizeof in, rank - 1, TAG_MU);
+            par_recv(acc, (size_t)K * sizeof(double), rank - 1, TAG_MU);
+            if (in.rc != 0 && h.rc == 0)
+                h = in;
+        }
+        if (h.rc == 0)
+            for (int64_t j = 0; j < nimg; j++)
+                for (int64_t k = 0; k < K; k++)
+                    acc[k] += ps[j * K + k];
+        if (rank < P - 1) {
+            par_send(&h, sizeof h, rank + 1, TAG_MU);
+            par_send(acc, (size_t)K * sizeof(double), rank + 1, TAG_MU);
+        }
+        /* the last rank has the sum and the first error on the chain */
+        par_bcast(&h, sizeof h, P - 1);
+        if (ir->mu)
+            par_bcast(ir->mu, (size_t)K * sizeof(double), P - 1);
+    }
+    if (h.rc == 0)
+        for (int64_t k = 0; k < K; k++)
+            ir->mu[k] /= (double)m->N * (double)hw;
     free(A);
     free(ps);
-    return rc;
+    if (h.rc != 0)
+        snprintf(err, errlen, "%s", h.err);
+    return h.rc;
 }
 
 /* ---- the reader ------------------------------------------------------------
@@ -420,6 +489,97 @@ static int h5_threadsafe(void)
     return H5is_library_threadsafe(&ts) >= 0 && ts;
 }
 
+/* ---- the ordered walk (rank 0) -------------------------------------------- */
+
+typedef struct {
+    input_res *ir;
+    int index;
+    const run_opts *o;
+    FILE *csv, *sgn;
+    h5out *mo;
+} walk_ctx;
+
+/* Targets t0 .. t0+nt-1 in order: CSV rows, aggregates, interval records,
+ * sign-table sums, maps.h5 rows. The only place results are combined, so
+ * the order (and every sum) is that of the targets, whoever computed them. */
+static int walk_batch(walk_ctx *w, int64_t t0, int64_t nt, const target_res *res,
+                      const float *maps, char *err, size_t errlen)
+{
+    input_res *ir = w->ir;
+    const h5in_meta *m = h5in_meta_of(ir->f);
+    for (int64_t j = 0; j < nt; j++) {
+        int64_t t = t0 + j;
+        const target_res *r = &res[j];
+        for (int v = 0; v < RUN_NVAR; v++)
+            if (ir->active[v]) {
+                csv_row(w->csv, w->index, t, m->timg[t], m->tcls[t], v, r);
+                agg_add(&ir->agg[v], &r->loc[v], r->has_box, m->tcls[t]);
+                ci_rec_set(&ir->rec[t * RUN_NVAR + v], &r->loc[v], r->has_box);
+            }
+        signs_rows(w->sgn, w->index, t, m->timg[t], m->tcls[t], r);
+        sgn_add(&ir->tot[0], &r->sg[0]);
+        sgn_add(&ir->tot[1], &r->sg[1]);
+        ir->targets_without_box += !r->has_box;
+    }
+    if (ferror(w->csv) || ferror(w->sgn)) {
+        snprintf(err, errlen, "%s: -: write failed (disk full?)", w->o->outdir);
+        return -2;
+    }
+    if (w->mo && nt > 0 && h5out_write(w->mo, t0, nt, maps, err, errlen) < 0)
+        return -2;
+    return 0;
+}
+
+/* A rank > 0 keeps its batches' results until rank 0 asks for them. */
+typedef struct {
+    int64_t t0, nt;
+    target_res *res;
+    float *maps;
+} stash_batch;
+
+typedef struct {
+    stash_batch *b;
+    size_t n, cap;
+} stash;
+
+static int stash_add(stash *s, int64_t t0, int64_t nt, const target_res *res, const float *maps,
+                     size_t maps_per_t)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        stash_batch *b = realloc(s->b, cap * sizeof *b);
+        if (!b)
+            return -1;
+        s->b = b;
+        s->cap = cap;
+    }
+    stash_batch *b = &s->b[s->n];
+    b->t0 = t0;
+    b->nt = nt;
+    b->res = malloc((size_t)nt * sizeof(target_res));
+    b->maps = maps ? malloc((size_t)nt * maps_per_t * sizeof(float)) : NULL;
+    if (!b->res || (maps && !b->maps)) {
+        free(b->res);
+        free(b->maps);
+        return -1;
+    }
+    memcpy(b->res, res, (size_t)nt * sizeof(target_res));
+    if (maps)
+        memcpy(b->maps, maps, (size_t)nt * maps_per_t * sizeof(float));
+    s->n++;
+    return 0;
+}
+
+static void stash_free(stash *s)
+{
+    for (size_t k = 0; k < s->n; k++) {
+        free(s->b[k].res);
+        free(s->b[k].maps);
+    }
+    free(s->b);
+    memset(s, 0, sizeof *s);
+}
+
 static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FILE *sgn,
                      od_set *od, char *err, size_t errlen)
 {
@@ -467,11 +627,12 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     t0 = now_s();
 
     h5out *mo = NULL;
+    int rank = par_rank(), P = par_size();
     unsigned need = 0;
     for (int v = 0; v < CAM_NMAPS; v++)
         if (ir->active[v] || o->features_only)
             need |= CAM_BIT(v);
-    if (ir->save_maps) {
+    if (ir->save_maps && rank == 0) {
         const char *names[CAM_NMAPS];
         int vidx[CAM_NMAPS], nv = 0;
         for (int v = 0; v < CAM_NMAPS; v++)
@@ -481,36 +642,50 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
             }
         const char *p = od_add(od, ir->maps_name, err, errlen);
         if (!p || h5out_create(&mo, p, m->T, m->h, m->w, K, nv, names, vidx, CAM_NMAPS, err,
-                               errlen) < 0)
-            return -2;
-        if (h5out_write_mu(mo, ir->mu, err, errlen) < 0) {
-            h5out_close(mo, err, errlen);
-            return -2;
+                               errlen) < 0) {
+            rc = -2;
+        } else if (h5out_write_mu(mo, ir->mu, err, errlen) < 0) {
+            char e2[H5IN_ERRLEN];
+            h5out_close(mo, e2, sizeof e2);
+            mo = NULL;
+            rc = -2;
         }
     }
+    if (P > 1) /* rank 0's outcome for everyone: the others must not wait for it */
+        par_bcast(&rc, sizeof rc, 0);
+    if (rc != 0)
+        return rc;
 
-    /* the batches: whole images with all their targets, within the budget */
+    /* the batches: whole images with all their targets, within the budget,
+       never across a shard boundary; every rank plans every shard, so the
+       buffer sizes agree */
     int64_t nbatch = 0, max_imgs = 0, max_t = 0;
-    int64_t *bstart = malloc((size_t)(m->N + 1) * sizeof(int64_t));
+    int64_t *bstart = malloc((size_t)(m->N + 2) * sizeof(int64_t));
     if (!bstart) {
         snprintf(err, errlen, "%s: -: out of memory for the batch plan", m->path);
         rc = -2;
         goto done_mo;
     }
-    for (int64_t i0 = 0; i0 < m->N;) {
-        int64_t i1 = i0, bytes = 0;
-        while (i1 < m->N && (i1 == i0 || bytes + image_bytes(m, i1, sal, 0) <= budget))
-            bytes += image_bytes(m, i1++, sal, 0);
-        if (i1 - i0 > max_imgs) max_imgs = i1 - i0;
-        if (m->tfirst[i1] - m->tfirst[i0] > max_t) max_t = m->tfirst[i1] - m->tfirst[i0];
-        bstart[nbatch++] = i0;
-        i0 = i1;
+    for (int r = 0; r < P; r++) {
+        int64_t hi = shard_start(m, r + 1, P);
+        for (int64_t i0 = shard_start(m, r, P); i0 < hi;) {
+            int64_t i1 = i0, bytes = 0;
+            while (i1 < hi && (i1 == i0 || bytes + image_bytes(m, i1, sal, 0) <= budget))
+                bytes += image_bytes(m, i1++, sal, 0);
+            if (i1 - i0 > max_imgs) max_imgs = i1 - i0;
+            if (m->tfirst[i1] - m->tfirst[i0] > max_t) max_t = m->tfirst[i1] - m->tfirst[i0];
+            if (r == rank)
+                bstart[nbatch++] = i0;
+            i0 = i1;
+        }
+        if (r == rank)
+            bstart[nbatch] = hi;
     }
-    bstart[nbatch] = m->N;
 
     reader rd[2];
     memset(rd, 0, sizeof rd);
     size_t tcap = (size_t)(max_t ? max_t : 1);
+    size_t maps_per_t = CAM_NMAPS * (size_t)hw;
     int ok = 1;
     for (int b = 0; b < nbuf; b++) {
         rd[b].f = ir->f;
@@ -520,33 +695,37 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         rd[b].S = sal ? malloc(tcap * (size_t)(m->sal_h * m->sal_w) * sizeof(float)) : NULL;
         ok = ok && rd[b].A && rd[b].G && (!sal || rd[b].S);
     }
-    float *maps = malloc(tcap * CAM_NMAPS * (size_t)hw * sizeof(float));
+    float *maps = malloc(tcap * maps_per_t * sizeof(float));
     target_res *res = malloc(tcap * sizeof(target_res));
     tws *ws = calloc((size_t)o->threads, sizeof(tws));
     ok = ok && maps && res && ws;
     for (int i = 0; ok && i < o->threads; i++)
         ok = tws_alloc(&ws[i], &tsz) == 0;
-    if (ok) {
+    if (ok && rank == 0) {
         ir->rec = calloc((size_t)m->T * RUN_NVAR, sizeof(ci_rec));
         ok = ir->rec != NULL;
     }
     if (!ok) {
         snprintf(err, errlen, "%s: -: out of memory for the batch buffers", m->path);
         rc = -2;
+        if (P > 1) { /* the others would wait for this rank forever */
+            fprintf(stderr, "gradcam-study: %s (rank %d)\n", err, rank);
+            par_abort(1);
+        }
         goto done;
     }
     tctx c = {m, ir, &lp, ir->mu, need, o->features_only};
+    walk_ctx wc = {ir, index, o, csv, sgn, mo};
+    stash st = {0};
 
     /* batch 0 on this thread; then batch b + 1 on the reader thread while
        batch b is computed (HDF5 calls stay on one thread at a time: the
        reader's, and this thread's maps.h5 writes, which the thread-safe
        library serialises) */
-    int64_t nreads = 0;
     if (nbatch > 0) {
         reader_set(&rd[0], m, bstart[0], bstart[1]);
         reader_run(&rd[0]);
         ir->t_read += rd[0].seconds;
-        nreads++;
     }
     for (int64_t bi = 0; bi < nbatch && rc == 0; bi++) {
         reader *cur = &rd[bi % nbuf];
@@ -555,6 +734,9 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
             rc = -1;
             break;
         }
+        /* this batch's range first: with one buffer, nxt is cur (read after) */
+        int64_t i0 = cur->i0, t0b = cur->t0, nt = cur->nt;
+        const float *A = cur->A, *G = cur->G, *S = cur->S;
         pthread_t th;
         int async = 0;
         reader *nxt = NULL;
@@ -564,13 +746,11 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
             if (nbuf == 2)
                 async = pthread_create(&th, NULL, reader_main, nxt) == 0;
         }
-        int64_t i0 = cur->i0, t0b = cur->t0, nt = cur->nt;
-        const float *A = cur->A, *G = cur->G, *S = cur->S;
         double tf = now_s();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads)
         for (int64_t j = 0; j < nt; j++) {
             int64_t t = t0b + j;
-            do_features(&res[j], maps + j * CAM_NMAPS * hw, A + (m->timg[t] - i0) * khw,
+            do_features(&res[j], maps + j * maps_per_t, A + (m->timg[t] - i0) * khw,
                         G + j * khw, t, &c, &ws[omp_get_thread_num()]);
         }
         double tl = now_s();
@@ -578,32 +758,18 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         for (int64_t j = 0; j < nt; j++) {
             int64_t t = t0b + j;
             const float *St = sal ? S + j * m->sal_h * m->sal_w : NULL;
-            do_localize(&res[j], maps + j * CAM_NMAPS * hw, St, t, &c,
-                        &ws[omp_get_thread_num()]);
+            do_localize(&res[j], maps + j * maps_per_t, St, t, &c, &ws[omp_get_thread_num()]);
         }
         double te = now_s();
         ir->t_features += tl - tf;
         ir->t_localize += te - tl;
-        for (int64_t j = 0; j < nt; j++) {
-            int64_t t = t0b + j;
-            const target_res *r = &res[j];
-            for (int v = 0; v < RUN_NVAR; v++)
-                if (ir->active[v]) {
-                    csv_row(csv, index, t, m->timg[t], m->tcls[t], v, r);
-                    agg_add(&ir->agg[v], &r->loc[v], r->has_box, m->tcls[t]);
-                    ci_rec_set(&ir->rec[t * RUN_NVAR + v], &r->loc[v], r->has_box);
-                }
-            signs_rows(sgn, index, t, m->timg[t], m->tcls[t], r);
-            sgn_add(&ir->tot[0], &r->sg[0]);
-            sgn_add(&ir->tot[1], &r->sg[1]);
-            ir->targets_without_box += !r->has_box;
-        }
-        if (ferror(csv) || ferror(sgn)) {
-            snprintf(err, errlen, "%s: -: write failed (disk full?)", o->outdir);
+        if (rank == 0)
+            rc = walk_batch(&wc, t0b, nt, res, maps, err, errlen);
+        else if (nt > 0 && stash_add(&st, t0b, nt, res, ir->save_maps ? maps : NULL,
+                                     maps_per_t) < 0) {
+            snprintf(err, errlen, "%s: -: out of memory keeping this rank's results", m->path);
             rc = -2;
         }
-        if (rc == 0 && mo && h5out_write(mo, t0b, nt, maps, err, errlen) < 0)
-            rc = -2;
         if (nxt) {
             double tw = now_s();
             if (async)
@@ -612,10 +778,47 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
                 reader_run(nxt);
             ir->t_wait += now_s() - tw;
             ir->t_read += nxt->seconds;
-            nreads++;
         }
     }
-    (void)nreads;
+
+    /* MPI: the other ranks' results, rank by rank, batch by batch: rank 0
+       walks them in target order, as if it had computed them itself */
+    if (P > 1 && rank > 0) {
+        par_head h;
+        for (size_t k = 0; k < st.n; k++) {
+            memset(&h, 0, sizeof h);
+            h.t0 = st.b[k].t0;
+            h.nt = st.b[k].nt;
+            par_send(&h, sizeof h, 0, TAG_HEAD);
+            par_send(st.b[k].res, (size_t)h.nt * sizeof(target_res), 0, TAG_RES);
+            if (ir->save_maps)
+                par_send(st.b[k].maps, (size_t)h.nt * maps_per_t * sizeof(float), 0, TAG_MAPS);
+        }
+        memset(&h, 0, sizeof h);
+        h.nt = -1;
+        h.rc = rc;
+        snprintf(h.err, sizeof h.err, "%s", rc ? err : "");
+        par_send(&h, sizeof h, 0, TAG_HEAD);
+    } else if (P > 1) {
+        for (int r = 1; r < P; r++)
+            for (;;) {
+                par_head h;
+                par_recv(&h, sizeof h, r, TAG_HEAD);
+                if (h.nt < 0) {
+                    if (h.rc != 0 && rc == 0) {
+                        rc = h.rc;
+                        snprintf(err, errlen, "%s", h.err);
+                    }
+                    break;
+                }
+                par_recv(res, (size_t)h.nt * sizeof(target_res), r, TAG_RES);
+                if (ir->save_maps)
+                    par_recv(maps, (size_t)h.nt * maps_per_t * sizeof(float), r, TAG_MAPS);
+                if (rc == 0)
+                    rc = walk_batch(&wc, h.t0, h.nt, res, maps, err, errlen);
+            }
+    }
+    stash_free(&st);
     ir->t_main = now_s() - t0;
 done:
     if (ws)
@@ -884,6 +1087,7 @@ static int write_summary(od_set *od, input_res *irs, const run_opts *o, double w
     jw_str(&w, "command", o->command ? o->command : "");
     jw_int(&w, "threads", o->threads);
     jw_int(&w, "features_only", o->features_only);
+    jw_int(&w, "ranks", par_size());
     jw_num(&w, "wall_seconds", wall);
     jw_arr(&w, "stages");
     for (int i = 0; i < o->ninputs; i++) {
@@ -941,17 +1145,10 @@ static int file_sha256(const char *path, char hex[65], int64_t *bytes, char *err
     return 0;
 }
 
-int run_study(const run_opts *o, char *err, size_t errlen)
+/* Opens and validates every input, hashes it (rank 0), and sets what runs. */
+static int open_inputs(input_res *irs, const run_opts *o, char *err, size_t errlen)
 {
-    double t_start = now_s();
-    od_set od;
-    input_res *irs = calloc((size_t)o->ninputs, sizeof *irs);
-    if (!irs) {
-        snprintf(err, errlen, "-: -: out of memory");
-        return -2;
-    }
-    /* validate every input before touching OUTDIR */
-    int rc = 0;
+    int rank = par_rank(), rc = 0;
     for (int i = 0; i < o->ninputs && rc == 0; i++) {
         if (h5in_open(&irs[i].f, o->inputs[i], err, errlen) < 0) {
             rc = -1;
@@ -959,7 +1156,8 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         }
         const h5in_meta *m = h5in_meta_of(irs[i].f);
         double th = now_s();
-        if (file_sha256(o->inputs[i], irs[i].sha256, &irs[i].bytes, err, errlen) < 0) {
+        if (rank == 0 &&
+            file_sha256(o->inputs[i], irs[i].sha256, &irs[i].bytes, err, errlen) < 0) {
             rc = -1;
             break;
         }
@@ -985,23 +1183,63 @@ int run_study(const run_opts *o, char *err, size_t errlen)
                 rc = -2;
             }
     }
+    return rc;
+}
+
+int run_study(const run_opts *o, char *err, size_t errlen)
+{
+    double t_start = now_s();
+    od_set od;
+    input_res *irs = calloc((size_t)o->ninputs, sizeof *irs);
+    if (!irs) {
+        snprintf(err, errlen, "-: -: out of memory");
+        return -2;
+    }
+    /* validate every input before touching OUTDIR; under MPI rank 0 first
+       (in its isolated probe), then the others open what it accepted */
+    int rank = par_rank(), P = par_size();
+    int rc = 0;
+    if (rank == 0)
+        rc = open_inputs(irs, o, err, errlen);
+    if (P > 1) {
+        par_bcast(&rc, sizeof rc, 0);
+        par_bcast(err, errlen, 0);
+        if (rc == 0) {
+            if (rank > 0) {
+                h5in_set_isolation(0);
+                rc = open_inputs(irs, o, err, errlen);
+            }
+            if (par_max_int(rc != 0)) { /* rank 0 accepted what another cannot open */
+                if (rc != 0)
+                    fprintf(stderr, "gradcam-study: %s (rank %d)\n", err, rank);
+                rc = -1;
+                snprintf(err, errlen, "-: -: rank %d opened the inputs, another rank could not "
+                         "(its message above)", rank);
+            }
+        }
+    }
     FILE *csv = NULL, *sgn = NULL;
     int od_ok = 0;
-    if (rc == 0) {
+    if (rc == 0 && rank == 0) {
         if (od_init(&od, o->outdir, err, errlen) < 0)
             rc = -2;
         else
             od_ok = 1;
     }
-    if (rc == 0 && (!(csv = od_fopen(&od, "targets.csv", err, errlen)) ||
-                    !(sgn = od_fopen(&od, "signs.csv", err, errlen))))
+    if (rc == 0 && rank == 0 && (!(csv = od_fopen(&od, "targets.csv", err, errlen)) ||
+                                 !(sgn = od_fopen(&od, "signs.csv", err, errlen))))
         rc = -2;
-    if (rc == 0) {
+    if (rc == 0 && rank == 0) {
         fputs(CSV_HEADER, csv);
         fputs(SIGNS_HEADER, sgn);
     }
-    for (int i = 0; i < o->ninputs && rc == 0; i++)
+    for (int i = 0; i < o->ninputs; i++) {
+        if (P > 1) /* go on only together (rank 0 has every rank's outcome) */
+            par_bcast(&rc, sizeof rc, 0);
+        if (rc != 0)
+            break;
         rc = run_input(&irs[i], i, o, csv, sgn, &od, err, errlen);
+    }
     if (csv) {
         char e2[H5IN_ERRLEN];
         if (od_fclose(csv, "targets.csv", e2, sizeof e2) < 0 && rc == 0) {
@@ -1016,12 +1254,14 @@ int run_study(const run_opts *o, char *err, size_t errlen)
             rc = -2;
         }
     }
-    for (int i = 0; i < o->ninputs && rc == 0; i++)
+    for (int i = 0; i < o->ninputs && rc == 0 && rank == 0; i++)
         rc = stats_input(&irs[i], o, err, errlen);
-    if (rc == 0)
+    if (rc == 0 && rank == 0)
         rc = write_summary(&od, irs, o, now_s() - t_start, err, errlen);
-    if (rc == 0 && od_commit(&od, err, errlen) < 0)
+    if (rc == 0 && rank == 0 && od_commit(&od, err, errlen) < 0)
         rc = -2;
+    if (P > 1) /* every rank exits with rank 0's status */
+        par_bcast(&rc, sizeof rc, 0);
     if (od_ok) {
         od_abort(&od); /* after a commit: the old outputs; after a failure: the new ones */
         od_free(&od);

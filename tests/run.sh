@@ -125,6 +125,12 @@ step "compare: identical, planted regression, change, errors; history and trend"
     sh tests/test_compare.sh "$BIN" "$T/compare"
 step "nightly job: two runs 0, planted regression 1 (last-good kept), bad input 2, lock, pruning" \
     sh tests/test_nightly.sh "$BIN" "$T/nightly"
+if [ -n "${MPIBIN:-}" ]; then
+    step "MPI: P = 2 and 3 give the single-process bytes; bad input ends every rank" \
+        sh tests/test_mpi.sh "$BIN" "$MPIBIN" "$T/mpi"
+else
+    echo "NOTE MPI equality test not run in this pass (no MPI build: the sanitizer pass)"
+fi
 step "kill test: SIGKILL at random moments never leaves a mixed OUTDIR" \
     sh tests/kill_test.sh "$BIN" "$T/kill"
 replay_fuzz() { # every input the fuzzer ever flagged: refused with exit 1 and one line
