@@ -612,7 +612,8 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     /* Two input buffers when they fit, so that the reader thread fills the
        next batch while the workers compute this one; one otherwise. */
     int64_t budget = limit - fixed;
-    int nbuf = budget >= 2 * worst && h5_threadsafe() ? 2 : 1;
+    const char *rt = getenv("GRADCAM_STUDY_READER_THREAD"); /* "0": off (tests) */
+    int nbuf = budget >= 2 * worst && h5_threadsafe() && !(rt && strcmp(rt, "0") == 0) ? 2 : 1;
     budget /= nbuf;
     if (budget > BATCH_CAP / nbuf) budget = BATCH_CAP / nbuf; /* same peak either way */
     if (budget < worst) budget = worst;

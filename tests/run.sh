@@ -68,9 +68,15 @@ threads() {
     for n in 1 2 7; do
         "$BIN" run -o "$T/thr$n" --threads $n --save-maps "$T/f32.h5" "$T/f16.h5" || return 1
     done
-    same_outputs "$T/thr1" "$T/thr2" && same_outputs "$T/thr1" "$T/thr7"
+    same_outputs "$T/thr1" "$T/thr2" && same_outputs "$T/thr1" "$T/thr7" || return 1
+    # one input buffer (no reader thread) and tiny batches: the same bytes again
+    GRADCAM_STUDY_READER_THREAD=0 "$BIN" run -o "$T/thr1b" --threads 2 --save-maps \
+        "$T/f32.h5" "$T/f16.h5" || return 1
+    grep -q '"double_buffered": 0' "$T/thr1b/summary.json" &&
+        grep -q '"double_buffered": 1' "$T/thr2/summary.json" &&
+        same_outputs "$T/thr1" "$T/thr1b"
 }
-step "same bytes at 1, 2 and 7 threads (two inputs)" threads
+step "same bytes at 1, 2 and 7 threads, with and without the reader thread (two inputs)" threads
 
 # --- command line and bad input ------------------------------------------------
 expect() { # expect STATUS PATTERN COMMAND...: exit status and a stderr line
