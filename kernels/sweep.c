@@ -168,6 +168,31 @@ static void uf_add(int32_t p, int H, int W, int32_t *parent, int32_t *slot, comp
     int32_t nlive = *nlivep;
     int32_t y = p / W, x = p % W;
     int32_t root = -1;
+    if (y > 0 && y < H - 1 && x > 0 && x < W - 1) {
+        /* interior: the eight neighbours without bounds checks, same order */
+        const int32_t nb[8] = {p - W - 1, p - W, p - W + 1, p - 1,
+                               p + 1,     p + W - 1, p + W, p + W + 1};
+        for (int k = 0; k < 8; k++) {
+            int32_t q = nb[k], pq = parent[q];
+            if (pq < 0 || pq == root)
+                continue;
+            int32_t rq = uf_find(parent, q);
+            if (root < 0) {
+                comp *c = &live[slot[rq]];
+                parent[p] = rq;
+                c->n++;
+                if (p < c->first) c->first = p;
+                if (x < c->x0) c->x0 = x;
+                if (y < c->y0) c->y0 = y;
+                if (x + 1 > c->x1) c->x1 = x + 1;
+                if (y + 1 > c->y1) c->y1 = y + 1;
+                root = rq;
+            } else if (rq != root) {
+                root = uf_unite(parent, slot, live, &nlive, root, rq);
+            }
+        }
+        goto done;
+    }
     for (int dy = -1; dy <= 1; dy++) {
         int32_t yy = y + dy;
         if (yy < 0 || yy >= H)
@@ -197,6 +222,7 @@ static void uf_add(int32_t p, int H, int W, int32_t *parent, int32_t *slot, comp
             }
         }
     }
+done:
     if (root < 0) {
         parent[p] = p;
         slot[p] = nlive;
