@@ -7,6 +7,8 @@
 #   make test     install missing packages, build, run the whole test suite
 #   make asan     the test suite under AddressSanitizer + UBSan (make test runs it too)
 #   make valgrind memcheck on an end-to-end run
+#   make bench    engine vs Python baseline vs raw-read roofline (out/bench, README figures)
+#   make MPI=1    the engine against Open MPI + parallel HDF5, in bin-mpi/
 #   make clean
 # Libraries come from pkg-config (hdf5-serial named explicitly: installing the
 # MPI flavour makes plain "hdf5" point to it).
@@ -49,7 +51,7 @@ LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS) $(PIPELINE))
 PUREOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
-.PHONY: all deps run test check-all asan asan-check valgrind fuzz clean data study report train
+.PHONY: all deps run test check-all asan asan-check valgrind fuzz clean data study report train bench
 
 all: $(BIN)/gradcam-study $(BIN)/gradcam-bench
 
@@ -138,6 +140,14 @@ asan-check:
 	@SUITE=sanitizers $(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    check-all
+
+# The benchmark (issue: speed): engine vs the Python baseline vs the raw-read roofline, side by
+# side on generated ImageNet-shaped inputs; prints the tables, writes out/bench/ and puts the
+# last figures into README.md (between the bench markers). BENCH_ARGS=--quick for a smoke test.
+BENCH_ARGS ?=
+bench: deps all
+	$(PY) scripts/bench.py --out out/bench $(BENCH_ARGS)
+	$(PY) scripts/splice_readme.py README.md out/bench/README-snippet.md bench
 
 # valgrind memcheck on an end-to-end run (all variants, maps, intervals), check, gallery, report.
 valgrind: all
