@@ -194,16 +194,17 @@ static int cmd_run(int argc, char **argv)
         return 1;
     }
     int rc = run_study(&o, err, sizeof err);
-    int rank = par_rank();
+    /* under MPI every rank has the status, rank 0 the message: it prints it
+       before MPI_Finalize, which no rank leaves before all reach it (mpirun
+       may kill the job as soon as a rank exits non-zero) */
+    if (rc != 0 && par_rank() == 0) {
+        fprintf(stderr, "gradcam-study: %s\n", err);
+        fflush(stderr);
+    }
     par_finalize();
     free(cmd);
     free(o.inputs);
-    if (rc != 0) {
-        if (rank == 0) /* under MPI every rank has the error; one line is enough */
-            fprintf(stderr, "gradcam-study: %s\n", err);
-        return 1;
-    }
-    return 0;
+    return rc != 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)

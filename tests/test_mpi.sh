@@ -54,3 +54,21 @@ mpirun --oversubscribe -np 2 "$MPIBIN" run -o "$T/badout" "$T/in2.h5" "$T/bad.h5
 grep -c "^gradcam-study: .*bad.h5: " "$T/bad.err" | grep -qx 1 ||
     { echo "expected one message naming bad.h5:"; cat "$T/bad.err"; exit 1; }
 echo "bad input under P=2: exit non-zero, no OUTDIR, one message: $(grep '^gradcam-study' "$T/bad.err")"
+# an error only the last rank sees, mid-run (a NaN in the last target's gradients):
+# rank 0 reports it, every rank exits 1, no OUTDIR
+cp "$T/in2.h5" "$T/nan.h5"
+$PY - "$T/nan.h5" <<'PYEOF'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    g = f["targets/gradients"]
+    x = g[g.shape[0] - 1]
+    x.flat[3] = np.nan
+    g[g.shape[0] - 1] = x
+PYEOF
+rc=0
+mpirun --oversubscribe -np 3 "$MPIBIN" run -o "$T/nanout" "$T/nan.h5" >/dev/null 2>"$T/nan.err" || rc=$?
+[ $rc -eq 1 ] || { echo "NaN on the last rank: exit $rc, expected 1"; cat "$T/nan.err"; exit 1; }
+[ ! -e "$T/nanout" ] || { echo "NaN on the last rank left $T/nanout"; exit 1; }
+grep -c "^gradcam-study: .*nan.h5: /targets/gradients: non-finite" "$T/nan.err" | grep -qx 1 ||
+    { echo "expected rank 0 to report the last rank's error once:"; cat "$T/nan.err"; exit 1; }
+echo "NaN seen by the last rank only: exit 1, no OUTDIR, reported once by rank 0"
