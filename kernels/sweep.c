@@ -160,6 +160,30 @@ static int32_t uf_unite(int32_t *parent, int32_t *slot, comp *live, int32_t *nli
     return a;
 }
 
+/* p (at x, y) meets its neighbour q: nothing when q is not added yet or
+ * already directly under p's root; else p joins q's component (the first
+ * time) or q's component merges into p's. Returns p's root (-1: none yet). */
+static inline int32_t uf_meet(int32_t p, int32_t x, int32_t y, int32_t q, int32_t root,
+                              int32_t *parent, int32_t *slot, comp *live, int32_t *nlive)
+{
+    int32_t pq = parent[q];
+    if (pq < 0 || pq == root)
+        return root;
+    int32_t rq = uf_find(parent, q);
+    if (root < 0) {
+        comp *c = &live[slot[rq]];
+        parent[p] = rq;
+        c->n++;
+        if (p < c->first) c->first = p;
+        if (x < c->x0) c->x0 = x;
+        if (y < c->y0) c->y0 = y;
+        if (x + 1 > c->x1) c->x1 = x + 1;
+        if (y + 1 > c->y1) c->y1 = y + 1;
+        return rq;
+    }
+    return rq != root ? uf_unite(parent, slot, live, nlive, root, rq) : root;
+}
+
 /* Adds pixel p: joins it to the components of its already added
  * 8-neighbours (merging them), or opens a component of its own. */
 static void uf_add(int32_t p, int H, int W, int32_t *parent, int32_t *slot, comp *live,
@@ -172,57 +196,21 @@ static void uf_add(int32_t p, int H, int W, int32_t *parent, int32_t *slot, comp
         /* interior: the eight neighbours without bounds checks, same order */
         const int32_t nb[8] = {p - W - 1, p - W, p - W + 1, p - 1,
                                p + 1,     p + W - 1, p + W, p + W + 1};
-        for (int k = 0; k < 8; k++) {
-            int32_t q = nb[k], pq = parent[q];
-            if (pq < 0 || pq == root)
+        for (int k = 0; k < 8; k++)
+            root = uf_meet(p, x, y, nb[k], root, parent, slot, live, &nlive);
+    } else {
+        for (int dy = -1; dy <= 1; dy++) {
+            int32_t yy = y + dy;
+            if (yy < 0 || yy >= H)
                 continue;
-            int32_t rq = uf_find(parent, q);
-            if (root < 0) {
-                comp *c = &live[slot[rq]];
-                parent[p] = rq;
-                c->n++;
-                if (p < c->first) c->first = p;
-                if (x < c->x0) c->x0 = x;
-                if (y < c->y0) c->y0 = y;
-                if (x + 1 > c->x1) c->x1 = x + 1;
-                if (y + 1 > c->y1) c->y1 = y + 1;
-                root = rq;
-            } else if (rq != root) {
-                root = uf_unite(parent, slot, live, &nlive, root, rq);
-            }
-        }
-        goto done;
-    }
-    for (int dy = -1; dy <= 1; dy++) {
-        int32_t yy = y + dy;
-        if (yy < 0 || yy >= H)
-            continue;
-        for (int dx = -1; dx <= 1; dx++) {
-            int32_t xx = x + dx;
-            if ((dx == 0 && dy == 0) || xx < 0 || xx >= W)
-                continue;
-            int32_t q = yy * W + xx;
-            int32_t pq = parent[q];
-            if (pq < 0 || pq == root)
-                continue; /* not added yet, or directly under p's root already */
-            int32_t rq = uf_find(parent, q);
-            if (root < 0) {
-                /* attach p to its first neighbour's component */
-                comp *c = &live[slot[rq]];
-                parent[p] = rq;
-                c->n++;
-                if (p < c->first) c->first = p;
-                if (x < c->x0) c->x0 = x;
-                if (y < c->y0) c->y0 = y;
-                if (x + 1 > c->x1) c->x1 = x + 1;
-                if (y + 1 > c->y1) c->y1 = y + 1;
-                root = rq;
-            } else if (rq != root) {
-                root = uf_unite(parent, slot, live, &nlive, root, rq);
+            for (int dx = -1; dx <= 1; dx++) {
+                int32_t xx = x + dx;
+                if ((dx == 0 && dy == 0) || xx < 0 || xx >= W)
+                    continue;
+                root = uf_meet(p, x, y, yy * W + xx, root, parent, slot, live, &nlive);
             }
         }
     }
-done:
     if (root < 0) {
         parent[p] = p;
         slot[p] = nlive;

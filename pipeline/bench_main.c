@@ -130,6 +130,16 @@ static int cmd_read(int argc, char **argv)
     return 0;
 }
 
+/* The 100 thresholds k / 100 of the map's maximum (the `max` norm's grid). */
+static void max_grid(double *thr, const double *u, size_t n)
+{
+    double mx = 0;
+    for (size_t p = 0; p < n; p++)
+        if (u[p] > mx) mx = u[p];
+    for (int k = 0; k < LOC_NTHR; k++)
+        thr[k] = mx * k / 100.0;
+}
+
 static int cmd_kernels(int argc, char **argv)
 {
     const char *path = NULL;
@@ -225,11 +235,7 @@ static int cmd_kernels(int argc, char **argv)
             int64_t i = m->timg[t];
             int H = m->size[2 * i], W = m->size[2 * i + 1];
             const double *u = up + (size_t)t * npmax;
-            double mx = 0;
-            for (size_t p = 0; p < (size_t)H * W; p++)
-                if (u[p] > mx) mx = u[p];
-            for (int k = 0; k < LOC_NTHR; k++)
-                thr[k] = mx * k / 100.0;
+            max_grid(thr, u, (size_t)H * (size_t)W);
             sw_sweep(lev, u, H, W, thr, LOC_NTHR, m->bxyxy + 4 * m->bfirst[i], 1, sw);
             sink += lev[15].iou_largest;
         }
@@ -251,11 +257,7 @@ static int cmd_kernels(int argc, char **argv)
             int64_t i = m->timg[t];
             int H = m->size[2 * i], W = m->size[2 * i + 1];
             const double *u = up + (size_t)t * npmax;
-            double mx = 0;
-            for (size_t p = 0; p < (size_t)H * W; p++)
-                if (u[p] > mx) mx = u[p];
-            for (int k = 0; k < LOC_NTHR; k++)
-                thr[k] = mx * k / 100.0;
+            max_grid(thr, u, (size_t)H * (size_t)W);
             sw_sweep_ref(lev, u, H, W, thr, LOC_NTHR, m->bxyxy + 4 * m->bfirst[i], 1);
             npix_ref += (int64_t)H * W;
         }
