@@ -23,6 +23,13 @@
  * changes who computes a slot, never the order in which slots are combined.
  * All outputs go through outdir.c (temporary names, renamed on success).
  *
+ * MPI (par.h; one rank = one process of the above): rank r computes the
+ * contiguous images of its shard (shard_start), the mu sums travel along
+ * the ranks in image order, and rank 0 walks its own targets and then every
+ * other rank's, in target order, with the same walk_batch: the same bytes
+ * as one process. Ranks agree on every error before going on (rank 0 has
+ * the last word), so no rank waits for one that has stopped.
+ *
  * Thread safety: run_study is called once, from the main thread.
  */
 #define _POSIX_C_SOURCE 200809L
