@@ -261,6 +261,32 @@ static int32_t level_of(double x, const double *thr, int nthr, double inv_step)
     return i;
 }
 
+/* 1 / the mean step of an ascending grid, for level_of's guess (0: no
+ * usable step: one threshold, no spread, or an infinite one). */
+static double inv_step_of(const double *thr, int n)
+{
+    double spread = thr[n - 1] - thr[0];
+    return n > 1 && spread > 0.0 && isfinite(spread) ? (n - 1) / spread : 0.0;
+}
+
+/* Counting sort of the pixels with bucket b[p] in [lo, hi), highest bucket
+ * first, pixel order kept within a bucket. head[b] holds the bucket sizes on
+ * entry and each bucket's end in order[] on return (it starts where the
+ * next higher bucket ends). */
+static void bucket_sort(int32_t *order, int32_t *head, const int32_t *b, int32_t n, int lo,
+                        int hi)
+{
+    int32_t pos = 0;
+    for (int k = hi - 1; k >= lo; k--) {
+        int32_t c = head[k];
+        head[k] = pos;
+        pos += c;
+    }
+    for (int32_t p = 0; p < n; p++)
+        if (b[p] >= lo)
+            order[head[b[p]]++] = p;
+}
+
 /* v: (H, W), thr: (nthr), gt: (ngt, 4) -> out: (nthr) */
 void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,
               const float *gt, int ngt, void *work)
@@ -278,8 +304,7 @@ void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, i
     /* 1. levels and bucket sizes */
     for (int i = 0; i <= nthr; i++)
         head[i] = 0;
-    double spread = thr[nthr - 1] - thr[0];
-    double inv_step = nthr > 1 && spread > 0.0 && isfinite(spread) ? (nthr - 1) / spread : 0.0;
+    double inv_step = inv_step_of(thr, nthr);
     for (int32_t p = 0; p < n; p++) {
         int32_t l = level_of(v[p], thr, nthr, inv_step);
         level[p] = l;
@@ -288,15 +313,7 @@ void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, i
             head[l]++;
     }
     /* 2. counting sort, highest level first: bucket i = [begin_i, head[i]) */
-    int32_t pos = 0;
-    for (int i = nthr - 1; i >= 0; i--) {
-        int32_t c = head[i];
-        head[i] = pos;
-        pos += c;
-    }
-    for (int32_t p = 0; p < n; p++)
-        if (level[p] >= 0)
-            order[head[level[p]]++] = p;
+    bucket_sort(order, head, level, n, 0, nthr);
 
     /* 3. add the buckets from the top, one scan of the live roots each */
     int32_t nlive = 0, begin = 0;
@@ -339,9 +356,7 @@ void sw_sweep_pair(sw_level *out1, const double *v1, const double *thr1, int n1,
     int32_t *head = slot + n + 1;         /* [nk + 1] */
     int32_t *kl1 = head + nk + 1, *kl2 = kl1 + nk + 1; /* the pair of each key */
 
-    double sp1 = thr1[n1 - 1] - thr1[0], sp2 = thr2[n2 - 1] - thr2[0];
-    double is1 = n1 > 1 && sp1 > 0.0 && isfinite(sp1) ? (n1 - 1) / sp1 : 0.0;
-    double is2 = n2 > 1 && sp2 > 0.0 && isfinite(sp2) ? (n2 - 1) / sp2 : 0.0;
+    double is1 = inv_step_of(thr1, n1), is2 = inv_step_of(thr2, n2);
     for (int k = 0; k <= nk; k++)
         head[k] = 0;
     for (int32_t p = 0; p < n; p++) {
@@ -354,15 +369,7 @@ void sw_sweep_pair(sw_level *out1, const double *v1, const double *thr1, int n1,
         kl2[k] = l2;
     }
     /* counting sort, highest key first; key 0 (below both grids) is never added */
-    int32_t pos = 0;
-    for (int k = nk - 1; k >= 1; k--) {
-        int32_t c = head[k];
-        head[k] = pos;
-        pos += c;
-    }
-    for (int32_t p = 0; p < n; p++)
-        if (key[p] >= 1)
-            order[head[key[p]]++] = p;
+    bucket_sort(order, head, key, n, 1, nk);
 
     int32_t nlive = 0, begin = 0;
     int32_t next1 = n1 - 1, next2 = n2 - 1; /* highest level not yet recorded */
