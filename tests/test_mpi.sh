@@ -12,10 +12,11 @@ T=$3
 PY=${PY:-/usr/bin/python3}
 mkdir -p "$T"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
-# pre-activation (signed A, so gradcam-centered's mu matters), float16 gradients,
+# pre-activation (signed A, so gradcam-centered's mu matters), float32 (whose sums,
+# unlike float16's, depend on their order: a mu added out of image order shows),
 # saliency, 1-3 targets per image, 41 images: shards split mid-file
 $PY tests/make_fixture.py "$T/in.h5" --seed 7 --images 41 --channels 24 --fh 7 --fw 9 \
-    --height 40 --width 52 --activation pre-activation --dtype f16 --saliency \
+    --height 40 --width 52 --activation pre-activation --saliency \
     --targets-per-image 3 >/dev/null
 "$BIN" run -o "$T/serial" --threads 2 --save-maps --bootstrap 300 "$T/in.h5" >/dev/null
 for P in 2 3; do
@@ -36,7 +37,8 @@ PYEOF
     echo "P=$P: targets.csv, signs.csv, maps.h5 and summary.json (outside run) identical to 1 process"
 done
 # two inputs in one run: maps-0.h5 and maps-1.h5, the second input's shards too
-$PY tests/make_fixture.py "$T/in2.h5" --seed 8 --images 9 --channels 16 --fh 5 --fw 5 >/dev/null
+$PY tests/make_fixture.py "$T/in2.h5" --seed 8 --images 9 --channels 16 --fh 5 --fw 5 \
+    --dtype f16 >/dev/null
 "$BIN" run -o "$T/serial2" --threads 1 --save-maps --bootstrap 100 "$T/in.h5" "$T/in2.h5" >/dev/null
 mpirun --oversubscribe -np 3 "$MPIBIN" run -o "$T/mpi2" --threads 1 --save-maps --bootstrap 100 \
     "$T/in.h5" "$T/in2.h5" >/dev/null
