@@ -22,6 +22,8 @@
  * So every output is a function of the input alone: the thread count only
  * changes who computes a slot, never the order in which slots are combined.
  * All outputs go through outdir.c (temporary names, renamed on success).
+ * What the rows, statistics and summary.json look like is run_out.c's
+ * business; the `check` command is run_check.c.
  *
  * MPI (par.h; one rank = one process of the above): rank r computes the
  * contiguous images of its shard (shard_start), the mu sums travel along
@@ -48,6 +50,7 @@
 #include "json.h"
 #include "outdir.h"
 #include "par.h"
+#include "run_internal.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -61,7 +64,6 @@
 #define GCS_VERSION "unknown"
 #endif
 
-#define BATCH_CAP ((int64_t)128 << 20) /* bytes of input per batch, at most */
 
 const char *run_variant_name(int v)
 {
@@ -76,7 +78,7 @@ int run_variant_index(const char *name)
     return -1;
 }
 
-static double now_s(void)
+double run_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -157,102 +159,6 @@ static void tws_plan(tws_size *s, const h5in_meta *m)
         if (m->bfirst[i + 1] - m->bfirst[i] > maxb) maxb = m->bfirst[i + 1] - m->bfirst[i];
     }
     s->gt = 4 * (size_t)maxb;
-}
-
-/* ---- per-input results --------------------------------------------------- */
-
-typedef struct {
-    h5in *f;
-    int active[RUN_NVAR];
-    agg_variant agg[RUN_NVAR];
-    sgn_table tot[2];
-    int64_t targets_without_box;
-    double *mu;
-    ci_rec *rec;                  /* [T][RUN_NVAR] for the intervals */
-    agg_metrics am[RUN_NVAR];
-    ci_variant ci[RUN_NVAR];
-    ci_pair *pairs;               /* [npairs] */
-    int npairs, pair_a[RUN_NVAR + 1], pair_b[RUN_NVAR + 1];
-    double t_mu, t_main, t_stats, t_hash;
-    double t_read, t_wait, t_features, t_localize; /* parts of t_main */
-    int double_buffered;
-    char sha256[65];
-    int64_t bytes;
-    char maps_name[32];
-    int save_maps;
-} input_res;
-
-typedef struct {
-    loc_result loc[RUN_NVAR];
-    sgn_table sg[2];
-    int has_box;
-} target_res;
-
-/* ---- CSV ----------------------------------------------------------------- */
-
-static const char CSV_HEADER[] =
-    "input,target,image,class,variant,has_box,degenerate,"
-    "x0_max,y0_max,x1_max,y1_max,iou_max,hit_max,"
-    "x0_minmax,y0_minmax,x1_minmax,y1_minmax,iou_minmax,hit_minmax,"
-    "point_x,point_y,point_hit,energy,"
-    "other_area,neg_other,pos_other,neg_enrichment,pos_enrichment\n";
-
-static void csv_row(FILE *f, int input, int64_t t, int img, int cls, int v, const target_res *r)
-{
-    const loc_result *L = &r->loc[v];
-    int show = r->has_box && !L->degenerate;
-    fprintf(f, "%d,%lld,%d,%d,%s,%d,%d", input, (long long)t, img, cls, run_variant_name(v),
-            r->has_box, L->degenerate);
-    for (int n = 0; n < LOC_NNORM; n++) {
-        if (show)
-            fprintf(f, ",%d,%d,%d,%d", L->box[n].x0, L->box[n].y0, L->box[n].x1, L->box[n].y1);
-        else
-            fputs(",,,,", f);
-        if (r->has_box)
-            fprintf(f, ",%.9g,%d", L->iou[n], L->iou[n] >= 0.5);
-        else
-            fputs(",,", f);
-    }
-    if (show)
-        fprintf(f, ",%d,%d,%d", L->px, L->py, L->point_hit);
-    else if (r->has_box)
-        fputs(",,,0", f);
-    else
-        fputs(",,,", f);
-    if (r->has_box)
-        fprintf(f, ",%.9g", L->energy);
-    else
-        fputs(",", f);
-    if (L->has_other) {
-        fprintf(f, ",%.9g", L->other_area);
-        if (L->neg_ok) fprintf(f, ",%.9g", L->neg_other); else fputs(",", f);
-        if (L->pos_ok) fprintf(f, ",%.9g", L->pos_other); else fputs(",", f);
-        if (L->neg_ok) fprintf(f, ",%.9g", L->neg_other / L->other_area); else fputs(",", f);
-        if (L->pos_ok) fprintf(f, ",%.9g", L->pos_other / L->other_area); else fputs(",", f);
-    } else {
-        fputs(",,,,,", f);
-    }
-    fputc('\n', f);
-}
-
-static const char SIGNS_HEADER[] =
-    "input,target,image,class,table,region,"
-    "n_PP,n_P0,n_PN,n_0P,n_00,n_0N,n_NP,n_N0,n_NN,"
-    "s_PP,s_P0,s_PN,s_0P,s_00,s_0N,s_NP,s_N0,s_NN\n";
-
-static void signs_rows(FILE *f, int input, int64_t t, int img, int cls, const target_res *r)
-{
-    static const char *const tname[2] = {"alphaA", "GA"};
-    for (int tb = 0; tb < 2; tb++)
-        for (int reg = 0; reg < SGN_NREG; reg++) {
-            fprintf(f, "%d,%lld,%d,%d,%s,%s", input, (long long)t, img, cls, tname[tb],
-                    sgn_region_name(reg));
-            for (int c = 0; c < SGN_NCELL; c++)
-                fprintf(f, ",%lld", (long long)r->sg[tb].n[reg][c]);
-            for (int c = 0; c < SGN_NCELL; c++)
-                fprintf(f, ",%.17g", r->sg[tb].s[reg][c] == 0.0 ? 0.0 : r->sg[tb].s[reg][c]);
-            fputc('\n', f);
-        }
 }
 
 /* ---- one target ---------------------------------------------------------- */
@@ -472,13 +378,13 @@ static void reader_set(reader *r, const h5in_meta *m, int64_t i0, int64_t i1)
 
 static void reader_run(reader *r)
 {
-    double t = now_s();
+    double t = run_now_s();
     if (r->nt > 0 &&
         (h5in_read_acts(r->f, r->A, r->i0, r->i1 - r->i0, r->err, sizeof r->err) < 0 ||
          h5in_read_grads(r->f, r->G, r->t0, r->nt, r->err, sizeof r->err) < 0 ||
          (r->sal && h5in_read_saliency(r->f, r->S, r->t0, r->nt, r->err, sizeof r->err) < 0)))
         r->rc = -1;
-    r->seconds = now_s() - t;
+    r->seconds = run_now_s() - t;
 }
 
 static void *reader_main(void *arg)
@@ -519,11 +425,11 @@ static int walk_batch(walk_ctx *w, int64_t t0, int64_t nt, const target_res *res
         const target_res *r = &res[j];
         for (int v = 0; v < RUN_NVAR; v++)
             if (ir->active[v]) {
-                csv_row(w->csv, w->index, t, m->timg[t], m->tcls[t], v, r);
+                run_csv_row(w->csv, w->index, t, m->timg[t], m->tcls[t], v, r);
                 agg_add(&ir->agg[v], &r->loc[v], r->has_box, m->tcls[t]);
                 ci_rec_set(&ir->rec[t * RUN_NVAR + v], &r->loc[v], r->has_box);
             }
-        signs_rows(w->sgn, w->index, t, m->timg[t], m->tcls[t], r);
+        run_signs_rows(w->sgn, w->index, t, m->timg[t], m->tcls[t], r);
         sgn_add(&ir->tot[0], &r->sg[0]);
         sgn_add(&ir->tot[1], &r->sg[1]);
         ir->targets_without_box += !r->has_box;
@@ -626,13 +532,13 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     if (budget < worst) budget = worst;
     ir->double_buffered = nbuf == 2;
 
-    double t0 = now_s();
+    double t0 = run_now_s();
     if (ir->active[CAM_CENTERED] || ir->save_maps) {
         if ((rc = compute_mu(ir, budget, o->threads, err, errlen)) != 0)
             return rc;
     }
-    ir->t_mu = now_s() - t0;
-    t0 = now_s();
+    ir->t_mu = run_now_s() - t0;
+    t0 = run_now_s();
 
     h5out *mo = NULL;
     int rank = par_rank(), P = par_size();
@@ -754,21 +660,21 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
             if (nbuf == 2)
                 async = pthread_create(&th, NULL, reader_main, nxt) == 0;
         }
-        double tf = now_s();
+        double tf = run_now_s();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads)
         for (int64_t j = 0; j < nt; j++) {
             int64_t t = t0b + j;
             do_features(&res[j], maps + j * maps_per_t, A + (m->timg[t] - i0) * khw,
                         G + j * khw, t, &c, &ws[omp_get_thread_num()]);
         }
-        double tl = now_s();
+        double tl = run_now_s();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(o->threads)
         for (int64_t j = 0; j < nt; j++) {
             int64_t t = t0b + j;
             const float *St = sal ? S + j * m->sal_h * m->sal_w : NULL;
             do_localize(&res[j], maps + j * maps_per_t, St, t, &c, &ws[omp_get_thread_num()]);
         }
-        double te = now_s();
+        double te = run_now_s();
         ir->t_features += tl - tf;
         ir->t_localize += te - tl;
         if (rank == 0)
@@ -779,12 +685,12 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
             rc = -2;
         }
         if (nxt) {
-            double tw = now_s();
+            double tw = run_now_s();
             if (async)
                 pthread_join(th, NULL);
             else
                 reader_run(nxt);
-            ir->t_wait += now_s() - tw;
+            ir->t_wait += run_now_s() - tw;
             ir->t_read += nxt->seconds;
         }
     }
@@ -827,7 +733,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
             }
     }
     stash_free(&st);
-    ir->t_main = now_s() - t0;
+    ir->t_main = run_now_s() - t0;
 done:
     if (ws)
         for (int i = 0; i < o->threads; i++)
@@ -850,278 +756,6 @@ done_mo:
         }
     }
     return rc;
-}
-
-/* ---- statistics ---------------------------------------------------------- */
-
-/* Pairs compared: gradcam against every other variant, and HiResCAM with
- * and without its ReLU. Metrics per pair: BoxAcc and MaxBoxAcc per norm,
- * pointing, energy. */
-#define PAIR_METRICS 6
-static const int pair_metric[PAIR_METRICS] = {CI_BOXACC, CI_BOXACC, CI_MAXBOXACC,
-                                              CI_MAXBOXACC, CI_POINTING, CI_ENERGY};
-static const int pair_norm[PAIR_METRICS] = {LOC_MAX, LOC_MINMAX, LOC_MAX, LOC_MINMAX, 0, 0};
-
-static int stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
-{
-    const h5in_meta *m = h5in_meta_of(ir->f);
-    double t0 = now_s();
-    ci_ctx c = {ir->rec, RUN_NVAR, m->T, m->N, m->timg, o->bootstrap, o->seed, o->threads};
-    for (int v = 0; v < RUN_NVAR; v++) {
-        if (!ir->active[v])
-            continue;
-        agg_finish(&ir->am[v], &ir->agg[v]);
-        if (ci_variant_compute(&ir->ci[v], &c, v, &ir->am[v]) < 0)
-            goto oom;
-    }
-    int np = 0;
-    for (int v = 0; v < RUN_NVAR; v++)
-        if (v != CAM_GRADCAM && ir->active[CAM_GRADCAM] && ir->active[v]) {
-            ir->pair_a[np] = CAM_GRADCAM;
-            ir->pair_b[np++] = v;
-        }
-    if (ir->active[CAM_HIRESCAM] && ir->active[CAM_HIRESCAM_SIGNED]) {
-        ir->pair_a[np] = CAM_HIRESCAM;
-        ir->pair_b[np++] = CAM_HIRESCAM_SIGNED;
-    }
-    ir->npairs = np;
-    ir->pairs = calloc((size_t)(np ? np : 1) * PAIR_METRICS, sizeof(ci_pair));
-    if (!ir->pairs)
-        goto oom;
-    for (int p = 0; p < np; p++)
-        for (int k = 0; k < PAIR_METRICS; k++) {
-            int a = ir->pair_a[p], b = ir->pair_b[p];
-            if (ci_pair_compute(&ir->pairs[p * PAIR_METRICS + k], &c, a, &ir->am[a], b,
-                                &ir->am[b], pair_metric[k], pair_norm[k]) < 0)
-                goto oom;
-        }
-    ir->t_stats = now_s() - t0;
-    return 0;
-oom:
-    snprintf(err, errlen, "%s: -: out of memory for the bootstrap", m->path);
-    return -2;
-}
-
-/* ---- summary.json -------------------------------------------------------- */
-
-static void json_norms(jw *w, const char *key, const double *v)
-{
-    jw_obj(w, key);
-    for (int n = 0; n < LOC_NNORM; n++)
-        jw_num(w, loc_norm_name(n), v[n]);
-    jw_obj_end(w);
-}
-
-static void json_norms_ci(jw *w, const char *key, const double ci[LOC_NNORM][2])
-{
-    jw_obj(w, key);
-    for (int n = 0; n < LOC_NNORM; n++)
-        jw_nums(w, loc_norm_name(n), ci[n], 2);
-    jw_obj_end(w);
-}
-
-static void json_table(jw *w, const char *key, const sgn_table *t)
-{
-    jw_obj(w, key);
-    for (int reg = 0; reg <= SGN_NREG; reg++) {
-        jw_obj(w, reg < SGN_NREG ? sgn_region_name(reg) : "all");
-        jw_obj(w, "count");
-        for (int c = 0; c < SGN_NCELL; c++) {
-            int64_t n = 0;
-            for (int r = 0; r < SGN_NREG; r++)
-                if (r == reg || reg == SGN_NREG) n += t->n[r][c];
-            jw_int(w, sgn_cell_name(c), n);
-        }
-        jw_obj_end(w);
-        jw_obj(w, "sum");
-        for (int c = 0; c < SGN_NCELL; c++) {
-            double s = 0;
-            for (int r = 0; r < SGN_NREG; r++)
-                if (r == reg || reg == SGN_NREG) s += t->s[r][c];
-            jw_num(w, sgn_cell_name(c), s);
-        }
-        jw_obj_end(w);
-        jw_obj_end(w);
-    }
-    jw_obj_end(w);
-}
-
-static void json_input(jw *w, const input_res *ir, const run_opts *o)
-{
-    static const char *const an[5] = {"schema", "model", "layer", "activation", "dataset"};
-    const h5in_meta *m = h5in_meta_of(ir->f);
-    jw_obj(w, NULL);
-    jw_str(w, "file", m->path);
-    jw_obj(w, "provenance");
-    jw_int(w, "bytes", ir->bytes);
-    jw_str(w, "sha256", ir->sha256);
-    jw_obj_end(w);
-    jw_obj(w, "attributes");
-    for (int i = 0; i < 5; i++)
-        jw_str(w, an[i], m->attr[i]);
-    jw_obj_end(w);
-    jw_arr(w, "classes");
-    for (int c = 0; c < m->C; c++)
-        jw_str(w, NULL, m->classes[c]);
-    jw_arr_end(w);
-    jw_obj(w, "counts");
-    jw_int(w, "images", m->N);
-    jw_int(w, "classes", m->C);
-    jw_int(w, "channels", m->K);
-    jw_int(w, "height", m->h);
-    jw_int(w, "width", m->w);
-    jw_int(w, "targets", m->T);
-    jw_int(w, "boxes", m->B);
-    jw_int(w, "boxes_difficult", m->boxes_difficult);
-    jw_int(w, "boxes_clipped", m->boxes_clipped);
-    jw_int(w, "targets_without_box", ir->targets_without_box);
-    jw_int(w, "targets_scored", m->T - ir->targets_without_box);
-    jw_str(w, "dtype_activations", m->dtype_a);
-    jw_str(w, "dtype_gradients", m->dtype_g);
-    jw_obj_end(w);
-    jw_obj(w, "protocol");
-    jw_num(w, "threshold", o->threshold);
-    jw_num(w, "tolerance", o->tolerance);
-    jw_num(w, "iou", 0.5);
-    jw_int(w, "thresholds", LOC_NTHR);
-    jw_int(w, "bootstrap_resamples", o->bootstrap);
-    jw_int(w, "bootstrap_seed", (int64_t)o->seed);
-    jw_str(w, "bootstrap_unit", "image");
-    jw_obj_end(w);
-    if (ir->save_maps)
-        jw_str(w, "maps_file", ir->maps_name);
-    jw_obj(w, "variants");
-    for (int v = 0; v < RUN_NVAR; v++) {
-        if (!ir->active[v])
-            continue;
-        const agg_metrics *am = &ir->am[v];
-        const ci_variant *ci = &ir->ci[v];
-        const agg_variant *a = &ir->agg[v];
-        int with_ci = o->bootstrap >= 2;
-        jw_obj(w, run_variant_name(v));
-        jw_int(w, "degenerate", a->degenerate);
-        json_norms(w, "boxacc", am->boxacc);
-        if (with_ci) json_norms_ci(w, "boxacc_ci95", ci->boxacc);
-        json_norms(w, "maxboxacc", am->maxboxacc);
-        if (with_ci) json_norms_ci(w, "maxboxacc_ci95", ci->maxboxacc);
-        json_norms(w, "maxboxacc_threshold", am->maxboxacc_t);
-        json_norms(w, "maxboxacc_v2", am->maxboxacc_v2);
-        if (with_ci) json_norms_ci(w, "maxboxacc_v2_ci95", ci->maxboxacc_v2);
-        jw_obj(w, "boxacc_curve");
-        for (int n = 0; n < LOC_NNORM; n++)
-            jw_nums(w, loc_norm_name(n), am->curve[n], LOC_NTHR);
-        jw_obj_end(w);
-        jw_num(w, "pointing", am->pointing);
-        if (with_ci) jw_nums(w, "pointing_ci95", ci->pointing, 2);
-        jw_num(w, "pointing_class_mean", am->pointing_class_mean);
-        jw_obj(w, "pointing_per_class");
-        for (int cl = 0; cl < m->C; cl++) {
-            double p = agg_class_pointing(a, cl);
-            if (p >= 0)
-                jw_num(w, m->classes[cl], p);
-        }
-        jw_obj_end(w);
-        jw_num(w, "energy", am->energy);
-        if (with_ci) jw_nums(w, "energy_ci95", ci->energy, 2);
-        jw_obj(w, "evidence");
-        jw_int(w, "eligible_neg", a->neg_n);
-        jw_num(w, "neg_other", am->neg_other);
-        jw_num(w, "neg_area", am->neg_area);
-        jw_num(w, "neg_enrichment", am->neg_enrichment);
-        if (with_ci) jw_nums(w, "neg_enrichment_ci95", ci->neg_enrichment, 2);
-        jw_int(w, "eligible_pos", a->pos_n);
-        jw_num(w, "pos_other", am->pos_other);
-        jw_num(w, "pos_area", am->pos_area);
-        jw_num(w, "pos_enrichment", am->pos_enrichment);
-        if (with_ci) jw_nums(w, "pos_enrichment_ci95", ci->pos_enrichment, 2);
-        jw_obj_end(w);
-        jw_obj_end(w);
-    }
-    jw_obj_end(w);
-    jw_arr(w, "paired");
-    for (int p = 0; p < ir->npairs; p++)
-        for (int k = 0; k < PAIR_METRICS; k++) {
-            const ci_pair *q = &ir->pairs[p * PAIR_METRICS + k];
-            jw_obj(w, NULL);
-            jw_str(w, "a", run_variant_name(ir->pair_a[p]));
-            jw_str(w, "b", run_variant_name(ir->pair_b[p]));
-            jw_str(w, "metric", ci_metric_name(pair_metric[k]));
-            if (ci_metric_has_norm(pair_metric[k]))
-                jw_str(w, "norm", loc_norm_name(pair_norm[k]));
-            jw_int(w, "targets", q->targets);
-            jw_num(w, "value_a", q->a);
-            jw_num(w, "value_b", q->b);
-            jw_num(w, "diff", q->diff);
-            if (o->bootstrap >= 2)
-                jw_nums(w, "diff_ci95", q->ci, 2);
-            if (pair_metric[k] == CI_BOXACC)
-                jw_num(w, "box_iou_mean", q->box_iou);
-            if (q->binary) {
-                jw_int(w, "a_only", q->a_only);
-                jw_int(w, "b_only", q->b_only);
-                jw_num(w, "mcnemar_p", q->p);
-            }
-            jw_obj_end(w);
-        }
-    jw_arr_end(w);
-    jw_obj(w, "sign_tables");
-    json_table(w, "alphaA", &ir->tot[0]);
-    json_table(w, "GA", &ir->tot[1]);
-    jw_obj_end(w);
-    jw_obj_end(w);
-}
-
-static int write_summary(od_set *od, input_res *irs, const run_opts *o, double wall,
-                         char *err, size_t errlen)
-{
-    FILE *f = od_fopen(od, "summary.json", err, errlen);
-    if (!f)
-        return -2;
-    jw w;
-    jw_init(&w, f);
-    jw_obj(&w, NULL);
-    jw_str(&w, "schema", "gradcam-study-summary/1");
-    jw_arr(&w, "inputs");
-    for (int i = 0; i < o->ninputs; i++)
-        json_input(&w, &irs[i], o);
-    jw_arr_end(&w);
-    jw_obj(&w, "run");
-    char date[32];
-    time_t now = time(NULL);
-    struct tm tmv;
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
-    jw_str(&w, "date_utc", date);
-    jw_str(&w, "version", GCS_VERSION);
-    jw_str(&w, "command", o->command ? o->command : "");
-    jw_int(&w, "threads", o->threads);
-    jw_int(&w, "features_only", o->features_only);
-    jw_int(&w, "ranks", par_size());
-    jw_num(&w, "wall_seconds", wall);
-    jw_arr(&w, "stages");
-    for (int i = 0; i < o->ninputs; i++) {
-        jw_obj(&w, NULL);
-        jw_num(&w, "hash_seconds", irs[i].t_hash);
-        jw_num(&w, "mu_seconds", irs[i].t_mu);
-        jw_num(&w, "main_seconds", irs[i].t_main);
-        jw_num(&w, "stats_seconds", irs[i].t_stats);
-        jw_num(&w, "read_seconds", irs[i].t_read);
-        jw_num(&w, "read_wait_seconds", irs[i].t_wait);
-        jw_num(&w, "features_seconds", irs[i].t_features);
-        jw_num(&w, "localization_seconds", irs[i].t_localize);
-        jw_int(&w, "double_buffered", irs[i].double_buffered);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
-    jw_obj_end(&w);
-    jw_obj_end(&w);
-    int bad = jw_end(&w);
-    if (od_fclose(f, "summary.json", err, errlen) < 0)
-        return -2;
-    if (bad) {
-        snprintf(err, errlen, "%s: summary.json: a non-finite number or a write error", o->outdir);
-        return -2;
-    }
-    return 0;
 }
 
 /* SHA-256 and size of a file, for the provenance record. */
@@ -1163,13 +797,13 @@ static int open_inputs(input_res *irs, const run_opts *o, char *err, size_t errl
             break;
         }
         const h5in_meta *m = h5in_meta_of(irs[i].f);
-        double th = now_s();
+        double th = run_now_s();
         if (rank == 0 &&
             file_sha256(o->inputs[i], irs[i].sha256, &irs[i].bytes, err, errlen) < 0) {
             rc = -1;
             break;
         }
-        irs[i].t_hash = now_s() - th;
+        irs[i].t_hash = run_now_s() - th;
         for (int v = 0; v < RUN_NVAR; v++)
             irs[i].active[v] = !o->features_only && ((o->variants >> v) & 1u);
         if (!m->has_saliency) {
@@ -1196,7 +830,7 @@ static int open_inputs(input_res *irs, const run_opts *o, char *err, size_t errl
 
 int run_study(const run_opts *o, char *err, size_t errlen)
 {
-    double t_start = now_s();
+    double t_start = run_now_s();
     od_set od;
     input_res *irs = calloc((size_t)o->ninputs, sizeof *irs);
     if (!irs) {
@@ -1238,8 +872,8 @@ int run_study(const run_opts *o, char *err, size_t errlen)
                                  !(sgn = od_fopen(&od, "signs.csv", err, errlen))))
         rc = -2;
     if (rc == 0 && rank == 0) {
-        fputs(CSV_HEADER, csv);
-        fputs(SIGNS_HEADER, sgn);
+        fputs(RUN_CSV_HEADER, csv);
+        fputs(RUN_SIGNS_HEADER, sgn);
     }
     for (int i = 0; i < o->ninputs; i++) {
         if (P > 1) /* go on only together (rank 0 has every rank's outcome) */
@@ -1263,9 +897,9 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         }
     }
     for (int i = 0; i < o->ninputs && rc == 0 && rank == 0; i++)
-        rc = stats_input(&irs[i], o, err, errlen);
+        rc = run_stats_input(&irs[i], o, err, errlen);
     if (rc == 0 && rank == 0)
-        rc = write_summary(&od, irs, o, now_s() - t_start, err, errlen);
+        rc = run_write_summary(&od, irs, o, run_now_s() - t_start, err, errlen);
     if (rc == 0 && rank == 0 && od_commit(&od, err, errlen) < 0)
         rc = -2;
     if (P > 1) /* every rank exits with rank 0's status */
@@ -1286,83 +920,3 @@ int run_study(const run_opts *o, char *err, size_t errlen)
     return rc;
 }
 
-/* ---- check --------------------------------------------------------------- */
-
-int run_check(const char *path, FILE *out, int64_t max_memory_mib, char *err, size_t errlen)
-{
-    h5in *f;
-    if (h5in_open(&f, path, err, errlen) < 0)
-        return -1;
-    const h5in_meta *m = h5in_meta_of(f);
-    int64_t khw = m->K * m->h * m->w;
-    int64_t budget = (max_memory_mib << 20) / 2;
-    if (budget > BATCH_CAP) budget = BATCH_CAP;
-    int64_t rows = budget / (khw * 4);
-    if (rows < 1) rows = 1;
-    int64_t srow = m->has_saliency ? m->sal_h * m->sal_w : 0;
-    int64_t rowlen = khw > srow ? khw : srow;
-    float *buf = malloc((size_t)(rows * rowlen) * sizeof(float));
-    int rc = 0;
-    if (!buf) {
-        snprintf(err, errlen, "%s: -: out of memory", path);
-        h5in_close(f);
-        return -2;
-    }
-    int64_t npos = 0, nzero = 0, nneg = 0;
-    for (int64_t i = 0; i < m->N && rc == 0; i += rows) {
-        int64_t n = m->N - i < rows ? m->N - i : rows;
-        rc = h5in_read_acts(f, buf, i, n, err, errlen);
-        for (int64_t j = 0; rc == 0 && j < n * khw; j++) {
-            npos += buf[j] > 0;
-            nneg += buf[j] < 0;
-        }
-    }
-    nzero = m->N * khw - npos - nneg;
-    for (int64_t t = 0; t < m->T && rc == 0; t += rows)
-        rc = h5in_read_grads(f, buf, t, m->T - t < rows ? m->T - t : rows, err, errlen);
-    int64_t srows = srow ? (rows * rowlen) / srow : 0;
-    for (int64_t t = 0; m->has_saliency && t < m->T && rc == 0; t += srows)
-        rc = h5in_read_saliency(f, buf, t, m->T - t < srows ? m->T - t : srows, err, errlen);
-    free(buf);
-    if (rc != 0) {
-        h5in_close(f);
-        return -1;
-    }
-    int64_t multi = 0, nobox = 0;
-    for (int64_t t = 0; t < m->T; t++) {
-        int64_t i = m->timg[t], has = 0;
-        for (int64_t b = m->bfirst[i]; b < m->bfirst[i + 1]; b++)
-            has |= m->bcls[b] == m->tcls[t];
-        nobox += !has;
-    }
-    for (int64_t i = 0; i < m->N; i++) {
-        int n = 0;
-        for (int c = 0; c < m->C; c++)
-            n += m->labels[i * m->C + c];
-        multi += n >= 2;
-    }
-    fprintf(out, "%s: valid gradcam-study/1 file\n", path);
-    fprintf(out, "  model %s, layer %s (%s), dataset %s\n", m->attr[1], m->attr[2], m->attr[3],
-            m->attr[4]);
-    fprintf(out, "  images N=%lld (%lld with >= 2 classes), classes C=%d\n", (long long)m->N,
-            (long long)multi, m->C);
-    fprintf(out, "  activations [%lld,%lld,%lld,%lld] %s, gradients %s\n", (long long)m->N,
-            (long long)m->K, (long long)m->h, (long long)m->w, m->dtype_a, m->dtype_g);
-    double tot = (double)(m->N * khw);
-    fprintf(out, "  sign mix of A: %.2f%% positive, %.2f%% zero, %.2f%% negative%s\n",
-            100.0 * npos / tot, 100.0 * nzero / tot, 100.0 * nneg / tot,
-            nneg == 0 ? " (no negative activation)" : "");
-    fprintf(out, "  targets T=%lld (%lld without a box of their class, at most %lld per image)\n",
-            (long long)m->T, (long long)nobox, (long long)m->max_targets);
-    fprintf(out, "  boxes B=%lld (%lld difficult, %lld clipped to the frame)\n", (long long)m->B,
-            (long long)m->boxes_difficult, (long long)m->boxes_clipped);
-    fprintf(out, "  saliency: %s; pixels: %s\n", m->has_saliency ? "yes" : "no",
-            m->has_pixels ? "yes" : "no");
-    fprintf(out, "  all values finite; indices in range and ordered\n");
-    h5in_close(f);
-    if (fflush(out) != 0) {
-        snprintf(err, errlen, "%s: -: cannot write the summary", path);
-        return -2;
-    }
-    return 0;
-}
