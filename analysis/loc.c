@@ -37,7 +37,9 @@ static size_t align8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 size_t loc_work_bytes(int H, int W)
 {
     size_t npix = (size_t)H * (size_t)W;
-    return 2 * align8(npix * sizeof(double)) + align8(sw_pair_work_bytes(H, W, LOC_NTHR, LOC_NTHR));
+    size_t a = sw_pair_work_bytes(H, W, LOC_NTHR, LOC_NTHR);
+    size_t b = sw_norms_work_bytes(H, W, LOC_NTHR, LOC_NTHR);
+    return 2 * align8(npix * sizeof(double)) + align8(a > b ? a : b);
 }
 
 static int inside(double cx, double cy, const float *b)
@@ -180,15 +182,21 @@ void loc_eval(loc_result *r, const double *m, int H, int W, const float *gt,
         thr[i] = i / 100.0;
     int gi = grid_index(p->threshold);
 
-    /* both normalisations are non-decreasing functions of m, so one
-       union-find pass serves both (kernels/sweep.h, sw_sweep_pair) */
+    /* both normalisations swept from m in one pass (kernels/sweep.h,
+       sw_sweep_norms); where its premises fail (non-finite extremes), the
+       two normalised maps through the pixel sweep, one pass for the two */
     double span = mx - mn;
-    for (size_t i = 0; i < npix; i++) {
-        v1[i] = m[i] / mx;
-        v2[i] = (m[i] - mn) / span;
+    int have_v = 0;
+    if (sw_sweep_norms(lv[LOC_MAX], thr, LOC_NTHR, lv[LOC_MINMAX], thr, LOC_NTHR, m, H, W, mx, mn,
+                       gt, ngt, SW_AUTO, swork) < 0) {
+        for (size_t i = 0; i < npix; i++) {
+            v1[i] = m[i] / mx;
+            v2[i] = (m[i] - mn) / span;
+        }
+        have_v = 1;
+        sw_sweep_pair(lv[LOC_MAX], v1, thr, LOC_NTHR, lv[LOC_MINMAX], v2, thr, LOC_NTHR, H, W,
+                      gt, ngt, swork);
     }
-    sw_sweep_pair(lv[LOC_MAX], v1, thr, LOC_NTHR, lv[LOC_MINMAX], v2, thr, LOC_NTHR, H, W, gt,
-                  ngt, swork);
     for (int norm = 0; norm < LOC_NNORM; norm++) {
         const double *v = norm == LOC_MAX ? v1 : v2;
         for (int i = 0; i < LOC_NTHR; i++) {
@@ -203,6 +211,13 @@ void loc_eval(loc_result *r, const double *m, int H, int W, const float *gt,
             r->box[norm] = lv[norm][gi].largest;
             r->iou[norm] = lv[norm][gi].iou_largest;
         } else {
+            if (!have_v) {
+                for (size_t i = 0; i < npix; i++) {
+                    v1[i] = m[i] / mx;
+                    v2[i] = (m[i] - mn) / span;
+                }
+                have_v = 1;
+            }
             sw_level one;
             sw_sweep(&one, v, H, W, &p->threshold, 1, gt, ngt, swork);
             r->box[norm] = one.largest;

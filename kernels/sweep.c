@@ -106,7 +106,7 @@ size_t sw_work_bytes(int H, int W, int nthr)
 }
 
 /* Best IoU of box b over the ngt gt boxes (0 when ngt == 0). */
-static double best_iou(const sw_box *b, const float *gt, int ngt)
+double sw_best_iou(const sw_box *b, const float *gt, int ngt)
 {
     double best = 0.0;
     for (int j = 0; j < ngt; j++) {
@@ -230,7 +230,7 @@ static void scan_live(sw_level *o, const comp *live, int32_t nlive, const float 
             (c->n == live[best].n && c->first < live[best].first))
             best = k;
         sw_box b = {c->x0, c->y0, c->x1, c->y1};
-        double u = best_iou(&b, gt, ngt);
+        double u = sw_best_iou(&b, gt, ngt);
         if (u > r.iou_any)
             r.iou_any = u;
     }
@@ -238,7 +238,7 @@ static void scan_live(sw_level *o, const comp *live, int32_t nlive, const float 
         const comp *c = &live[best];
         r.largest = (sw_box){c->x0, c->y0, c->x1, c->y1};
         r.largest_n = c->n;
-        r.iou_largest = best_iou(&r.largest, gt, ngt);
+        r.iou_largest = sw_best_iou(&r.largest, gt, ngt);
     }
     *o = r;
 }
@@ -287,6 +287,48 @@ static void bucket_sort(int32_t *order, int32_t *head, const int32_t *b, int32_t
             order[head[b[p]]++] = p;
 }
 
+/* The work buffer of sw_sweep, carved. */
+typedef struct {
+    comp *live;
+    int32_t *level, *order, *parent, *slot, *head;
+} sweep_ws;
+
+static sweep_ws sweep_carve(void *work, int H, int W)
+{
+    int32_t n = (int32_t)((size_t)H * (size_t)W);
+    sweep_ws s;
+    s.live = work;
+    s.level = (int32_t *)(void *)(s.live + live_cap(H, W));
+    s.order = s.level + n;
+    s.parent = s.order + n;
+    s.slot = s.parent + n;
+    s.head = s.slot + n; /* (nthr + 1) */
+    return s;
+}
+
+/* Steps 2 and 3 on s.level[] (each in -1..nthr-1), with s.head[0..nthr-1]
+ * the bucket sizes and s.parent[] all -1. */
+static void sweep_levels(sw_level *out, int H, int W, int nthr, const float *gt, int ngt,
+                         const sweep_ws *s)
+{
+    int32_t n = (int32_t)((size_t)H * (size_t)W);
+    /* 2. counting sort, highest level first: bucket i = [begin_i, head[i]) */
+    bucket_sort(s->order, s->head, s->level, n, 0, nthr);
+
+    /* 3. add the buckets from the top, one scan of the live roots each */
+    int32_t nlive = 0, begin = 0;
+    for (int i = nthr - 1; i >= 0; i--) {
+        int32_t end = s->head[i];
+        for (int32_t k = begin; k < end; k++)
+            uf_add(s->order[k], H, W, s->parent, s->slot, s->live, &nlive);
+        if (end == begin && i < nthr - 1)
+            out[i] = out[i + 1];
+        else
+            scan_live(&out[i], s->live, nlive, gt, ngt);
+        begin = end;
+    }
+}
+
 /* v: (H, W), thr: (nthr), gt: (ngt, 4) -> out: (nthr) */
 void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,
               const float *gt, int ngt, void *work)
@@ -294,39 +336,67 @@ void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, i
     if (nthr < 1 || sw_work_bytes(H, W, nthr) == 0)
         return;
     int32_t n = (int32_t)((size_t)H * (size_t)W);
-    comp *live = work;
-    int32_t *level = (int32_t *)(void *)(live + live_cap(H, W));
-    int32_t *order = level + n;
-    int32_t *parent = order + n;
-    int32_t *slot = parent + n;
-    int32_t *head = slot + n; /* (nthr + 1) */
+    sweep_ws s = sweep_carve(work, H, W);
 
     /* 1. levels and bucket sizes */
     for (int i = 0; i <= nthr; i++)
-        head[i] = 0;
+        s.head[i] = 0;
     double inv_step = inv_step_of(thr, nthr);
     for (int32_t p = 0; p < n; p++) {
         int32_t l = level_of(v[p], thr, nthr, inv_step);
-        level[p] = l;
-        parent[p] = -1;
+        s.level[p] = l;
+        s.parent[p] = -1;
         if (l >= 0)
-            head[l]++;
+            s.head[l]++;
     }
-    /* 2. counting sort, highest level first: bucket i = [begin_i, head[i]) */
-    bucket_sort(order, head, level, n, 0, nthr);
+    sweep_levels(out, H, W, nthr, gt, ngt, &s);
+}
 
-    /* 3. add the buckets from the top, one scan of the live roots each */
-    int32_t nlive = 0, begin = 0;
-    for (int i = nthr - 1; i >= 0; i--) {
-        int32_t end = head[i];
-        for (int32_t k = begin; k < end; k++)
-            uf_add(order[k], H, W, parent, slot, live, &nlive);
-        if (end == begin && i < nthr - 1)
-            out[i] = out[i + 1];
-        else
-            scan_live(&out[i], live, nlive, gt, ngt);
-        begin = end;
+/* Runs the row-run path takes on before the pixel path is cheaper: the
+ * run path costs about 13 ns a run, the pixel path about 18 ns a pixel
+ * (README, Benchmark), so the break-even sits near one run per pixel; a
+ * quarter keeps the run path's work buffer small and is past every
+ * upsampled map measured. */
+static int64_t runs_cap(int H, int W)
+{
+    return (int64_t)((size_t)H * (size_t)W * 2) + 64;
+}
+
+size_t sw_keys_work_bytes(int H, int W, int nlev)
+{
+    size_t a = sw_work_bytes(H, W, nlev), b = sw_runs_work_bytes(H, W, runs_cap(H, W));
+    if (a == 0 || b == 0 || nlev < 1 || nlev > 255)
+        return 0;
+    return a > b ? a : b;
+}
+
+int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
+                  int ngt, int path, void *work)
+{
+    if (sw_keys_work_bytes(H, W, nlev) == 0)
+        return -1;
+    if (path != SW_PIXELS) {
+        int64_t cap = runs_cap(H, W);
+        if (path == SW_RUNS || sw_runs_count(key, H, W, NULL) <= cap) {
+            if (sw_runs(out, key, H, W, nlev, gt, ngt, cap, work) == 0)
+                return SW_RUNS;
+            if (path == SW_RUNS)
+                return -1;
+        }
     }
+    int32_t n = (int32_t)((size_t)H * (size_t)W);
+    sweep_ws s = sweep_carve(work, H, W);
+    for (int i = 0; i <= nlev; i++)
+        s.head[i] = 0;
+    for (int32_t p = 0; p < n; p++) {
+        int32_t l = (key[p] < nlev ? (int32_t)key[p] : nlev) - 1;
+        s.level[p] = l;
+        s.parent[p] = -1;
+        if (l >= 0)
+            s.head[l]++;
+    }
+    sweep_levels(out, H, W, nlev, gt, ngt, &s);
+    return SW_PIXELS;
 }
 
 size_t sw_pair_work_bytes(int H, int W, int n1, int n2)

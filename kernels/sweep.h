@@ -45,6 +45,49 @@ void sw_sweep_pair(sw_level *out1, const double *v1, const double *thr1, int n1,
                    sw_level *out2, const double *v2, const double *thr2, int n2,
                    int H, int W, const float *gt, int ngt, void *work);
 
+/* Best IoU of box b over the ngt gt boxes (0 when ngt == 0). */
+double sw_best_iou(const sw_box *b, const float *gt, int ngt);
+
+/* ---- sweeps over byte levels (sweep_runs.c, sweep.c) ----------------------
+ * key: (H, W), each in 0..nlev (1 <= nlev <= 255; larger keys count as nlev)
+ * -> out: (nlev), out[j - 1] describes the set {key >= j} exactly as
+ * sw_sweep describes {v >= thr[j - 1]}. */
+enum { SW_AUTO = 0, SW_RUNS = 1, SW_PIXELS = 2 };
+
+/* Runs of a level map: the sum over rows of the key's positive steps
+ * (key[-1] = 0), which is the number of (row, level) runs sw_runs makes;
+ * *maxkey (may be NULL) gets the largest key. */
+int64_t sw_runs_count(const uint8_t *key, int H, int W, int *maxkey);
+
+/* The row-run sweep with room for cap runs: work sw_runs_work_bytes(H, W,
+ * cap) bytes. Returns 0, or -1 on bad sizes or when the map has more than
+ * cap runs (out is then unspecified). */
+size_t sw_runs_work_bytes(int H, int W, int64_t cap);
+int sw_runs(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
+            int ngt, int64_t cap, void *work);
+
+/* Either path on the same work buffer (sw_keys_work_bytes(H, W, nlev)):
+ * SW_AUTO takes the runs when the map has at most a quarter of a run per
+ * pixel, else the per-pixel union-find; SW_RUNS and SW_PIXELS force one
+ * (for tests; SW_RUNS fails past the quarter). Returns the path taken,
+ * or -1 on bad sizes. */
+size_t sw_keys_work_bytes(int H, int W, int nlev);
+int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
+                  int ngt, int path, void *work);
+
+/* ---- both normalisations from the map itself (sweep_norm.c) ---------------
+ * m: (H, W), mx > 0 its largest and mn < mx its smallest value (NaN aside),
+ * thr1: (n1) and thr2: (n2) ascending, n1 + n2 <= 255 -> out1: (n1) equal to
+ * sw_sweep(m / mx, thr1) and out2: (n2) equal to sw_sweep((m - mn) / (mx -
+ * mn), thr2), bit for bit. work: sw_norms_work_bytes() bytes (0: sizes not
+ * supported). Returns the path taken (SW_RUNS or SW_PIXELS), or -1 when the
+ * premises fail (non-finite extremes or span, thresholds not ascending):
+ * the caller then sweeps v1 and v2 with sw_sweep_pair. */
+size_t sw_norms_work_bytes(int H, int W, int n1, int n2);
+int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
+                   const double *thr2, int n2, const double *m, int H, int W, double mx,
+                   double mn, const float *gt, int ngt, int path, void *work);
+
 /* Naive twin (test oracle): an independent row-major flood fill per threshold.
  * Same shapes. Returns 0, or -1 on allocation failure or bad sizes. */
 int  sw_sweep_ref(sw_level *out, const double *v, int H, int W, const double *thr, int nthr,

@@ -140,6 +140,55 @@ static void max_grid(double *thr, const double *u, size_t n)
         thr[k] = mx * k / 100.0;
 }
 
+/* Both normalisations of every map of up (T maps, stride npmax), swept the
+ * engine's way (sw_sweep_norms from m) when `fast`, else the previous way
+ * (v1 and v2 formed, then sw_sweep_pair). Seconds; *runs counts the maps
+ * that took the row-run path. */
+static double time_norms(const double *up, int64_t T, size_t npmax, const h5in_meta *m,
+                         int fast, double *v1, double *v2, void *work, int64_t *runs)
+{
+    double thr[LOC_NTHR];
+    sw_level a[LOC_NTHR], b[LOC_NTHR];
+    for (int k = 0; k < LOC_NTHR; k++)
+        thr[k] = k / 100.0;
+    *runs = 0;
+    double t0 = now_s();
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = m->timg[t];
+        int H = m->size[2 * i], W = m->size[2 * i + 1];
+        size_t n = (size_t)H * (size_t)W;
+        const double *u = up + (size_t)t * npmax;
+        double mx = u[0], mn = u[0];
+        for (size_t p = 0; p < n; p++) {
+            if (u[p] > mx) mx = u[p];
+            if (u[p] < mn) mn = u[p];
+        }
+        if (!(mx > 0.0) || mx == mn)
+            continue;
+        const float *gt = m->bxyxy + 4 * m->bfirst[i];
+        int ngt = m->bfirst[i + 1] > m->bfirst[i] ? 1 : 0;
+        if (fast) {
+            int used = sw_sweep_norms(a, thr, LOC_NTHR, b, thr, LOC_NTHR, u, H, W, mx, mn, gt,
+                                      ngt, SW_AUTO, work);
+            *runs += used == SW_RUNS;
+            if (getenv("GCS_DEBUG_RUNS")) {
+                uint8_t *k = work; /* the levels sit first in the work buffer */
+                int mk;
+                long long rc = (long long)sw_runs_count(k, H, W, &mk);
+                fprintf(stderr, "runs %lld per px %.3f maxkey %d\n", rc, (double)rc / n, mk);
+            }
+        } else {
+            double span = mx - mn;
+            for (size_t p = 0; p < n; p++) {
+                v1[p] = u[p] / mx;
+                v2[p] = (u[p] - mn) / span;
+            }
+            sw_sweep_pair(a, v1, thr, LOC_NTHR, b, v2, thr, LOC_NTHR, H, W, gt, ngt, work);
+        }
+    }
+    return now_s() - t0;
+}
+
 static int cmd_kernels(int argc, char **argv)
 {
     const char *path = NULL;
@@ -186,13 +235,18 @@ static int cmd_kernels(int argc, char **argv)
     }
     size_t npmax = (size_t)maxH * (size_t)maxW;
     double *up = malloc((size_t)T * npmax * sizeof(double));
+    double *ups2 = malloc((size_t)T * npmax * sizeof(double)); /* the signed maps */
+    double *v1 = malloc(npmax * sizeof(double)), *v2 = malloc(npmax * sizeof(double));
+    size_t nwb = sw_norms_work_bytes(maxH, maxW, LOC_NTHR, LOC_NTHR);
+    size_t pwb = sw_pair_work_bytes(maxH, maxW, LOC_NTHR, LOC_NTHR);
+    void *nw = malloc(nwb > pwb ? nwb : pwb);
     void *uw = malloc(ups_work_bytes(h, w, maxH, maxW));
     void *sw = malloc(sw_work_bytes(maxH, maxW, LOC_NTHR));
     void *lw = malloc(loc_work_bytes(maxH, maxW));
     uint8_t *tm = malloc(npmax), *om = malloc(npmax);
     sw_level *lev = malloc(LOC_NTHR * sizeof(sw_level));
     if (!A || !G || !maps || !weights || !cw || !region || !up || !uw || !sw || !lw || !tm ||
-        !om || !lev || !sgw) {
+        !om || !lev || !sgw || !ups2 || !v1 || !v2 || !nw) {
         fprintf(stderr, "gradcam-bench: %s: -: out of memory for %lld targets\n", path,
                 (long long)T);
         return 1;
@@ -202,8 +256,9 @@ static int cmd_kernels(int argc, char **argv)
         fprintf(stderr, "gradcam-bench: %s\n", err);
         return 1;
     }
-    double best[8];
-    for (int s = 0; s < 8; s++)
+    double best[12];
+    int64_t runs_g = 0, runs_s = 0;
+    for (int s = 0; s < 12; s++)
         best[s] = 1e300;
     int64_t npix = 0;
     for (int64_t t = 0; t < T; t++) {
@@ -267,8 +322,17 @@ static int cmd_kernels(int argc, char **argv)
                          A + (size_t)m->timg[t] * khw, G + (size_t)t * khw, NULL, K, hw, cw,
                          need);
         double t7 = now_s();
-        double d[7] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6};
-        for (int s = 0; s < 7; s++)
+        for (int64_t t = 0; t < T; t++) {
+            int64_t i = m->timg[t];
+            ups_bilinear(ups2 + (size_t)t * npmax, maps + ((size_t)t * CAM_NMAPS + CAM_SIGNED) * hw,
+                         h, w, m->size[2 * i], m->size[2 * i + 1], uw);
+        }
+        double d[11] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6,
+                        time_norms(up, T, npmax, m, 0, v1, v2, nw, &runs_g),
+                        time_norms(ups2, T, npmax, m, 0, v1, v2, nw, &runs_s),
+                        time_norms(up, T, npmax, m, 1, v1, v2, nw, &runs_g),
+                        time_norms(ups2, T, npmax, m, 1, v1, v2, nw, &runs_s)};
+        for (int s = 0; s < 11; s++)
             if (d[s] < best[s]) best[s] = d[s];
     }
     double elems = 2.0 * (double)T * (double)khw;
@@ -279,16 +343,22 @@ static int cmd_kernels(int argc, char **argv)
            " \"upsample_ns_per_px\": %.4f, \"sweep_ns_per_px\": %.4f, "
            "\"loc_eval_ns_per_px\": %.4f, \"sweep_ref_ns_per_px\": %.4f, "
            "\"sweep_ref_pixels\": %lld,\n"
-           " \"cam_gradcam_only_us_per_target\": %.3f}\n",
+           " \"cam_gradcam_only_us_per_target\": %.3f,\n"
+           " \"pair_prev_gradcam_ns_per_px\": %.4f, \"pair_prev_signed_ns_per_px\": %.4f,\n"
+           " \"norms_gradcam_ns_per_px\": %.4f, \"norms_signed_ns_per_px\": %.4f,\n"
+           " \"norms_gradcam_run_path_share\": %.4f, \"norms_signed_run_path_share\": %.4f}\n",
            path, (long long)T, K, h, w, (long long)npix, reps, best[0] * 1e9 / elems,
            best[1] * 1e9 / elems, best[0] * 1e6 / (double)T, best[1] * 1e6 / (double)T,
            best[2] * 1e9 / (double)npix, best[3] * 1e9 / (double)npix,
            best[4] * 1e9 / (double)npix, best[5] * 1e9 / (double)npix_ref,
-           (long long)npix_ref, best[6] * 1e6 / (double)T);
+           (long long)npix_ref, best[6] * 1e6 / (double)T, best[7] * 1e9 / (double)npix,
+           best[8] * 1e9 / (double)npix, best[9] * 1e9 / (double)npix,
+           best[10] * 1e9 / (double)npix, (double)runs_g / (double)T, (double)runs_s / (double)T);
     (void)sink;
     h5in_close(f);
     free(A); free(G); free(maps); free(weights); free(cw); free(region); free(up);
     free(uw); free(sw); free(lw); free(tm); free(om); free(lev); free(sgw);
+    free(ups2); free(v1); free(v2); free(nw);
     return 0;
 }
 

@@ -1,0 +1,799 @@
+/* test_sweep.c: cmocka tests of the threshold sweeps (kernels/sweep.c,
+ * sweep_runs.c, sweep_norm.c).
+ *
+ * Every sweep is compared field by field, exactly (box, pixel count, both
+ * IoUs bit for bit, component count), with the naive per-threshold flood
+ * fill sw_sweep_ref, and the fast paths also with the previous version
+ * (sw_sweep_pair on the normalised maps), on every level of maps chosen to
+ * be awkward: ties and values exactly on the thresholds, plateaus of zeros,
+ * saddles, NaN, 1-pixel and 1-row frames, frames wider than 256 pixels,
+ * noise (many runs) and smooth upsampled maps (few runs), values whose
+ * quotient underflows. Random inputs come from a fixed-seed splitmix64.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/sweep.h"
+#include "../kernels/upsample.h"
+#include "testlib.h"
+
+/* ---------------------------------------------------------------- sweep */
+
+/* sw_sweep into a fresh buffer of exactly sw_work_bytes() bytes. */
+static void run_sweep(sw_level *out, const double *v, int H, int W, const double *thr,
+                      int nthr, const float *gt, int ngt)
+{
+    size_t wb = sw_work_bytes(H, W, nthr);
+    assert_true(wb > 0);
+    void *work = xmalloc(wb);
+    sw_sweep(out, v, H, W, thr, nthr, gt, ngt, work);
+    free(work);
+}
+
+static int box_eq(const sw_box *a, const sw_box *b)
+{
+    return a->x0 == b->x0 && a->y0 == b->y0 && a->x1 == b->x1 && a->y1 == b->y1;
+}
+
+typedef struct {
+    size_t levels, bad;                     /* levels compared, levels differing */
+    double d_iou_largest, d_iou_any;        /* worst |difference| */
+    int64_t d_n, d_ncomp;                   /* worst |difference| */
+    size_t d_box;                           /* levels whose boxes differ */
+} sw_diff;
+
+/* Compare n levels exactly, accumulating into *d; prints the first mismatch. */
+static void sw_compare(sw_diff *d, const sw_level *a, const sw_level *ref, int n,
+                       const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        const sw_level *x = &a[i], *y = &ref[i];
+        double di = fabs(x->iou_largest - y->iou_largest), da = fabs(x->iou_any - y->iou_any);
+        int64_t dn = llabs(x->largest_n - y->largest_n);
+        int64_t dc = llabs((int64_t)x->ncomp - (int64_t)y->ncomp);
+        int boxes = box_eq(&x->largest, &y->largest);
+        if (di > d->d_iou_largest) d->d_iou_largest = di;
+        if (da > d->d_iou_any) d->d_iou_any = da;
+        if (dn > d->d_n) d->d_n = dn;
+        if (dc > d->d_ncomp) d->d_ncomp = dc;
+        if (!boxes) d->d_box++;
+        int same = boxes && x->largest_n == y->largest_n && x->ncomp == y->ncomp &&
+                   x->iou_largest == y->iou_largest && x->iou_any == y->iou_any;
+        if (!same && d->bad++ == 0)
+            printf("  first mismatch (%s, level %d): got box {%d,%d,%d,%d} n=%lld ncomp=%d "
+                   "iou=%.17g any=%.17g; ref box {%d,%d,%d,%d} n=%lld ncomp=%d iou=%.17g "
+                   "any=%.17g\n",
+                   what, i, x->largest.x0, x->largest.y0, x->largest.x1, x->largest.y1,
+                   (long long)x->largest_n, x->ncomp, x->iou_largest, x->iou_any,
+                   y->largest.x0, y->largest.y0, y->largest.x1, y->largest.y1,
+                   (long long)y->largest_n, y->ncomp, y->iou_largest, y->iou_any);
+        d->levels++;
+    }
+}
+
+static void sw_print(const sw_diff *d, const char *what)
+{
+    printf("%s: %zu levels, %zu differ; worst |d iou_largest| = %.3g, |d iou_any| = %.3g, "
+           "|d n| = %lld, |d ncomp| = %lld, boxes differing = %zu\n",
+           what, d->levels, d->bad, d->d_iou_largest, d->d_iou_any, (long long)d->d_n,
+           (long long)d->d_ncomp, d->d_box);
+}
+
+/* Single threshold, one run of each; returns out[0] of the fast kernel and
+ * checks the twin agrees. */
+static sw_level sweep1(const double *v, int H, int W, double t, const float *gt, int ngt)
+{
+    sw_level a, b;
+    run_sweep(&a, v, H, W, &t, 1, gt, ngt);
+    assert_int_equal(sw_sweep_ref(&b, v, H, W, &t, 1, gt, ngt), 0);
+    sw_diff d = {0};
+    sw_compare(&d, &a, &b, 1, "hand");
+    assert_true(d.bad == 0);
+    return a;
+}
+
+static void test_sw_iou_hand(void **state)
+{
+    (void)state;
+    const sw_box b = {0, 0, 4, 4}, empty = {0, 0, 0, 0};
+    const float g1[4] = {2, 2, 6, 6};          /* inter 4, union 16 + 16 - 4 = 28 */
+    const float g2[4] = {0.5f, 0, 4, 4};       /* inter 14, union 16 + 14 - 14 = 16 */
+    const float g3[4] = {10, 10, 12, 12};      /* disjoint */
+    const float g4[4] = {1, 1, 1, 1};          /* zero area: inter 0 */
+    const float g5[4] = {0, 0, 4, 4};
+    assert_true(sw_iou(&b, g1) == 4.0 / 28.0);
+    assert_true(sw_iou(&b, g2) == 0.875);
+    assert_true(sw_iou(&b, g3) == 0.0);
+    assert_true(sw_iou(&b, g4) == 0.0);
+    assert_true(sw_iou(&b, g5) == 1.0);
+    assert_true(sw_iou(&empty, g5) == 0.0);
+    assert_true(sw_iou(&empty, g4) == 0.0);
+}
+
+/* A plus-shaped blob in 5x5. */
+static void test_sw_plus(void **state)
+{
+    (void)state;
+    double v[25] = {0};
+    const int plus[5][2] = {{2, 1}, {1, 2}, {2, 2}, {3, 2}, {2, 3}}; /* (x, y) */
+    for (int k = 0; k < 5; k++)
+        v[plus[k][1] * 5 + plus[k][0]] = 1.0;
+    const float gt[4] = {1, 1, 4, 4};
+    const double thr[2] = {0.0, 0.5};
+    sw_level o[2];
+    run_sweep(o, v, 5, 5, thr, 2, gt, 1);
+    /* t = 0.5: the plus; box columns 1..3, rows 1..3 -> {1, 1, 4, 4} */
+    assert_int_equal(o[1].ncomp, 1);
+    assert_int_equal(o[1].largest_n, 5);
+    assert_int_equal(o[1].largest.x0, 1);
+    assert_int_equal(o[1].largest.y0, 1);
+    assert_int_equal(o[1].largest.x1, 4);
+    assert_int_equal(o[1].largest.y1, 4);
+    assert_true(o[1].iou_largest == 1.0 && o[1].iou_any == 1.0);
+    /* t = 0: every pixel, the whole frame; IoU 9 / 25 */
+    assert_int_equal(o[0].ncomp, 1);
+    assert_int_equal(o[0].largest_n, 25);
+    assert_true(box_eq(&o[0].largest, &(sw_box){0, 0, 5, 5}));
+    assert_true(o[0].iou_largest == 9.0 / 25.0);
+    sw_level r[2];
+    assert_int_equal(sw_sweep_ref(r, v, 5, 5, thr, 2, gt, 1), 0);
+    sw_diff d = {0};
+    sw_compare(&d, o, r, 2, "plus");
+    assert_true(d.bad == 0);
+}
+
+/* Components with 4-connectivity, the deliberately wrong labelling. */
+static int count4(const double *v, int H, int W, double t)
+{
+    int *lab = xmalloc((size_t)H * (size_t)W * sizeof *lab), *st = xmalloc((size_t)H * (size_t)W * sizeof *st);
+    memset(lab, 0, (size_t)H * (size_t)W * sizeof *lab);
+    int nc = 0;
+    for (int s = 0; s < H * W; s++) {
+        if (lab[s] || !(v[s] >= t))
+            continue;
+        nc++;
+        int sp = 0;
+        st[sp++] = s;
+        lab[s] = nc;
+        while (sp > 0) {
+            int p = st[--sp], y = p / W, x = p % W;
+            const int nb[4][2] = {{-1, 0}, {1, 0}, {0, -1}, {0, 1}};
+            for (int k = 0; k < 4; k++) {
+                int yy = y + nb[k][0], xx = x + nb[k][1];
+                if (yy < 0 || yy >= H || xx < 0 || xx >= W)
+                    continue;
+                int q = yy * W + xx;
+                if (!lab[q] && v[q] >= t) {
+                    lab[q] = nc;
+                    st[sp++] = q;
+                }
+            }
+        }
+    }
+    free(lab);
+    free(st);
+    return nc;
+}
+
+/* Diagonal-touching pixels are one component under 8-connectivity; both
+ * diagonals, so every neighbour offset is exercised. A 4-connected labelling
+ * must disagree, and the level comparison must notice a corrupted level. */
+static void test_sw_diagonal(void **state)
+{
+    (void)state;
+    const double main_d[4] = {1, 0, 0, 1}, anti_d[4] = {0, 1, 1, 0};
+    sw_level a = sweep1(main_d, 2, 2, 0.5, NULL, 0);
+    sw_level b = sweep1(anti_d, 2, 2, 0.5, NULL, 0);
+    assert_int_equal(a.ncomp, 1);
+    assert_int_equal(a.largest_n, 2);
+    assert_true(box_eq(&a.largest, &(sw_box){0, 0, 2, 2}));
+    assert_int_equal(b.ncomp, 1);
+    assert_int_equal(b.largest_n, 2);
+    assert_true(box_eq(&b.largest, &(sw_box){0, 0, 2, 2}));
+
+    /* a 3x3 staircase (0,0), (1,1), (2,2) plus (0,2), (2,0): one X-shaped component */
+    const double x3[9] = {1, 0, 1, 0, 1, 0, 1, 0, 1};
+    sw_level c = sweep1(x3, 3, 3, 0.5, NULL, 0);
+    assert_int_equal(c.ncomp, 1);
+    assert_int_equal(c.largest_n, 5);
+
+    /* deliberately wrong: 4-connectivity gives 2 and 5 components */
+    int n4a = count4(main_d, 2, 2, 0.5), n4c = count4(x3, 3, 3, 0.5);
+    printf("diagonal: 8-connected %d and %d components, 4-connected %d and %d\n", a.ncomp,
+           c.ncomp, n4a, n4c);
+    assert_int_not_equal(n4a, a.ncomp);
+    assert_int_not_equal(n4c, c.ncomp);
+
+    /* and a wrong level (one pixel short) must fail the exact comparison */
+    sw_level wrong = c;
+    wrong.largest_n--;
+    sw_diff d = {0};
+    sw_compare(&d, &wrong, &c, 1, "deliberately wrong");
+    assert_true(d.bad == 1 && d.d_n == 1);
+}
+
+/* Equal sizes: the component whose first pixel (row-major) comes first wins,
+ * even when the other one was formed at a higher threshold. */
+static void test_sw_tiebreak(void **state)
+{
+    (void)state;
+    /* 3x5: A = row 0, cols 3-4 (value 0.6, first pixel 3);
+     *      B = row 2, cols 0-1 (value 0.9, first pixel 10). */
+    double v[15] = {0};
+    v[3] = v[4] = 0.6;
+    v[10] = v[11] = 0.9;
+    const double thr[2] = {0.5, 0.8};
+    sw_level o[2];
+    run_sweep(o, v, 3, 5, thr, 2, NULL, 0);
+    assert_int_equal(o[1].ncomp, 1);
+    assert_true(box_eq(&o[1].largest, &(sw_box){0, 2, 2, 3}));   /* only B */
+    assert_int_equal(o[0].ncomp, 2);
+    assert_int_equal(o[0].largest_n, 2);
+    assert_true(box_eq(&o[0].largest, &(sw_box){3, 0, 5, 1}));   /* tie -> A */
+
+    /* first pixel, not box corner: C = (x4,y0),(x3,y1), first pixel 4;
+     * D = (x0,y1),(x1,y1), first pixel 5, its box further left and no higher. */
+    double w[15] = {0};
+    w[4] = w[8] = 1.0;  /* C */
+    w[5] = w[6] = 1.0;  /* D: (x0,y1), (x1,y1) */
+    sw_level e = sweep1(w, 3, 5, 0.5, NULL, 0);
+    assert_int_equal(e.ncomp, 2);
+    assert_true(box_eq(&e.largest, &(sw_box){3, 0, 5, 2}));
+
+    /* a NaN splits a row into two equal halves; NaN never passes, even at -inf */
+    const double r5[5] = {1, 1, NAN, 1, 1};
+    sw_level f = sweep1(r5, 1, 5, 0.5, NULL, 0);
+    assert_int_equal(f.ncomp, 2);
+    assert_true(box_eq(&f.largest, &(sw_box){0, 0, 2, 1}));
+    const double nan4[4] = {NAN, NAN, NAN, NAN};
+    sw_level g = sweep1(nan4, 2, 2, -INFINITY, NULL, 0);
+    assert_int_equal(g.ncomp, 0);
+    assert_int_equal(g.largest_n, 0);
+    assert_true(box_eq(&g.largest, &(sw_box){0, 0, 0, 0}));
+    assert_true(g.iou_largest == 0.0 && g.iou_any == 0.0);
+}
+
+/* A 10x10 block at columns/rows 0..9 of a 12x12 map: box {0, 0, 10, 10}. */
+static void test_sw_box_edges(void **state)
+{
+    (void)state;
+    double v[144] = {0};
+    for (int y = 0; y < 10; y++)
+        for (int x = 0; x < 10; x++)
+            v[y * 12 + x] = 1.0;
+    const float gt1[4] = {0, 0, 10, 10};
+    const float gt3[12] = {0, 0, 5, 10, 5, 0, 15, 10, 0, 0, 10, 10};
+    sw_level o = sweep1(v, 12, 12, 0.5, gt1, 1);
+    assert_true(box_eq(&o.largest, &(sw_box){0, 0, 10, 10}));
+    assert_int_equal(o.largest_n, 100);
+    assert_true(o.iou_largest == 1.0 && o.iou_any == 1.0);
+    sw_level h = sweep1(v, 12, 12, 0.5, gt3, 2); /* halves: 0.5 and 50/150 */
+    assert_true(h.iou_largest == 0.5);
+    const float gt_third[4] = {5, 0, 15, 10};
+    assert_true(sw_iou(&o.largest, gt_third) == 1.0 / 3.0);
+    assert_true(sweep1(v, 12, 12, 0.5, gt3, 3).iou_largest == 1.0);
+    /* no gt: IoUs are 0 */
+    sw_level z = sweep1(v, 12, 12, 0.5, NULL, 0);
+    assert_true(z.iou_largest == 0.0 && z.iou_any == 0.0);
+
+    /* iou_any sees a small component the largest one misses */
+    double u[144] = {0};
+    for (int y = 6; y < 10; y++)
+        for (int x = 6; x < 10; x++)
+            u[y * 12 + x] = 1.0;
+    u[0] = u[1] = u[12] = u[13] = 1.0;
+    const float g2[4] = {0, 0, 2, 2};
+    sw_level a = sweep1(u, 12, 12, 0.5, g2, 1);
+    assert_int_equal(a.ncomp, 2);
+    assert_int_equal(a.largest_n, 16);
+    assert_true(a.iou_largest == 0.0 && a.iou_any == 1.0);
+
+    /* isolated dots on even rows and columns: the most components a frame can
+     * hold, ceil(H/2) * ceil(W/2); fills the live table exactly */
+    double dots[7 * 13] = {0};
+    for (int y = 0; y < 7; y += 2)
+        for (int x = 0; x < 13; x += 2)
+            dots[y * 13 + x] = 1.0;
+    assert_int_equal(sweep1(dots, 7, 13, 0.5, NULL, 0).ncomp, 4 * 7);
+
+    assert_true(sw_work_bytes(0, 5, 3) == 0);
+    assert_true(sw_work_bytes(5, 5, -1) == 0);
+    assert_true(sw_work_bytes(65536, 65536, 100) == 0);
+}
+
+/* Random gt boxes inside (and sometimes past) the frame; half on integers. */
+static void make_gt(float *gt, int ngt, int H, int W, rng *r)
+{
+    for (int j = 0; j < ngt; j++) {
+        double x0 = rng_unit(r) * W * 0.8, y0 = rng_unit(r) * H * 0.8;
+        double x1 = x0 + (0.05 + rng_unit(r)) * (W - x0);
+        double y1 = y0 + (0.05 + rng_unit(r)) * (H - y0);
+        if (rng_next(r) & 1) {
+            x0 = floor(x0); y0 = floor(y0); x1 = ceil(x1); y1 = ceil(y1);
+        }
+        gt[4 * j + 0] = (float)x0;
+        gt[4 * j + 1] = (float)y0;
+        gt[4 * j + 2] = (float)x1;
+        gt[4 * j + 3] = (float)y1;
+    }
+}
+
+enum { MAP_NOISE, MAP_SMOOTH, MAP_QUANT, MAP_SPARSE, MAP_NKIND };
+
+/* A random (H, W) map of the given kind. */
+static void make_map(double *v, int H, int W, int kind, rng *r)
+{
+    size_t n = (size_t)H * (size_t)W;
+    if (kind == MAP_SMOOTH) {
+        /* a bilinear-upsampled random 7x7: large, blob-shaped components */
+        float small[49];
+        for (int i = 0; i < 49; i++)
+            small[i] = (float)rng_unit(r);
+        run_ups(v, small, 7, 7, H, W);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double u = rng_unit(r);
+        if (kind == MAP_NOISE)
+            v[i] = u;
+        else if (kind == MAP_QUANT)  /* exactly on the thresholds i / 100.0 */
+            v[i] = floor(u * 100.0) / 100.0;
+        else                          /* mostly low, some NaN and negatives */
+            v[i] = u < 0.02 ? NAN : u < 0.1 ? -u : u < 0.7 ? u * 0.2 : u;
+    }
+}
+
+static const int sw_sizes[][2] = {
+    {1, 1}, {1, 17}, {17, 1}, {2, 2}, {3, 3}, {7, 13}, {13, 7}, {31, 64}, {96, 96}, {224, 224},
+};
+
+/* sw_sweep against the naive twin, exactly, on many random maps. */
+static void test_sw_vs_ref(void **state)
+{
+    (void)state;
+    rng r = {0x5eed};
+    double thr100[100];
+    for (int i = 0; i < 100; i++)
+        thr100[i] = i / 100.0;
+    const char *kinds[MAP_NKIND] = {"noise", "smooth", "quantised", "sparse+NaN"};
+    sw_diff all = {0};
+    size_t maps = 0;
+    for (size_t s = 0; s < sizeof sw_sizes / sizeof sw_sizes[0]; s++) {
+        int H = sw_sizes[s][0], W = sw_sizes[s][1];
+        size_t n = (size_t)H * (size_t)W;
+        double *v = xmalloc(n * sizeof *v);
+        for (int kind = 0; kind < MAP_NKIND; kind++) {
+            int reps = n < 10000 ? 3 : 1;
+            for (int rep = 0; rep < reps; rep++) {
+                make_map(v, H, W, kind, &r);
+                maps++;
+                for (int ngt = 0; ngt <= 3; ngt += (ngt == 0 ? 1 : 2)) {
+                    float gt[12];
+                    make_gt(gt, ngt, H, W, &r);
+                    char what[96];
+                    snprintf(what, sizeof what, "%dx%d %s ngt=%d", H, W, kinds[kind], ngt);
+                    sw_level a[100], b[100];
+                    run_sweep(a, v, H, W, thr100, 100, gt, ngt);
+                    assert_int_equal(sw_sweep_ref(b, v, H, W, thr100, 100, gt, ngt), 0);
+                    sw_compare(&all, a, b, 100, what);
+                    /* one threshold: the 0.15 default and a random one */
+                    double t1[2] = {0.15, rng_unit(&r)};
+                    for (int k = 0; k < 2; k++) {
+                        run_sweep(a, v, H, W, &t1[k], 1, gt, ngt);
+                        assert_int_equal(sw_sweep_ref(b, v, H, W, &t1[k], 1, gt, ngt), 0);
+                        sw_compare(&all, a, b, 1, what);
+                    }
+                }
+            }
+        }
+        free(v);
+    }
+    printf("sw_sweep vs ref on %zu random maps:\n", maps);
+    sw_print(&all, "  exact comparison");
+    assert_true(all.bad == 0);
+}
+
+/* sw_sweep_pair: the two normalisations of one map in one pass, against two
+ * naive sweeps, exactly; also with two different (odd) grids. */
+static void test_sw_pair_vs_ref(void **state)
+{
+    (void)state;
+    rng r = {0xba1};
+    double thr100[100];
+    for (int i = 0; i < 100; i++)
+        thr100[i] = i / 100.0;
+    const double odd[9] = {-INFINITY, -1.0, 0.0, 0.3, 0.3, 0.3, 0.5, 0.999, 2.0};
+    sw_diff all = {0};
+    size_t maps = 0;
+    for (size_t s = 0; s < sizeof sw_sizes / sizeof sw_sizes[0]; s++) {
+        int H = sw_sizes[s][0], W = sw_sizes[s][1];
+        size_t n = (size_t)H * (size_t)W;
+        double *m = xmalloc(n * sizeof *m), *v1 = xmalloc(n * sizeof *v1);
+        double *v2 = xmalloc(n * sizeof *v2);
+        for (int kind = 0; kind < MAP_NKIND; kind++) {
+            int reps = n < 10000 ? 3 : 1;
+            for (int rep = 0; rep < reps; rep++) {
+                make_map(m, H, W, kind, &r);
+                double mx = -INFINITY, mn = INFINITY;
+                for (size_t i = 0; i < n; i++) {
+                    if (isnan(m[i])) m[i] = -0.5; /* loc's maps are finite */
+                    if (kind == MAP_SPARSE) m[i] -= 0.3; /* negative values too */
+                    if (m[i] > mx) mx = m[i];
+                    if (m[i] < mn) mn = m[i];
+                }
+                double span = mx > mn ? mx - mn : 1.0, den = mx > 0 ? mx : 1.0;
+                for (size_t i = 0; i < n; i++) {
+                    v1[i] = m[i] / den;
+                    v2[i] = (m[i] - mn) / span;
+                }
+                maps++;
+                float gt[12];
+                make_gt(gt, 3, H, W, &r);
+                for (int grid = 0; grid < 2; grid++) {
+                    const double *t2 = grid == 0 ? thr100 : odd;
+                    int n2 = grid == 0 ? 100 : 9;
+                    size_t wb = sw_pair_work_bytes(H, W, 100, n2);
+                    void *work = xmalloc(wb);
+                    sw_level a1[100], a2[100], b1[100], b2[100];
+                    sw_sweep_pair(a1, v1, thr100, 100, a2, v2, t2, n2, H, W, gt, 3, work);
+                    assert_int_equal(sw_sweep_ref(b1, v1, H, W, thr100, 100, gt, 3), 0);
+                    assert_int_equal(sw_sweep_ref(b2, v2, H, W, t2, n2, gt, 3), 0);
+                    char what[96];
+                    snprintf(what, sizeof what, "pair %dx%d kind %d grid %d", H, W, kind, grid);
+                    sw_compare(&all, a1, b1, 100, what);
+                    sw_compare(&all, a2, b2, n2, what);
+                    free(work);
+                }
+            }
+        }
+        free(m);
+        free(v1);
+        free(v2);
+    }
+    printf("sw_sweep_pair vs two naive sweeps on %zu random maps:\n", maps);
+    sw_print(&all, "  exact comparison");
+    assert_true(all.bad == 0);
+    assert_true(sw_pair_work_bytes(0, 5, 3, 3) == 0);
+    assert_true(sw_pair_work_bytes(5, 5, 0, 3) == 0);
+}
+
+/* Uneven thresholds: duplicates, below everything, above everything. */
+static void test_sw_odd_thresholds(void **state)
+{
+    (void)state;
+    rng r = {99};
+    const double thr[9] = {-INFINITY, -1.0, 0.0, 0.3, 0.3, 0.3, 0.5, 0.999, 2.0};
+    sw_diff d = {0};
+    for (int rep = 0; rep < 20; rep++) {
+        int H = 1 + (int)(rng_next(&r) % 40), W = 1 + (int)(rng_next(&r) % 40);
+        double *v = xmalloc((size_t)H * (size_t)W * sizeof *v);
+        make_map(v, H, W, rep % MAP_NKIND, &r);
+        float gt[12];
+        make_gt(gt, 3, H, W, &r);
+        sw_level a[9], b[9];
+        run_sweep(a, v, H, W, thr, 9, gt, 3);
+        assert_int_equal(sw_sweep_ref(b, v, H, W, thr, 9, gt, 3), 0);
+        sw_compare(&d, a, b, 9, "odd thresholds");
+        assert_int_equal(a[8].ncomp, 0); /* nothing reaches 2.0 */
+        free(v);
+    }
+    sw_print(&d, "sw_sweep odd thresholds");
+    assert_true(d.bad == 0);
+}
+
+
+/* ------------------------------------------------------- sweeps over levels */
+
+/* A random key map in 0..nlev: kind 0 noise, 1 smooth (an upsampled random
+ * coarse map, quantised), 2 plateaus (blocks of one level, many zeros),
+ * 3 saddles (a checkerboard of coarse cells, diagonal contacts). */
+static void make_keys(uint8_t *k, int H, int W, int nlev, int kind, rng *r)
+{
+    size_t n = (size_t)H * (size_t)W;
+    if (kind == 0) {
+        for (size_t i = 0; i < n; i++)
+            k[i] = (uint8_t)(rng_next(r) % (uint64_t)(nlev + 1));
+    } else if (kind == 1) {
+        double *v = xmalloc(n * sizeof *v);
+        float small[25];
+        for (int i = 0; i < 25; i++)
+            small[i] = (float)rng_unit(r);
+        run_ups(v, small, 5, 5, H, W);
+        for (size_t i = 0; i < n; i++)
+            k[i] = (uint8_t)(v[i] * (nlev + 1) > nlev ? nlev : v[i] * (nlev + 1));
+        free(v);
+    } else if (kind == 2) {
+        int bh = 1 + (int)(rng_next(r) % 9), bw = 1 + (int)(rng_next(r) % 9);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                uint64_t h = (uint64_t)(y / bh) * 7919u + (uint64_t)(x / bw) * 104729u;
+                rng b = {h ^ 0xabcdefu};
+                uint64_t u = rng_next(&b);
+                k[(size_t)y * W + x] = (uint8_t)(u % 3 == 0 ? u % (uint64_t)(nlev + 1) : 0);
+            }
+    } else {
+        int c = 1 + (int)(rng_next(r) % 4);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                k[(size_t)y * W + x] =
+                    (uint8_t)(((y / c + x / c) & 1) ? nlev - (x + y) % (nlev > 3 ? 3 : 1) : 0);
+    }
+}
+
+static const int key_sizes[][2] = {
+    {1, 1}, {1, 300}, {300, 1}, {2, 2}, {7, 13}, {3, 257}, {31, 64}, {96, 96}, {5, 700},
+    {224, 224},
+};
+
+/* sw_sweep_keys on both paths (and sw_runs with room for every run) against
+ * the naive flood fill on the levels as doubles, thresholds 1..nlev. */
+static void test_sw_keys_vs_ref(void **state)
+{
+    (void)state;
+    rng r = {0x4b455953};
+    const int nlevs[] = {1, 7, 100, 200, 255};
+    sw_diff all = {0};
+    size_t maps = 0, runs_taken = 0;
+    for (size_t s = 0; s < sizeof key_sizes / sizeof key_sizes[0]; s++) {
+        int H = key_sizes[s][0], W = key_sizes[s][1];
+        size_t n = (size_t)H * (size_t)W;
+        uint8_t *k = xmalloc(n);
+        double *v = xmalloc(n * sizeof *v);
+        for (size_t li = 0; li < sizeof nlevs / sizeof nlevs[0]; li++) {
+            int nlev = nlevs[li];
+            double thr[255];
+            for (int j = 0; j < nlev; j++)
+                thr[j] = j + 1;
+            for (int kind = 0; kind < 4; kind++) {
+                if (n > 20000 && nlev > 100 && kind == 0)
+                    continue; /* the flood fill would take seconds */
+                make_keys(k, H, W, nlev, kind, &r);
+                for (size_t i = 0; i < n; i++)
+                    v[i] = k[i];
+                float gt[12];
+                make_gt(gt, 3, H, W, &r);
+                sw_level *ref = xmalloc(255 * sizeof *ref), *got = xmalloc(255 * sizeof *got);
+                assert_int_equal(sw_sweep_ref(ref, v, H, W, thr, nlev, gt, 3), 0);
+                char what[96];
+                void *work = xmalloc(sw_keys_work_bytes(H, W, nlev));
+                for (int path = SW_AUTO; path <= SW_PIXELS; path++) {
+                    int used = sw_sweep_keys(got, k, H, W, nlev, gt, 3, path, work);
+                    if (path == SW_RUNS && used < 0) /* past the quarter: allowed to refuse */
+                        assert_true(sw_runs_count(k, H, W, NULL) > (int64_t)(n / 4));
+                    else
+                        assert_true(used == SW_RUNS || used == SW_PIXELS);
+                    if (used < 0)
+                        continue;
+                    runs_taken += used == SW_RUNS;
+                    snprintf(what, sizeof what, "keys %dx%d nlev %d kind %d path %d", H, W,
+                             nlev, kind, path);
+                    sw_compare(&all, got, ref, nlev, what);
+                }
+                free(work);
+                /* the run path with room for every run, whatever the map */
+                int64_t cap = sw_runs_count(k, H, W, NULL) + 1;
+                work = xmalloc(sw_runs_work_bytes(H, W, cap));
+                assert_int_equal(sw_runs(got, k, H, W, nlev, gt, 3, cap, work), 0);
+                snprintf(what, sizeof what, "runs %dx%d nlev %d kind %d", H, W, nlev, kind);
+                sw_compare(&all, got, ref, nlev, what);
+                /* one run short of the map's count: refused, not wrong */
+                if (cap > 2)
+                    assert_int_equal(sw_runs(got, k, H, W, nlev, gt, 3, cap - 2, work), -1);
+                free(work);
+                free(ref);
+                free(got);
+                maps++;
+            }
+        }
+        free(k);
+        free(v);
+    }
+    printf("sw_sweep_keys (both paths) and sw_runs vs ref on %zu level maps (%zu on the "
+           "run path by choice):\n", maps, runs_taken);
+    sw_print(&all, "  exact comparison");
+    assert_true(all.bad == 0);
+    assert_true(sw_keys_work_bytes(0, 4, 3) == 0);
+    assert_true(sw_keys_work_bytes(4, 4, 256) == 0);
+}
+
+/* Maps for the two-norm sweep, each with a non-NaN first value and mx > mn. */
+enum { NM_RELU, NM_SIGNED, NM_QUANT, NM_NOISE, NM_NAN, NM_UNDERFLOW, NM_PLATEAU, NM_BIG, NM_N };
+
+static void make_norm_map(double *m, int H, int W, int kind, rng *r)
+{
+    size_t n = (size_t)H * (size_t)W;
+    float small[36];
+    for (int i = 0; i < 36; i++)
+        small[i] = (float)(rng_unit(r) - 0.4);
+    if (kind == NM_RELU || kind == NM_SIGNED || kind == NM_NAN || kind == NM_BIG)
+        run_ups(m, small, 6, 6, H, W);
+    for (size_t i = 0; i < n; i++) {
+        double u = rng_unit(r);
+        switch (kind) {
+        case NM_RELU: m[i] = m[i] > 0 ? m[i] : 0.0; break;    /* plateau of zeros, mn = 0 */
+        case NM_QUANT: m[i] = floor(u * 100.0) / 100.0 * 3.0; break; /* on the cuts */
+        case NM_NOISE: m[i] = u - 0.3; break;
+        case NM_NAN: if (i > 0 && u < 0.05) m[i] = NAN; break;
+        case NM_UNDERFLOW: /* quotients that underflow to -0 */
+            m[i] = u < 0.3 ? -0x1p-1074 * (double)(1 + (rng_next(r) & 3)) : u < 0.6 ? 0.0 : u * 4.0;
+            break;
+        case NM_PLATEAU: m[i] = (i / 7) % 3 == 0 ? 0.5 : (u < 0.5 ? 0.0 : 1.0); break;
+        case NM_BIG: m[i] = m[i] * 1e300; break;
+        default: break;
+        }
+    }
+    m[0] = kind == NM_UNDERFLOW ? 4.0 : (isnan(m[0]) ? 0.0 : m[0]);
+    if (n > 1)
+        m[n - 1] = kind == NM_QUANT ? 0.0 : m[n - 1] - 1.0; /* mx > mn */
+}
+
+/* sw_sweep_norms against the naive twin on both normalised maps and against
+ * the previous version (sw_sweep_pair), on every path. */
+static void test_sw_norms_vs_ref(void **state)
+{
+    (void)state;
+    rng r = {0x6e6f726d};
+    static const int sizes[][2] = {{1, 2}, {2, 1}, {1, 300}, {3, 3}, {7, 13}, {2, 257},
+                                   {37, 53}, {96, 96}, {12, 600}, {224, 224}};
+    const char *kinds[NM_N] = {"relu", "signed", "quantised", "noise", "NaN", "underflow",
+                               "plateau", "1e300"};
+    double thr[100];
+    for (int i = 0; i < 100; i++)
+        thr[i] = i / 100.0;
+    const double odd[9] = {-INFINITY, -1.0, 0.0, 0.3, 0.3, 0.3, 0.5, 0.999, 2.0};
+    sw_diff vs_ref = {0}, vs_old = {0};
+    size_t maps = 0, paths[3] = {0};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        int H = sizes[s][0], W = sizes[s][1];
+        size_t n = (size_t)H * (size_t)W;
+        double *m = xmalloc(n * sizeof *m), *v1 = xmalloc(n * sizeof *v1);
+        double *v2 = xmalloc(n * sizeof *v2);
+        for (int kind = 0; kind < NM_N; kind++) {
+            make_norm_map(m, H, W, kind, &r);
+            double mx = m[0], mn = m[0];
+            for (size_t i = 0; i < n; i++) {
+                if (m[i] > mx) mx = m[i];
+                if (m[i] < mn) mn = m[i];
+            }
+            if (!(mx > 0.0) || !(mx > mn))
+                continue;
+            double span = mx - mn;
+            for (size_t i = 0; i < n; i++) {
+                v1[i] = m[i] / mx;
+                v2[i] = (m[i] - mn) / span;
+            }
+            float gt[12];
+            make_gt(gt, 3, H, W, &r);
+            for (int grid = 0; grid < 2; grid++) {
+                const double *t2 = grid == 0 ? thr : odd;
+                int n2 = grid == 0 ? 100 : 9;
+                sw_level a1[100], a2[100], b1[100], b2[100], o1[100], o2[100];
+                assert_int_equal(sw_sweep_ref(b1, v1, H, W, thr, 100, gt, 3), 0);
+                assert_int_equal(sw_sweep_ref(b2, v2, H, W, t2, n2, gt, 3), 0);
+                void *pw = xmalloc(sw_pair_work_bytes(H, W, 100, n2));
+                sw_sweep_pair(o1, v1, thr, 100, o2, v2, t2, n2, H, W, gt, 3, pw);
+                free(pw);
+                void *work = xmalloc(sw_norms_work_bytes(H, W, 100, n2));
+                for (int path = SW_AUTO; path <= SW_PIXELS; path++) {
+                    int used = sw_sweep_norms(a1, thr, 100, a2, t2, n2, m, H, W, mx, mn, gt, 3,
+                                              path, work);
+                    if (used < 0 && path == SW_RUNS)
+                        continue; /* more runs than the run path keeps room for */
+                    assert_true(used == SW_RUNS || used == SW_PIXELS);
+                    paths[used]++;
+                    char what[96];
+                    snprintf(what, sizeof what, "norms %dx%d %s grid %d path %d", H, W,
+                             kinds[kind], grid, path);
+                    sw_compare(&vs_ref, a1, b1, 100, what);
+                    sw_compare(&vs_ref, a2, b2, n2, what);
+                    sw_compare(&vs_old, a1, o1, 100, what);
+                    sw_compare(&vs_old, a2, o2, n2, what);
+                }
+                free(work);
+            }
+            maps++;
+        }
+        free(m);
+        free(v1);
+        free(v2);
+    }
+    printf("sw_sweep_norms on %zu maps, two grids, every path (%zu runs, %zu pixels):\n", maps,
+           paths[SW_RUNS], paths[SW_PIXELS]);
+    sw_print(&vs_ref, "  against the naive twin");
+    sw_print(&vs_old, "  against sw_sweep_pair");
+    assert_true(vs_ref.bad == 0 && vs_old.bad == 0);
+    assert_true(vs_ref.levels > 10000);
+}
+
+/* Where the premises fail, sw_sweep_norms refuses (the caller falls back). */
+static void test_sw_norms_refuses(void **state)
+{
+    (void)state;
+    double m[4] = {1.0, 0.5, 0.0, 0.25}, thr[100];
+    for (int i = 0; i < 100; i++)
+        thr[i] = i / 100.0;
+    sw_level a[100], b[100];
+    void *work = xmalloc(sw_norms_work_bytes(2, 2, 100, 100));
+    assert_int_equal(sw_sweep_norms(a, thr, 100, b, thr, 100, m, 2, 2, 1.0, 1.0, NULL, 0,
+                                    SW_AUTO, work), -1);              /* constant */
+    assert_int_equal(sw_sweep_norms(a, thr, 100, b, thr, 100, m, 2, 2, 0.0, -1.0, NULL, 0,
+                                    SW_AUTO, work), -1);              /* mx <= 0 */
+    assert_int_equal(sw_sweep_norms(a, thr, 100, b, thr, 100, m, 2, 2, INFINITY, 0.0, NULL,
+                                    0, SW_AUTO, work), -1);           /* infinite */
+    assert_int_equal(sw_sweep_norms(a, thr, 100, b, thr, 100, m, 2, 2, 1e308, -1e308, NULL,
+                                    0, SW_AUTO, work), -1);           /* span overflows */
+    double desc[3] = {0.5, 0.2, 0.1};
+    assert_int_equal(sw_sweep_norms(a, desc, 3, b, thr, 3, m, 2, 2, 1.0, 0.0, NULL, 0,
+                                    SW_AUTO, work), -1);              /* not ascending */
+    assert_true(sw_norms_work_bytes(2, 2, 200, 100) == 0);           /* > 255 cuts */
+    int used = sw_sweep_norms(a, thr, 100, b, thr, 100, m, 2, 2, 1.0, 0.0, NULL, 0, SW_AUTO,
+                              work);
+    assert_true(used == SW_RUNS || used == SW_PIXELS);
+    free(work);
+}
+
+/* The comparison can fail: thresholds one ulp above the grid put the
+ * pixels that sit exactly on a threshold in the level below, and it says so. */
+static void test_sw_norms_detects(void **state)
+{
+    (void)state;
+    rng r = {5};
+    int H = 40, W = 40;
+    size_t n = (size_t)H * W;
+    double *m = xmalloc(n * sizeof *m), *v1 = xmalloc(n * sizeof *v1);
+    for (size_t i = 0; i < n; i++)
+        m[i] = floor(rng_unit(&r) * 100.0) / 100.0; /* on the grid, and mx = 1 */
+    m[0] = 1.0;
+    double mx = m[0], mn = m[0];
+    for (size_t i = 0; i < n; i++) {
+        if (m[i] > mx) mx = m[i];
+        if (m[i] < mn) mn = m[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        v1[i] = m[i] / mx;
+    double thr[100], low[100];
+    for (int i = 0; i < 100; i++) {
+        thr[i] = i / 100.0;
+        low[i] = nextafter(thr[i], INFINITY);
+    }
+    sw_level a1[100], a2[100], b1[100];
+    void *work = xmalloc(sw_norms_work_bytes(H, W, 100, 100));
+    assert_true(sw_sweep_norms(a1, low, 100, a2, low, 100, m, H, W, mx, mn, NULL, 0, SW_AUTO,
+                               work) > 0);
+    assert_int_equal(sw_sweep_ref(b1, v1, H, W, thr, 100, NULL, 0), 0);
+    sw_diff d = {0};
+    sw_compare(&d, a1, b1, 100, "deliberately shifted thresholds");
+    assert_true(d.bad > 0);
+    free(work);
+    free(m);
+    free(v1);
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(void)
+{
+    const struct CMUnitTest sweep[] = {
+        cmocka_unit_test(test_sw_iou_hand),
+        cmocka_unit_test(test_sw_plus),
+        cmocka_unit_test(test_sw_diagonal),
+        cmocka_unit_test(test_sw_tiebreak),
+        cmocka_unit_test(test_sw_box_edges),
+        cmocka_unit_test(test_sw_vs_ref),
+        cmocka_unit_test(test_sw_pair_vs_ref),
+        cmocka_unit_test(test_sw_odd_thresholds),
+        cmocka_unit_test(test_sw_keys_vs_ref),
+        cmocka_unit_test(test_sw_norms_vs_ref),
+        cmocka_unit_test(test_sw_norms_refuses),
+        cmocka_unit_test(test_sw_norms_detects),
+    };
+    return cmocka_run_group_tests_name("sweep", sweep, NULL, NULL) ? 1 : 0;
+}
