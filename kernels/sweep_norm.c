@@ -46,7 +46,106 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { NB = 4096 }; /* bins of the level table */
+enum { NB = SW_LEVEL_BINS }; /* bins of the level table */
+enum { LV_EXACT = 255 };     /* a table entry or key to be counted exactly */
+
+/* ---- the table lookup, three ways (sw_levels_lookup) --------------------
+ * key[p] = tab[bin of m[p]], or LV_EXACT where m[p] is outside [mn, mn +
+ * NB / c) or NaN. The scalar loop is the reference; the AVX2 and AVX-512
+ * loops do the same arithmetic (sub, mul, truncation: exact IEEE operations
+ * in every lane) with a gather, so all three give the same bytes (tested). */
+static void lv_scalar(uint8_t *key, const double *m, size_t n, double mn, double c,
+                      const int32_t *tab)
+{
+    for (size_t p = 0; p < n; p++) {
+        double q = (m[p] - mn) * c;
+        key[p] = (uint8_t)(q >= 0.0 && q < (double)NB ? tab[(int32_t)q] : LV_EXACT);
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LV_X86 1
+
+__attribute__((target("avx2"))) static void lv_avx2(uint8_t *key, const double *m, size_t n,
+                                                      double mn, double c, const int32_t *tab)
+{
+    const __m256d vmn = _mm256_set1_pd(mn), vc = _mm256_set1_pd(c);
+    const __m256d zero = _mm256_setzero_pd(), top = _mm256_set1_pd((double)NB);
+    const __m128i exact = _mm_set1_epi32(LV_EXACT);
+    const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    size_t p = 0;
+    for (; p + 8 <= n; p += 8) {
+        __m128i v[2];
+        for (int h = 0; h < 2; h++) {
+            __m256d q = _mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(m + p + 4 * h), vmn), vc);
+            __m256d in = _mm256_and_pd(_mm256_cmp_pd(q, zero, _CMP_GE_OQ),
+                                       _mm256_cmp_pd(q, top, _CMP_LT_OQ));
+            __m128i b = _mm256_cvttpd_epi32(_mm256_and_pd(q, in)); /* 0 where out */
+            __m128i g = _mm_i32gather_epi32(tab, b, 4);
+            __m128i k32 = _mm256_castsi256_si128(
+                _mm256_permutevar8x32_epi32(_mm256_castpd_si256(in), pick));
+            v[h] = _mm_blendv_epi8(exact, g, k32);
+        }
+        __m128i w16 = _mm_packus_epi32(v[0], v[1]);
+        __m128i w8 = _mm_packus_epi16(w16, w16);
+        _mm_storel_epi64((__m128i *)(void *)(key + p), w8);
+    }
+    lv_scalar(key + p, m + p, n - p, mn, c, tab);
+}
+
+__attribute__((target("avx512f,avx512vl,avx2"))) static void
+lv_avx512(uint8_t *key, const double *m, size_t n, double mn, double c, const int32_t *tab)
+{
+    const __m512d vmn = _mm512_set1_pd(mn), vc = _mm512_set1_pd(c);
+    const __m512d zero = _mm512_setzero_pd(), top = _mm512_set1_pd((double)NB);
+    const __m256i exact = _mm256_set1_epi32(LV_EXACT);
+    size_t p = 0;
+    for (; p + 8 <= n; p += 8) {
+        __m512d q = _mm512_mul_pd(_mm512_sub_pd(_mm512_loadu_pd(m + p), vmn), vc);
+        __mmask8 in = _mm512_cmp_pd_mask(q, zero, _CMP_GE_OQ) &
+                      _mm512_cmp_pd_mask(q, top, _CMP_LT_OQ);
+        __m256i b = _mm512_maskz_cvttpd_epi32(in, q);
+        __m256i g = _mm256_mmask_i32gather_epi32(exact, in, b, tab, 4);
+        _mm_storel_epi64((__m128i *)(void *)(key + p), _mm256_cvtepi32_epi8(g));
+    }
+    lv_scalar(key + p, m + p, n - p, mn, c, tab);
+}
+#endif
+
+int sw_isa_supported(int isa)
+{
+#ifdef LV_X86
+    if (isa == SW_ISA_AVX2)
+        return __builtin_cpu_supports("avx2");
+    if (isa == SW_ISA_AVX512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx2");
+#endif
+    return isa == SW_ISA_SCALAR || isa == SW_ISA_AUTO;
+}
+
+int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double c,
+                     const int32_t *tab, int isa)
+{
+    if (isa == SW_ISA_AUTO)
+        isa = sw_isa_supported(SW_ISA_AVX512) ? SW_ISA_AVX512
+              : sw_isa_supported(SW_ISA_AVX2) ? SW_ISA_AVX2 : SW_ISA_SCALAR;
+    if (!sw_isa_supported(isa))
+        return -1;
+#ifdef LV_X86
+    if (isa == SW_ISA_AVX512) {
+        lv_avx512(key, m, n, mn, c, tab);
+        return isa;
+    }
+    if (isa == SW_ISA_AVX2) {
+        lv_avx2(key, m, n, mn, c, tab);
+        return isa;
+    }
+#endif
+    lv_scalar(key, m, n, mn, c, tab);
+    return SW_ISA_SCALAR;
+}
 
 static size_t al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
 
@@ -58,8 +157,10 @@ size_t sw_norms_work_bytes(int H, int W, int n1, int n2)
     if (kw == 0)
         return 0;
     size_t nu = (size_t)(n1 + n2);
-    return al8((size_t)H * (size_t)W) + al8(NB * sizeof(uint16_t)) + al8(nu * sizeof(double)) +
-           al8(nu * sizeof(sw_level)) + kw;
+    size_t lvb = nu * sizeof(sw_level) > NB * sizeof(int32_t) ? nu * sizeof(sw_level)
+                                                             : NB * sizeof(int32_t);
+    return al8((size_t)H * (size_t)W) + al8(NB * sizeof(int32_t)) + al8(nu * sizeof(double)) +
+           al8(lvb) + kw;
 }
 
 /* The normalisation: 0 is m / mx, 1 is (m - mn) / span, as loc_eval writes them. */
@@ -165,7 +266,7 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
                    const double *thr2, int n2, const double *m, int H, int W, double mx,
                    double mn, const float *gt, int ngt, int path, void *work)
 {
-    if (sw_norms_work_bytes(H, W, n1, n2) == 0)
+    if (sw_norms_work_bytes(H, W, n1, n2) == 0 || n1 + n2 >= LV_EXACT)
         return -1;
     double span = mx - mn;
     double c = (double)NB / span;
@@ -177,12 +278,13 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
     char *w = work;
     uint8_t *key = (uint8_t *)w;
     w += al8(npix);
-    uint16_t *tab = (uint16_t *)(void *)w;
-    w += al8(NB * sizeof(uint16_t));
+    int32_t *tab = (int32_t *)(void *)w;
+    w += al8(NB * sizeof(int32_t));
     double *u = (double *)(void *)w;
     w += al8((size_t)(n1 + n2) * sizeof(double));
     sw_level *lv = (sw_level *)(void *)w;
-    w += al8((size_t)(n1 + n2) * sizeof(sw_level));
+    w += al8((size_t)(n1 + n2) * sizeof(sw_level) > NB * sizeof(int32_t)
+                 ? (size_t)(n1 + n2) * sizeof(sw_level) : NB * sizeof(int32_t));
     void *kwork = w;
 
     /* the cuts of both norms (in lv's space for now: doubles, then merged) */
@@ -208,36 +310,32 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
             u[nu++] = x;
     }
 
-    /* the level table over NB bins of f(x) = (x - mn) * c */
-    uint16_t cnt[NB];
-    memset(cnt, 0, sizeof cnt);
+    /* the level table over NB bins of f(x) = (x - mn) * c: the level of a
+       bin that holds no cut, or LV_EXACT for one that does */
+    int32_t *cnt = (int32_t *)(void *)lv; /* lv is free until the sweep */
+    memset(cnt, 0, NB * sizeof *cnt);
     int below = 0;
     for (int j = 0; j < nu; j++) {
+        /* the table serves only x >= mn (q >= 0 means exactly that), so a
+           cut at or below mn is below every pixel it serves, wherever its
+           own q lands (a cut a hair below 0 can round to q = -0) */
         double q = (u[j] - mn) * c;
-        if (q < 0.0)
+        if (u[j] <= mn)
             below++;
         else if (q < (double)NB)
             cnt[(int)q]++;
     }
     for (int b = 0, lo = below; b < NB; b++) {
-        tab[b] = (uint16_t)(lo | cnt[b] << 8);
+        tab[b] = cnt[b] ? LV_EXACT : lo;
         lo += cnt[b];
     }
 
-    /* the level of every pixel: cuts <= m[p] */
-    for (size_t p = 0; p < npix; p++) {
-        double x = m[p];
-        double q = (x - mn) * c;
-        int k;
-        if (q >= 0.0 && q < (double)NB) {
-            unsigned e = tab[(int)q];
-            k = (int)(e & 0xffu);
-            for (unsigned r = e >> 8; r > 0 && x >= u[k]; r--)
-                k++;
-        } else {
-            k = x == x ? count_le(u, nu, x) : 0;
-        }
-        key[p] = (uint8_t)k;
+    /* the level of every pixel (cuts <= m[p]): the table, then the exact
+       count for the pixels it leaves open */
+    sw_levels_lookup(key, m, npix, mn, c, tab, SW_ISA_AUTO);
+    for (uint8_t *q = key, *end = key + npix; (q = memchr(q, LV_EXACT, (size_t)(end - q)));) {
+        double x = m[q - key];
+        *q++ = (uint8_t)(x == x ? count_le(u, nu, x) : 0);
     }
 
     int used = nu > 0 ? sw_sweep_keys(lv, key, H, W, nu, gt, ngt, path, kwork) : SW_PIXELS;

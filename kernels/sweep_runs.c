@@ -53,15 +53,36 @@ typedef struct {
     int32_t n, first, x0, y0, x1, y1;
 } rstat;
 
+/* One run of one row at one level: columns s..e, its component lab. */
+typedef struct {
+    int32_t s, e, lab, next;
+} run;
+
+/* The runs of one row: per level l, head[l] (-1: none), cnt[l]. */
+typedef struct {
+    run *pool;
+    int32_t *head, *tail, *cnt;
+    int32_t n, rmax;
+    int simple; /* one run per level, pool[l - 1] */
+} rowruns;
+
 static size_t al8(size_t n) { return (n + 7u) & ~(size_t)7u; }
+
+/* Runs one row can hold: ceil(W / 2) per level at most, and never more
+ * than the whole map's cap. */
+static size_t pool_cap(int W, int64_t cap)
+{
+    size_t c = ((size_t)W + 1) / 2 * 255u;
+    return c < (size_t)cap ? c : (size_t)cap;
+}
 
 size_t sw_runs_work_bytes(int H, int W, int64_t cap)
 {
     if (H < 1 || W < 1 || cap < 1 || cap > INT32_MAX)
         return 0;
-    size_t c = (size_t)cap;
-    return al8(c * sizeof(rstat)) + 4 * al8(c * sizeof(int32_t)) + al8(c) +
-           4 * 256 * sizeof(int32_t);
+    size_t c = (size_t)cap, pc = pool_cap(W, cap) + 1;
+    return al8(c * sizeof(rstat)) + al8(c * sizeof(int32_t)) + al8(c) +
+           2 * al8(pc * sizeof(run)) + 12 * 256 * sizeof(int32_t) + 4 * 257 * sizeof(int32_t);
 }
 
 int64_t sw_runs_count(const uint8_t *key, int H, int W, int *maxkey)
@@ -95,12 +116,9 @@ static int32_t rfind(int32_t *par, int32_t x)
     return x;
 }
 
-static void runite(int32_t *par, rstat *st, int32_t a, int32_t b)
+/* Merge the components of roots a != b; returns the surviving root. */
+static int32_t runite(int32_t *par, rstat *st, int32_t a, int32_t b)
 {
-    a = rfind(par, a);
-    b = rfind(par, b);
-    if (a == b)
-        return;
     if (st[a].n < st[b].n) {
         int32_t t = a;
         a = b;
@@ -115,6 +133,184 @@ static void runite(int32_t *par, rstat *st, int32_t a, int32_t b)
     if (sb->y0 < sa->y0) sa->y0 = sb->y0;
     if (sb->x1 > sa->x1) sa->x1 = sb->x1;
     if (sb->y1 > sa->y1) sa->y1 = sb->y1;
+    return a;
+}
+
+/* Run c of row y joins root r (a component of earlier rows). */
+static void extend(rstat *s, const run *c, int32_t y)
+{
+    s->n += c->e - c->s + 1;
+    if (c->s < s->x0) s->x0 = c->s;
+    if (c->e + 1 > s->x1) s->x1 = c->e + 1;
+    s->y1 = y + 1;
+}
+
+/* The state of the sweep, carved from the work buffer. */
+typedef struct {
+    rstat *st;
+    int32_t *par;
+    uint8_t *lev;
+    int32_t nn, cap;
+} forest;
+
+static int32_t new_comp(forest *f, const run *c, int32_t y, int32_t W, int l)
+{
+    int32_t id = f->nn++;
+    f->par[id] = id;
+    f->lev[id] = (uint8_t)l;
+    f->st[id] = (rstat){c->e - c->s + 1, y * W + c->s, c->s, y, c->e + 1, y + 1};
+    return id;
+}
+
+static void push_run(rowruns *r, int l, int32_t s, int32_t e)
+{
+    int32_t i = r->n++;
+    r->pool[i] = (run){s, e, -1, -1};
+    if (r->head[l] < 0)
+        r->head[l] = i;
+    else
+        r->pool[r->tail[l]].next = i;
+    r->tail[l] = i;
+    r->cnt[l]++;
+}
+
+/* The runs of row k (W pixels) into r. A row that rises and then falls
+ * (one hump, the usual row of a smooth map) has one run per level, from the
+ * column where the rise first reaches the level to the column before the
+ * fall leaves it: one pass, and the runs go to pool[l - 1]. Any other row
+ * takes the general scan, which opens levels on each rise and closes them
+ * on each fall. Returns -1 when a key exceeds nlev or the row has more runs
+ * than the pool holds. */
+static int row_runs(rowruns *r, const uint8_t *k, int W, int nlev, size_t pcap,
+                    int32_t *first, int32_t *last)
+{
+    int top = 0, peak = 0, falling = 0, x;
+    for (x = 0; x < W; x++) {
+        int kx = k[x];
+        if (kx > top) {
+            if (falling)
+                break;
+            for (int l = top + 1; l <= kx; l++)
+                first[l] = x;
+            peak = kx;
+        } else if (kx < top) {
+            falling = 1;
+            for (int l = top; l > kx; l--)
+                last[l] = x - 1;
+        }
+        top = kx;
+    }
+    r->n = 0;
+    if (x == W) { /* one hump (or none) */
+        if (peak > nlev || (size_t)peak > pcap)
+            return -1;
+        for (int l = top; l >= 1; l--)
+            last[l] = W - 1;
+        r->rmax = peak;
+        r->simple = 1;
+        for (int l = 1; l <= peak; l++) {
+            r->pool[l - 1] = (run){first[l], last[l], -1, -1};
+            r->head[l] = l - 1;
+            r->cnt[l] = 1;
+        }
+        r->n = peak;
+        return 0;
+    }
+    /* the general scan (first[] holds the open columns) */
+    r->simple = 0;
+    int m = 0;
+    for (x = 0; x < W; x++)
+        m = k[x] > m ? k[x] : m;
+    if (m > nlev)
+        return -1;
+    r->rmax = m;
+    for (int l = 1; l <= m; l++) {
+        r->head[l] = -1;
+        r->cnt[l] = 0;
+    }
+    top = 0;
+    for (x = 0; x <= W; x++) {
+        int kx = x < W ? k[x] : 0;
+        if (kx > top) {
+            for (int l = top + 1; l <= kx; l++)
+                first[l] = x;
+        } else if (kx < top) {
+            for (int l = top; l > kx; l--) {
+                if ((size_t)r->n >= pcap)
+                    return -1;
+                push_run(r, l, first[l], x - 1);
+            }
+        }
+        top = kx;
+    }
+    return 0;
+}
+
+/* Join the runs of row y (cur) with those of row y - 1 (prev), level by
+ * level: a run touches a run above it when they overlap after widening by
+ * one column (8-connectivity). Each run gets the root of its component. */
+static int join_rows(forest *f, rowruns *cur, const rowruns *prev, int32_t y, int32_t W)
+{
+    int l0 = 1;
+    if (cur->simple && prev->simple) { /* one run per level in both rows */
+        int lm = cur->rmax < prev->rmax ? cur->rmax : prev->rmax;
+        const run *pp = prev->pool;
+        run *cp = cur->pool;
+        for (int l = 1; l <= lm; l++) {
+            const run *p = &pp[l - 1];
+            run *c = &cp[l - 1];
+            if (p->s <= c->e + 1 && c->s <= p->e + 1) {
+                int32_t r = rfind(f->par, p->lab);
+                extend(&f->st[r], c, y);
+                c->lab = r;
+            } else {
+                if (f->nn >= f->cap)
+                    return -1;
+                c->lab = new_comp(f, c, y, W, l);
+            }
+        }
+        l0 = lm + 1;
+    }
+    for (int l = l0; l <= cur->rmax; l++) {
+        int pc = l <= prev->rmax ? prev->cnt[l] : 0;
+        if (pc == 1 && cur->cnt[l] == 1) { /* the usual case */
+            const run *p = &prev->pool[prev->head[l]];
+            run *c = &cur->pool[cur->head[l]];
+            if (p->s <= c->e + 1 && c->s <= p->e + 1) {
+                int32_t r = rfind(f->par, p->lab);
+                extend(&f->st[r], c, y);
+                c->lab = r;
+            } else {
+                if (f->nn >= f->cap)
+                    return -1;
+                c->lab = new_comp(f, c, y, W, l);
+            }
+            continue;
+        }
+        int32_t pi = pc > 0 ? prev->head[l] : -1;
+        for (int32_t ci = cur->head[l]; ci >= 0; ci = cur->pool[ci].next) {
+            run *c = &cur->pool[ci];
+            while (pi >= 0 && prev->pool[pi].e + 1 < c->s)
+                pi = prev->pool[pi].next;
+            int32_t lab = -1;
+            for (int32_t q = pi; q >= 0 && prev->pool[q].s <= c->e + 1; q = prev->pool[q].next) {
+                int32_t r = rfind(f->par, prev->pool[q].lab);
+                if (lab < 0) {
+                    lab = r;
+                    extend(&f->st[lab], c, y);
+                } else if (r != lab) {
+                    lab = runite(f->par, f->st, lab, r);
+                }
+            }
+            if (lab < 0) {
+                if (f->nn >= f->cap)
+                    return -1;
+                lab = new_comp(f, c, y, W, l);
+            }
+            c->lab = lab;
+        }
+    }
+    return 0;
 }
 
 int sw_runs(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
@@ -123,100 +319,54 @@ int sw_runs(sw_level *out, const uint8_t *key, int H, int W, int nlev, const flo
     if (nlev < 1 || nlev > 255 || sw_runs_work_bytes(H, W, cap) == 0 ||
         (size_t)H > (size_t)INT32_MAX / (size_t)W)
         return -1;
-    size_t c = (size_t)cap;
+    size_t c = (size_t)cap, pc = pool_cap(W, cap) + 1;
     char *w = work;
-    rstat *st = (rstat *)(void *)w;
+    forest f;
+    f.st = (rstat *)(void *)w;
     w += al8(c * sizeof(rstat));
-    int32_t *par = (int32_t *)(void *)w;
+    f.par = (int32_t *)(void *)w;
     w += al8(c * sizeof(int32_t));
-    int32_t *nxt = (int32_t *)(void *)w;
-    w += al8(c * sizeof(int32_t));
-    int32_t *rs = (int32_t *)(void *)w;
-    w += al8(c * sizeof(int32_t));
-    int32_t *re = (int32_t *)(void *)w;
-    w += al8(c * sizeof(int32_t));
-    uint8_t *lev = (uint8_t *)w;
+    f.lev = (uint8_t *)w;
     w += al8(c);
-    int32_t *heads = (int32_t *)(void *)w; /* [2][256] */
-    int32_t *tail = heads + 512, *ostart = tail + 256;
-    int32_t *prev = heads, *cur = heads + 256;
-    for (int l = 0; l < 512; l++)
-        heads[l] = -1;
+    f.nn = 0;
+    f.cap = (int32_t)cap;
+    rowruns rr[2];
+    for (int i = 0; i < 2; i++) {
+        rr[i].pool = (run *)(void *)w;
+        w += al8(pc * sizeof(run));
+    }
+    int32_t *iw = (int32_t *)(void *)w;
+    for (int i = 0; i < 2; i++) {
+        rr[i].head = iw;
+        rr[i].tail = iw + 256;
+        rr[i].cnt = iw + 512;
+        rr[i].n = 0;
+        rr[i].rmax = 0;
+        rr[i].simple = 0;
+        iw += 768;
+    }
+    int32_t *first = iw, *last = iw + 256, *best = iw + 512;
 
-    int32_t nn = 0;
-    int rprev = 0;
+    rowruns *prev = &rr[0], *cur = &rr[1];
     for (int y = 0; y < H; y++) {
-        const uint8_t *k = key + (size_t)y * (size_t)W;
-        int32_t rowbase = (int32_t)((size_t)y * (size_t)W);
-        int top = 0, rmax = 0;
-        /* 1. the runs of this row, per level, left to right */
-        for (int x = 0; x <= W; x++) {
-            int kx = x < W ? k[x] : 0;
-            if (kx > nlev)
-                kx = nlev;
-            if (kx == top)
-                continue;
-            if (kx > top) {
-                for (int l = top + 1; l <= kx; l++)
-                    ostart[l] = x;
-                if (kx > rmax)
-                    rmax = kx;
-            } else {
-                for (int l = top; l > kx; l--) {
-                    if (nn >= cap)
-                        return -1; /* more runs than the caller planned for */
-                    int32_t id = nn++, s = ostart[l];
-                    par[id] = id;
-                    nxt[id] = -1;
-                    rs[id] = s;
-                    re[id] = x - 1;
-                    lev[id] = (uint8_t)l;
-                    st[id] = (rstat){x - s, rowbase + s, s, y, x, y + 1};
-                    if (cur[l] < 0)
-                        cur[l] = id;
-                    else
-                        nxt[tail[l]] = id;
-                    tail[l] = id;
-                }
-            }
-            top = kx;
-        }
-        /* 2. join each level's runs with the previous row's */
-        int lmax = rmax < rprev ? rmax : rprev;
-        for (int l = 1; l <= lmax; l++) {
-            int32_t a = prev[l], b = cur[l];
-            while (a >= 0 && b >= 0) {
-                if (re[a] + 1 < rs[b]) {
-                    a = nxt[a];
-                } else if (re[b] + 1 < rs[a]) {
-                    b = nxt[b];
-                } else {
-                    runite(par, st, a, b);
-                    if (re[a] < re[b])
-                        a = nxt[a];
-                    else
-                        b = nxt[b];
-                }
-            }
-        }
-        for (int l = 1; l <= rprev; l++)
-            prev[l] = -1;
-        int32_t *t = prev;
+        if (row_runs(cur, key + (size_t)y * (size_t)W, W, nlev, pc - 1, first, last) < 0 ||
+            join_rows(&f, cur, prev, y, W) < 0)
+            return -1;
+        rowruns *t = prev;
         prev = cur;
         cur = t;
-        rprev = rmax;
     }
 
-    /* 3. one scan of the roots */
-    int32_t *best = tail; /* reuse: the largest root per level */
+    /* one scan of the roots */
     for (int l = 0; l < nlev; l++) {
         out[l] = (sw_level){{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
         best[l + 1] = -1;
     }
-    for (int32_t i = 0; i < nn; i++) {
-        if (par[i] != i)
+    const rstat *st = f.st;
+    for (int32_t i = 0; i < f.nn; i++) {
+        if (f.par[i] != i)
             continue;
-        int l = lev[i];
+        int l = f.lev[i];
         sw_level *o = &out[l - 1];
         const rstat *s = &st[i];
         o->ncomp++;

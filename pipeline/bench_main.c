@@ -171,12 +171,6 @@ static double time_norms(const double *up, int64_t T, size_t npmax, const h5in_m
             int used = sw_sweep_norms(a, thr, LOC_NTHR, b, thr, LOC_NTHR, u, H, W, mx, mn, gt,
                                       ngt, SW_AUTO, work);
             *runs += used == SW_RUNS;
-            if (getenv("GCS_DEBUG_RUNS")) {
-                uint8_t *k = work; /* the levels sit first in the work buffer */
-                int mk;
-                long long rc = (long long)sw_runs_count(k, H, W, &mk);
-                fprintf(stderr, "runs %lld per px %.3f maxkey %d\n", rc, (double)rc / n, mk);
-            }
         } else {
             double span = mx - mn;
             for (size_t p = 0; p < n; p++) {
