@@ -777,6 +777,68 @@ static void test_sw_norms_detects(void **state)
     free(v1);
 }
 
+/* The level lookup on every instruction set the CPU has, against the scalar
+ * loop, byte for byte: NaN, infinities, values on bin edges and outside the
+ * range, lengths that are not a multiple of the vector width. */
+static void test_sw_lookup_isas(void **state)
+{
+    (void)state;
+    rng r = {0x15a};
+    enum { NBINS = SW_LEVEL_BINS };
+    int32_t *tab = xmalloc(NBINS * sizeof *tab);
+    for (int b = 0; b < NBINS; b++)
+        tab[b] = (int32_t)(rng_next(&r) % 256);
+    const size_t lens[] = {0, 1, 7, 8, 9, 31, 1000, 50177};
+    double mn = -0.75, c = NBINS / 2.5;
+    size_t compared = 0;
+    int tested[4] = {0};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t n = lens[li];
+        double *m = xmalloc(n * sizeof *m);
+        uint8_t *ref = xmalloc(n), *got = xmalloc(n);
+        for (size_t i = 0; i < n; i++) {
+            double u = rng_unit(&r);
+            switch (rng_next(&r) % 8) {
+            case 0: m[i] = NAN; break;
+            case 1: m[i] = (rng_next(&r) & 1) ? INFINITY : -INFINITY; break;
+            case 2: m[i] = mn + (double)(rng_next(&r) % NBINS) / c; break; /* bin edges */
+            case 3: m[i] = mn - u; break;                                  /* below */
+            case 4: m[i] = mn + 2.5 + u; break;                            /* above */
+            case 5: m[i] = mn; break;
+            default: m[i] = mn + 2.5 * u; break;
+            }
+        }
+        assert_int_equal(sw_levels_lookup(ref, m, n, mn, c, tab, SW_ISA_SCALAR), SW_ISA_SCALAR);
+        for (int isa = SW_ISA_AUTO; isa <= SW_ISA_AVX512; isa++) {
+            if (!sw_isa_supported(isa)) {
+                assert_int_equal(sw_levels_lookup(got, m, n, mn, c, tab, isa), -1);
+                continue;
+            }
+            int used = sw_levels_lookup(got, m, n, mn, c, tab, isa);
+            assert_true(used >= SW_ISA_SCALAR);
+            tested[used] = 1;
+            assert_memory_equal(got, ref, n);
+            compared += n;
+        }
+        /* the comparison can fail: a different table changes bytes */
+        if (n > 100) {
+            tab[0] ^= 1;
+            tab[NBINS / 2] ^= 1;
+            sw_levels_lookup(got, m, n, mn, c, tab, SW_ISA_AUTO);
+            assert_true(memcmp(got, ref, n) != 0);
+            tab[0] ^= 1;
+            tab[NBINS / 2] ^= 1;
+        }
+        free(m);
+        free(ref);
+        free(got);
+    }
+    printf("level lookup: %zu values compared byte for byte; paths run: scalar %d, AVX2 %d, "
+           "AVX-512 %d\n", compared, tested[SW_ISA_SCALAR], tested[SW_ISA_AVX2],
+           tested[SW_ISA_AVX512]);
+    free(tab);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -794,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_sw_norms_vs_ref),
         cmocka_unit_test(test_sw_norms_refuses),
         cmocka_unit_test(test_sw_norms_detects),
+        cmocka_unit_test(test_sw_lookup_isas),
     };
     return cmocka_run_group_tests_name("sweep", sweep, NULL, NULL) ? 1 : 0;
 }
