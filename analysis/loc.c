@@ -9,11 +9,13 @@
  *     a degenerate map has no box, no point and energy 0, but its evidence
  *     shares are still defined wherever its mass is;
  *   - boxes: both normalisations (m / max, (m - min) / (max - min)) are
- *     swept over the 100 thresholds in one union-find pass for the two
- *     (kernels/sweep.c, sw_sweep_pair: pixels sorted by level, added from
- *     the top; both norms are non-decreasing in m); the box at the chosen
- *     threshold is the sweep's level when the threshold is on the grid
- *     i / 100.0, else one extra single-threshold sweep;
+ *     swept over the 100 thresholds at once, from m itself
+ *     (kernels/sweep_norm.c: each threshold becomes an exact cut on m,
+ *     one level byte per pixel, a row-run sweep); where its premises fail
+ *     (non-finite extremes) the normalised maps are formed and swept by
+ *     sw_sweep_pair, the previous version, with the same result; the box
+ *     at the chosen threshold is the sweep's level when the threshold is
+ *     on the grid i / 100.0, else one extra single-threshold sweep;
  *   - pointing: first argmax in row-major order, hit within the tolerance of
  *     a pixel of a box of the class (pixels whose centres are in the box);
  *   - energy and evidence: positive / negative mass shares in the masks.

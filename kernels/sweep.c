@@ -46,6 +46,9 @@
  *   comp live[ceil(H/2) * ceil(W/2)]; int32 level[N], order[N], parent[N],
  *   slot[N], head[nthr + 1].
  *
+ * sw_sweep_keys runs the same union-find on byte levels (sweep_norm.c makes
+ * them) when a map has too many runs for sweep_runs.c, and dispatches.
+ *
  * sw_sweep_ref is the naive oracle: for each threshold on its own, a
  * row-major scan with a breadth-first flood fill (the seed of a component is
  * its first pixel, and a strict > keeps the first of equal sizes). It
@@ -352,11 +355,10 @@ void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, i
     sweep_levels(out, H, W, nthr, gt, ngt, &s);
 }
 
-/* Runs the row-run path takes on before the pixel path is cheaper: the
- * run path costs about 13 ns a run, the pixel path about 18 ns a pixel
- * (README, Benchmark), so the break-even sits near one run per pixel; a
- * quarter keeps the run path's work buffer small and is past every
- * upsampled map measured. */
+/* Runs per pixel up to which the row-run path is taken: it costs a few ns a
+ * run, the pixel path about 18 ns a pixel (README, Benchmark), so the
+ * break-even sits past one run per pixel; the bench's upsampled maps have
+ * 0.1-0.4, noise up to ~100 (one per level step). */
 static int64_t runs_cap(int H, int W)
 {
     return (int64_t)((size_t)H * (size_t)W * 2) + 64;

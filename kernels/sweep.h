@@ -59,18 +59,19 @@ enum { SW_AUTO = 0, SW_RUNS = 1, SW_PIXELS = 2 };
  * *maxkey (may be NULL) gets the largest key. */
 int64_t sw_runs_count(const uint8_t *key, int H, int W, int *maxkey);
 
-/* The row-run sweep with room for cap runs: work sw_runs_work_bytes(H, W,
- * cap) bytes. Returns 0, or -1 on bad sizes or when the map has more than
- * cap runs (out is then unspecified). */
+/* The row-run sweep with room for cap components (and cap runs in a row):
+ * work sw_runs_work_bytes(H, W, cap) bytes; cap = sw_runs_count() + 1 always
+ * suffices. Returns 0, or -1 on bad sizes, a key above nlev, or a map that
+ * needs more room (out is then unspecified). */
 size_t sw_runs_work_bytes(int H, int W, int64_t cap);
 int sw_runs(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
             int ngt, int64_t cap, void *work);
 
 /* Either path on the same work buffer (sw_keys_work_bytes(H, W, nlev)):
- * SW_AUTO takes the runs when the map has at most a quarter of a run per
- * pixel, else the per-pixel union-find; SW_RUNS and SW_PIXELS force one
- * (for tests; SW_RUNS fails past the quarter). Returns the path taken,
- * or -1 on bad sizes. */
+ * SW_AUTO takes the runs when the map has at most two runs per pixel
+ * (sw_runs_count), else the per-pixel union-find; SW_RUNS and SW_PIXELS
+ * force one (for tests; SW_RUNS may refuse past two). Returns the path
+ * taken, or -1 on bad sizes. */
 size_t sw_keys_work_bytes(int H, int W, int nlev);
 int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
                   int ngt, int path, void *work);

@@ -9,37 +9,39 @@
  * (sweep_norm.c); this file never sees a double of the map.
  *
  * Algorithm (run-based labelling, every level at once):
- *   1. Row by row, one scan of the keys finds every (level, run) pair of the
- *      row: the maximal intervals where key >= l. A rise from a to b at x
- *      opens levels a+1..b at x; a fall from b to a closes levels b..a+1 at
- *      x - 1 (a zero sentinel closes the rest at the row's end). So the cost
- *      is one byte compare per pixel plus one step per run, and a run list
- *      per level comes out sorted by start.
- *   2. Each run is a union-find node carrying pixel count, first pixel and
- *      box. A run touches a run of the same level on the previous row when
- *      they overlap after widening by one pixel (8-connectivity); the two
- *      sorted lists of a level are merged with two pointers (advance the run
- *      that ends first: the other may still touch the next one, it may not).
+ *   1. Row by row, the runs of every level: the maximal intervals where
+ *      key >= l. A row that rises and then falls (one hump: most rows of
+ *      an upsampled map) has one run per level, from the column where the
+ *      rise first reaches l to the column before the fall leaves it, read
+ *      off in one pass. Any other row is scanned once more: a rise from a to
+ *      b at x opens levels a+1..b at x, a fall closes them at x - 1, and
+ *      each level's runs come out sorted by start (a linked list per level).
+ *   2. Rows are joined level by level: a run touches a run of the previous
+ *      row when they overlap after widening by one column (8-connectivity).
+ *      When both rows have one run at a level (the usual case) that is one
+ *      test; otherwise the two sorted lists are merged with two pointers
+ *      (advance the run that ends first: the other may still touch the next
+ *      one). A run that touches nothing opens a component (a union-find
+ *      node with pixel count, first pixel and box); a run that touches
+ *      extends the root of the first run it touches, and unites the others'.
  *   3. At the end every root is one component of its level: one scan of the
  *      nodes fills out[].
- * The cost grows with the number of runs, which is the sum over rows of the
- * positive steps of the key (key[-1] = 0). On smooth maps (an upsampled
- * Grad-CAM map) that is a few per pixel row and level, far below the pixel
- * count; on noise it exceeds it, and the per-pixel union-find of sweep.c is
- * the better path. sw_runs_count says which case a map is; sw_sweep_keys
- * (sweep.c) dispatches on it.
+ * The cost grows with the runs: one step per (row, level) pair, plus a pass
+ * per row. On smooth maps that is far below the pixel count (0.1-0.4 runs a
+ * pixel on the bench's Grad-CAM and signed maps); on noise it is far above,
+ * and sw_sweep_keys (sweep.c) sends such maps to the per-pixel union-find.
  *
  * Invariants:
- *   - node ids are given in emission order (row by row); find uses path
- *     halving and union by pixel count, and assumes no order of ids.
- *   - a root's stats are the sum / min / union of its runs' stats, so the
+ *   - a run's label is the root of its component when it was joined; find
+ *     (path halving) resolves later unions. Union is by pixel count.
+ *   - a root's stats are the sum / min / union of its runs' stats (a run
+ *     never lowers `first`: earlier rows have smaller pixel indices), so the
  *     result does not depend on the order of the unions.
- *   - head[l] is -1 for every level above the row's maximum (lists are
- *     cleared after use, up to the maximum they reached).
+ *   - head[l] and cnt[l] are valid for l <= rmax of their row only.
  *
  * Work buffer (caller-owned, sw_runs_work_bytes(H, W, cap) bytes, 8-byte
- * aligned): stat st[cap]; int32 par[cap], nxt[cap], rs[cap], re[cap];
- * uint8 lev[cap]; int32 heads and tails and open starts [4 * 256].
+ * aligned): stat st[cap]; int32 par[cap]; uint8 lev[cap] (the components);
+ * two row pools of min(cap, ceil(W / 2) * 255) runs; per-level arrays.
  *
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
  * out/work buffers.

@@ -16,7 +16,10 @@
  *       the 100-threshold union-find sweep (sw_sweep), the naive
  *       per-threshold flood fill it replaces (sw_sweep_ref, on a few maps),
  *       and the whole loc_eval (both norms, pointing, energy, evidence), in
- *       ns per image pixel; and cam_maps_sel with Grad-CAM alone (or the
+ *       ns per image pixel; the sweep of both normalisations as the engine
+ *       runs it (sw_sweep_norms, from the map) and as it ran before (v1 and
+ *       v2 formed, sw_sweep_pair), on the Grad-CAM and on the signed maps;
+ *       and cam_maps_sel with Grad-CAM alone (or the
  *       variant mask given by --need, bit v = variant v of kernels/cam.h). One thread; best of R repetitions.
  * The file is read through h5in (the engine's loader) for `kernels`; `read`
  * uses raw HDF5 on purpose, so that it measures the library alone.
