@@ -26,6 +26,7 @@ HDF5_LIBS   := $(shell pkg-config --libs hdf5-serial 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 PNG_CFLAGS  := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null)
+CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 # make MPI=1: the same engine against Open MPI and parallel HDF5, in build-mpi/ and
 # bin-mpi/ (the serial build stays the default and needs no MPI).
@@ -42,7 +43,7 @@ WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS  := -std=c11 $(OPT) -fno-trapping-math -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
            -DGCS_VERSION='"$(VERSION)"' -D_DEFAULT_SOURCE
 LDFLAGS := -fopenmp -pthread $(SAN)
-LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) -lm
+LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) -lm
 
 KERNELS  := $(wildcard kernels/*.c)
 ANALYSIS := $(wildcard analysis/*.c)

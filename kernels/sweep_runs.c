@@ -248,6 +248,22 @@ static int row_runs(rowruns *r, const uint8_t *k, int W, int nlev, size_t pcap,
     return 0;
 }
 
+/* Level l has one run in each row: c extends p's component when they
+ * touch, else opens its own. Returns -1 when no node is left. */
+static inline int join_one(forest *f, const run *p, run *c, int32_t y, int32_t W, int l)
+{
+    if (p->s <= c->e + 1 && c->s <= p->e + 1) {
+        int32_t r = rfind(f->par, p->lab);
+        extend(&f->st[r], c, y);
+        c->lab = r;
+        return 0;
+    }
+    if (f->nn >= f->cap)
+        return -1;
+    c->lab = new_comp(f, c, y, W, l);
+    return 0;
+}
+
 /* Join the runs of row y (cur) with those of row y - 1 (prev), level by
  * level: a run touches a run above it when they overlap after widening by
  * one column (8-connectivity). Each run gets the root of its component. */
@@ -261,15 +277,8 @@ static int join_rows(forest *f, rowruns *cur, const rowruns *prev, int32_t y, in
         for (int l = 1; l <= lm; l++) {
             const run *p = &pp[l - 1];
             run *c = &cp[l - 1];
-            if (p->s <= c->e + 1 && c->s <= p->e + 1) {
-                int32_t r = rfind(f->par, p->lab);
-                extend(&f->st[r], c, y);
-                c->lab = r;
-            } else {
-                if (f->nn >= f->cap)
-                    return -1;
-                c->lab = new_comp(f, c, y, W, l);
-            }
+            if (join_one(f, p, c, y, W, l) < 0)
+                return -1;
         }
         l0 = lm + 1;
     }
@@ -278,15 +287,8 @@ static int join_rows(forest *f, rowruns *cur, const rowruns *prev, int32_t y, in
         if (pc == 1 && cur->cnt[l] == 1) { /* the usual case */
             const run *p = &prev->pool[prev->head[l]];
             run *c = &cur->pool[cur->head[l]];
-            if (p->s <= c->e + 1 && c->s <= p->e + 1) {
-                int32_t r = rfind(f->par, p->lab);
-                extend(&f->st[r], c, y);
-                c->lab = r;
-            } else {
-                if (f->nn >= f->cap)
-                    return -1;
-                c->lab = new_comp(f, c, y, W, l);
-            }
+            if (join_one(f, p, c, y, W, l) < 0)
+                return -1;
             continue;
         }
         int32_t pi = pc > 0 ? prev->head[l] : -1;

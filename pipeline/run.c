@@ -42,9 +42,9 @@
 #include "../analysis/loc.h"
 #include "../analysis/sign.h"
 #include "../kernels/cam.h"
-#include "../kernels/sha256.h"
 #include "../kernels/sweep.h"
 #include "../kernels/upsample.h"
+#include "digest.h"
 #include "h5in.h"
 #include "h5out.h"
 #include "json.h"
@@ -56,7 +56,6 @@
 #include <hdf5.h>
 #include <omp.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -759,73 +758,7 @@ done_mo:
     return rc;
 }
 
-/* ---- provenance digests, off the critical path ------------------------------
- * The SHA-256 of every input (summary.json's `sha256`) is needed only when
- * summary.json is written, so one thread hashes the inputs in order while
- * the run reads and computes, and run_study joins it before the statistics.
- * The pass costs what it did (about 2 GB/s on SHA instructions, one core);
- * it now runs beside the workers instead of before them. A run that fails
- * early sets `stop`, and the digest gives up at its next megabyte. */
-typedef struct {
-    input_res *irs;
-    const run_opts *o;
-    atomic_int stop;
-    int rc;
-    char err[H5IN_ERRLEN];
-} digester;
-
-/* SHA-256 and size of a file, for the provenance record. */
-static int file_sha256(const char *path, char hex[65], int64_t *bytes, atomic_int *stop,
-                       char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: -: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    enum { CHUNK = 1 << 20 };
-    unsigned char *buf = malloc(CHUNK);
-    if (!buf) {
-        fclose(f);
-        snprintf(err, errlen, "%s: -: out of memory for its checksum", path);
-        return -1;
-    }
-    sha256_ctx c;
-    uint8_t d[32];
-    size_t n;
-    sha256_init(&c);
-    *bytes = 0;
-    while (!atomic_load(stop) && (n = fread(buf, 1, CHUNK, f)) > 0) {
-        sha256_update(&c, buf, n);
-        *bytes += (int64_t)n;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    free(buf);
-    if (bad) {
-        snprintf(err, errlen, "%s: -: read error while computing its checksum", path);
-        return -1;
-    }
-    sha256_final(&c, d);
-    sha256_hex(hex, d);
-    return 0;
-}
-
-static void *digest_main(void *arg)
-{
-    digester *g = arg;
-    for (int i = 0; i < g->o->ninputs && g->rc == 0 && !atomic_load(&g->stop); i++) {
-        double t = run_now_s();
-        if (file_sha256(g->o->inputs[i], g->irs[i].sha256, &g->irs[i].bytes, &g->stop, g->err,
-                        sizeof g->err) < 0)
-            g->rc = -1;
-        g->irs[i].t_hash = run_now_s() - t;
-    }
-    return NULL;
-}
-
-/* Opens and validates every input and sets what runs (the digests are
- * digest_main's). */
+/* Opens and validates every input and sets what runs (digest.c hashes). */
 static int open_inputs(input_res *irs, const run_opts *o, char *err, size_t errlen)
 {
     int rc = 0;
@@ -893,13 +826,17 @@ int run_study(const run_opts *o, char *err, size_t errlen)
     }
     /* rank 0 hashes the inputs on a thread of its own (or here, when no
        thread can be had) while the rest goes on */
-    digester dg = {irs, o, 0, 0, ""};
-    pthread_t dth;
-    int dg_async = 0;
+    dg_job dg;
+    dg_file *dgf = calloc((size_t)o->ninputs, sizeof *dgf);
+    int dg_on = 0;
     if (rc == 0 && rank == 0) {
-        dg_async = pthread_create(&dth, NULL, digest_main, &dg) == 0;
-        if (!dg_async)
-            digest_main(&dg);
+        if (!dgf) {
+            snprintf(err, errlen, "-: -: out of memory");
+            rc = -2;
+        } else {
+            dg_start(&dg, (const char *const *)o->inputs, dgf, o->ninputs);
+            dg_on = 1;
+        }
     }
     FILE *csv = NULL, *sgn = NULL;
     int od_ok = 0;
@@ -937,15 +874,16 @@ int run_study(const run_opts *o, char *err, size_t errlen)
             rc = -2;
         }
     }
-    if (dg_async) {
-        if (rc != 0)
-            atomic_store(&dg.stop, 1);
-        pthread_join(dth, NULL);
-    }
-    if (rc == 0 && dg.rc != 0) {
+    if (dg_on && dg_finish(&dg, rc != 0) != 0 && rc == 0) {
         snprintf(err, errlen, "%s", dg.err);
-        rc = dg.rc;
+        rc = -1;
     }
+    for (int i = 0; dg_on && rc == 0 && i < o->ninputs; i++) {
+        memcpy(irs[i].sha256, dgf[i].hex, sizeof irs[i].sha256);
+        irs[i].bytes = dgf[i].bytes;
+        irs[i].t_hash = dgf[i].seconds;
+    }
+    free(dgf);
     for (int i = 0; i < o->ninputs && rc == 0 && rank == 0; i++)
         rc = run_stats_input(&irs[i], o, err, errlen);
     if (rc == 0 && rank == 0)

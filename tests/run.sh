@@ -78,6 +78,23 @@ threads() {
 }
 step "same bytes at 1, 2 and 7 threads, with and without the reader thread (two inputs)" threads
 
+# --- provenance: the digests in summary.json are the files' own --------------
+digests() { # summary.json of the thread test (two inputs) against sha256sum and the sizes
+    for f in "$T/f32.h5" "$T/f16.h5"; do
+        want=$(sha256sum "$f" | cut -d' ' -f1) && size=$(wc -c <"$f") || return 1
+        $PY - "$T/thr2/summary.json" "$f" "$want" "$size" <<'PYEOF' || return 1
+import json, sys
+s, f, want, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+got = [i["provenance"] for i in json.load(open(s))["inputs"] if i["file"] == f]
+assert len(got) == 1, "input %s not in %s" % (f, s)
+assert got[0]["sha256"] == want, "%s: sha256 %s, sha256sum says %s" % (f, got[0]["sha256"], want)
+assert got[0]["bytes"] == size, "%s: bytes %d, the file has %d" % (f, got[0]["bytes"], size)
+print("%s: %s (%d bytes), as sha256sum" % (f, want, size))
+PYEOF
+    done
+}
+step "provenance: summary.json's sha256 and bytes equal sha256sum's and the file sizes" digests
+
 # --- command line and bad input ------------------------------------------------
 expect() { # expect STATUS PATTERN COMMAND...: exit status and a stderr line
     want=$1; pat=$2; shift 2
