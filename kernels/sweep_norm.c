@@ -287,7 +287,7 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
                  ? (size_t)(n1 + n2) * sizeof(sw_level) : NB * sizeof(int32_t));
     void *kwork = w;
 
-    /* the cuts of both norms (in lv's space for now: doubles, then merged) */
+    /* the cuts of both norms, merged into one ascending list u of distinct values */
     double c1[255], c2[255];
     nrm z1 = {0, mx, mn, span}, z2 = {1, mx, mn, span};
     if (cuts(c1, &z1, thr1, n1) < 0 || cuts(c2, &z2, thr2, n2) < 0)
