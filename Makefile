@@ -40,37 +40,49 @@ HDF5_LIBS   := $(shell pkg-config --libs hdf5-openmpi 2>/dev/null)
 endif
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
-CFLAGS  := -std=c11 $(OPT) -fno-trapping-math -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
+CFLAGS  := -std=c11 -I. $(OPT) -fno-trapping-math -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
            -DGCS_VERSION='"$(VERSION)"' -D_DEFAULT_SOURCE
 LDFLAGS := -fopenmp -pthread $(SAN)
 LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) -lm
 
-KERNELS  := $(wildcard kernels/*.c)
-ANALYSIS := $(wildcard analysis/*.c)
-PIPELINE := $(filter-out pipeline/main.c pipeline/bench_main.c,$(wildcard pipeline/*.c))
-LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS) $(PIPELINE))
-PUREOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(KERNELS) $(ANALYSIS))
+# The tree is built by folder: every .c under kernels/, analysis/ and the folders of pipeline/
+# (one wildcard each, no hand list). Two programs: the study's command (pipeline/main.c) and the
+# benchmark driver (pipeline/tools/bench_main.c); everything else is one library both link, and
+# each unit test links what it needs from it. Headers are found from the root ("kernels/cam.h");
+# -MMD writes each object's header dependencies.
+SRCDIRS  := kernels analysis $(sort $(patsubst %/,%,$(dir $(wildcard pipeline/*/*.c))))
+SOURCES  := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.c)) pipeline/main.c
+MAINS    := pipeline/main.c pipeline/tools/bench_main.c
+LIBOBJ   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(MAINS),$(SOURCES)))
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
 .PHONY: all deps run test check-all asan asan-check valgrind fuzz clean data study report train bench
 
 all: $(BIN)/gradcam-study $(BIN)/gradcam-bench
 
-$(BUILD)/%.o: %.c $(wildcard kernels/*.h analysis/*.h pipeline/*.h)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BIN)/gradcam-study: $(LIBOBJ) $(BUILD)/pipeline/main.o
+-include $(LIBOBJ:.o=.d) $(MAINS:%.c=$(BUILD)/%.d)
+
+$(BUILD)/lib.a: $(LIBOBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/gradcam-study: $(BUILD)/pipeline/main.o $(BUILD)/lib.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BIN)/gradcam-bench: $(LIBOBJ) $(BUILD)/pipeline/bench_main.o
+$(BIN)/gradcam-bench: $(BUILD)/pipeline/tools/bench_main.o $(BUILD)/lib.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(PUREOBJ)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/lib.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(PUREOBJ) $(LDFLAGS) $(CMOCKA_LIBS) -lm -o $@
+	$(CC) $(CFLAGS) -MMD -MP $< $(BUILD)/lib.a $(LDFLAGS) $(CMOCKA_LIBS) $(LDLIBS) -o $@
+
+-include $(TESTS:=.d)
 
 deps:
 	@scripts/install-deps.sh
@@ -178,9 +190,9 @@ FUZZ_KEEP    := -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
 FUZZ_CC      := clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz: deps
 	@mkdir -p build-fuzz/corpus-h5in build-fuzz/corpus-json tests/fuzz/crashes
-	$(FUZZ_CC) $(HDF5_CFLAGS) tests/fuzz/fuzz_h5in.c pipeline/h5in.c kernels/half.c \
-	    $(HDF5_LIBS) -lm -o build-fuzz/fuzz_h5in
-	$(FUZZ_CC) tests/fuzz/fuzz_jsonr.c pipeline/jsonr.c -lm -o build-fuzz/fuzz_jsonr
+	$(FUZZ_CC) $(HDF5_CFLAGS) tests/fuzz/fuzz_h5in.c $(wildcard pipeline/input/*.c) -I. \
+	    $(HDF5_LIBS) $(CRYPTO_LIBS) -lm -o build-fuzz/fuzz_h5in
+	$(FUZZ_CC) tests/fuzz/fuzz_jsonr.c pipeline/output/jsonr.c -I. -lm -o build-fuzz/fuzz_jsonr
 	build-fuzz/fuzz_h5in -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 $(FUZZ_KEEP) \
 	    -artifact_prefix=tests/fuzz/crashes/h5in- -print_final_stats=1 \
 	    build-fuzz/corpus-h5in tests/fuzz/seeds-h5in || \

@@ -12,7 +12,7 @@
  *
  * Thread safety: an agg_variant is owned by one thread at a time.
  */
-#include "agg.h"
+#include "analysis/agg.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "loc.h"
+#include "analysis/loc.h"
 
 /* Running totals. Integer counts only, except the double sums, which the
  * caller must feed in a fixed (target) order for reproducible results. */

@@ -23,8 +23,8 @@
  *
  * Thread safety: pure; reentrant on caller-owned work buffers.
  */
-#include "loc.h"
-#include "sign.h"
+#include "analysis/loc.h"
+#include "analysis/sign.h"
 
 #include <math.h>
 #include <string.h>

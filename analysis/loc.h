@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../kernels/sweep.h"
+#include "kernels/sweep.h"
 
 #define LOC_NTHR 100 /* thresholds t_i = i / 100.0, i = 0..99 */
 enum { LOC_MAX = 0, LOC_MINMAX = 1, LOC_NNORM = 2 };

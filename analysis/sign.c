@@ -20,7 +20,7 @@
  *
  * Thread safety: pure; reentrant.
  */
-#include "sign.h"
+#include "analysis/sign.h"
 
 #include <string.h>
 

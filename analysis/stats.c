@@ -18,7 +18,7 @@
  *
  * Thread safety: pure; st_boot_ratio runs its own OpenMP loop over resamples.
  */
-#include "stats.h"
+#include "analysis/stats.h"
 
 #include <math.h>
 #include <omp.h>

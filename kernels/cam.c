@@ -31,7 +31,7 @@
  *
  * Thread safety: pure functions on caller-owned memory; reentrant.
  */
-#include "cam.h"
+#include "kernels/cam.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -57,7 +57,7 @@
  * Thread safety: pure functions of their arguments, no globals; sw_sweep
  * allocates nothing. Reentrant on distinct out/work buffers.
  */
-#include "sweep.h"
+#include "kernels/sweep.h"
 
 #include <math.h>
 #include <stddef.h>

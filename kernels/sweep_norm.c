@@ -40,7 +40,7 @@
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
  * out/work buffers.
  */
-#include "sweep.h"
+#include "kernels/sweep.h"
 
 #include <math.h>
 #include <stdint.h>

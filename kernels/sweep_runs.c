@@ -46,7 +46,7 @@
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
  * out/work buffers.
  */
-#include "sweep.h"
+#include "kernels/sweep.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -34,7 +34,7 @@
  * Thread safety: pure functions of their arguments, no globals, no
  * allocation; reentrant on distinct out/work buffers.
  */
-#include "upsample.h"
+#include "kernels/upsample.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -2,12 +2,12 @@
  * status codes to exit codes (1 bad input, 2 bad usage or system error is
  * reported as 1 too, since it is not the user's syntax; see README). */
 #define _POSIX_C_SOURCE 200809L
-#include "compare.h"
-#include "gallery.h"
-#include "h5in.h"
-#include "report.h"
-#include "par.h"
-#include "run.h"
+#include "pipeline/tools/compare.h"
+#include "pipeline/gallery/gallery.h"
+#include "pipeline/input/h5in.h"
+#include "pipeline/report/report.h"
+#include "pipeline/run/mpi_shim.h"
+#include "pipeline/run/run.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,8 +49,8 @@ static void help(void)
           "  --bootstrap B        resamples (over images) for the 95%% intervals (1000; 0: none)\n"
           "  --seed S             bootstrap seed (1)\n\n"
           "variants:", stdout);
-    for (int v = 0; v < RUN_NVAR; v++)
-        printf(" %s", run_variant_name(v));
+    for (int v = 0; v < VAR_N; v++)
+        printf(" %s", var_name(v));
     fputs("\n\noutputs: summary.json, targets.csv, signs.csv, maps.h5 (README.md)\n"
           "exit status: 0 ok, 1 bad input or failed write, 2 bad usage\n", stdout);
 }
@@ -93,7 +93,7 @@ static int parse_variants(const char *list, uint32_t *mask)
         return -1;
     *mask = 0;
     for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int v = run_variant_index(tok);
+        int v = var_index(tok);
         if (v < 0) {
             usage_error("unknown variant '%s' (see --help)", tok);
             free(dup);
@@ -127,7 +127,7 @@ static int cmd_run(int argc, char **argv)
     run_opts o;
     memset(&o, 0, sizeof o);
     o.threads = omp_get_max_threads();
-    o.variants = (1u << RUN_NVAR) - 1u;
+    o.variants = (1u << VAR_N) - 1u;
     o.threshold = 0.15;
     o.tolerance = 15.0;
     o.max_memory_mib = 4096;

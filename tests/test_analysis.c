@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../analysis/agg.h"
-#include "../analysis/ci.h"
-#include "../analysis/stats.h"
-#include "../analysis/loc.h"
-#include "../analysis/sign.h"
-#include "../kernels/cam.h"
+#include "analysis/agg.h"
+#include "analysis/intervals.h"
+#include "analysis/stats.h"
+#include "analysis/loc.h"
+#include "analysis/sign.h"
+#include "kernels/cam.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static double urand(void) /* splitmix64 -> [0, 1) */

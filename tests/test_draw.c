@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../analysis/draw.h"
+#include "pipeline/gallery/draw.h"
 
 static int is_blue(const uint8_t c[3])
 {

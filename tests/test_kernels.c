@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/half.h"
-#include "../kernels/upsample.h"
+#include "pipeline/input/half.h"
+#include "kernels/upsample.h"
 #include "testlib.h"
 
 /* ---------------------------------------------------------------- helpers */

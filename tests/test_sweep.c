@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/sweep.h"
-#include "../kernels/upsample.h"
+#include "kernels/sweep.h"
+#include "kernels/upsample.h"
 #include "testlib.h"
 
 /* ---------------------------------------------------------------- sweep */

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../kernels/upsample.h"
+#include "kernels/upsample.h"
 
 /* splitmix64: fixed seeds make every run reproducible */
 typedef struct { uint64_t s; } rng;

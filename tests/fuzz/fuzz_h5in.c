@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../pipeline/h5in.h"
+#include "pipeline/input/h5in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,62 @@
+/* ci.h: intervals and paired comparisons for the headline metrics. */
+#ifndef CI_H
+#define CI_H
+
+#include <stdint.h>
+
+#include "analysis/agg.h"
+
+/* What the statistics keep of one target under one variant (~110 bytes). */
+typedef struct {
+    uint8_t curve[LOC_NNORM][(LOC_NTHR + 7) / 8];     /* LOC_HIT per threshold, bit i */
+    uint8_t any[LOC_NNORM][3][(LOC_NTHR + 7) / 8];    /* any-component IoU >= .3/.5/.7 */
+    uint8_t hit[LOC_NNORM], point_hit, neg_ok, pos_ok, scored, degenerate;
+    uint16_t box[LOC_NNORM][4];                       /* box at --threshold, edge coords */
+    double energy, other_area, neg_other, pos_other;
+} ci_rec;
+
+/* Fill a record from a loc_result (scored: the target has a box of its class). */
+void ci_rec_set(ci_rec *c, const loc_result *r, int scored);
+
+typedef struct {
+    double boxacc[LOC_NNORM][2], maxboxacc[LOC_NNORM][2], maxboxacc_v2[LOC_NNORM][2];
+    double pointing[2], energy[2], neg_enrichment[2], pos_enrichment[2];
+} ci_variant;
+
+/* The metrics a paired comparison can be about. */
+enum { CI_BOXACC = 0, CI_MAXBOXACC, CI_POINTING, CI_ENERGY, CI_NMETRIC };
+const char *ci_metric_name(int metric);
+int ci_metric_has_norm(int metric);
+
+typedef struct {
+    int64_t targets;          /* scored targets compared */
+    double a, b, diff, ci[2]; /* values under A and B, A - B and its 95% interval */
+    int binary;               /* hits: McNemar applies */
+    int64_t a_only, b_only;   /* discordant pairs */
+    double p;                 /* McNemar exact two-sided p (1 when not binary) */
+    double box_iou;           /* boxacc only: mean IoU of A's box with B's box (two empty
+                                 boxes agree: 1; one empty: 0) */
+} ci_pair;
+
+/* Context shared by the calls: T targets, recs of variant v at rec[t*stride + v],
+ * timg: (T) image of each target, N images; B resamples, seed, threads. */
+typedef struct {
+    const ci_rec *rec;
+    int64_t stride, T, N;
+    const int32_t *timg;
+    int B;
+    uint64_t seed;
+    int threads;
+} ci_ctx;
+
+/* 95% bootstrap intervals (images resampled) of variant v's metrics; m gives
+ * the thresholds chosen on the full data (MaxBoxAcc and V2 are evaluated at
+ * them in every resample). 0, or -1 when out of memory. */
+int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v, const agg_metrics *m);
+
+/* Variant a against b on the same targets: metric (CI_*), norm (for box
+ * metrics; MaxBoxAcc at each variant's own threshold). 0 or -1. */
+int ci_pair_compute(ci_pair *out, const ci_ctx *c, int va, const agg_metrics *ma, int vb,
+                    const agg_metrics *mb, int metric, int norm);
+
+#endif

@@ -1,0 +1,253 @@
+/* summary.c: summary.json (README "Outputs"), the record of a run: its one
+ * writer and its one reader; every command that reads a summary (report,
+ * compare, gallery) reads it through here.
+ *
+ * DESIGN
+ * Writing: a streaming writer (jsonw.c) in a fixed member order, numbers as
+ * %.10g, so equal runs give equal bytes outside the "run" block (date,
+ * command, timings). Reading: jansson, strict (JSON_REJECT_DUPLICATES), with
+ * the file, line and column of a syntax error; then the checks every reader
+ * needs (schema string, an inputs array); sum_* accessors turn a missing
+ * member or a wrong type into "FILE: PATH.TO.MEMBER: problem".
+ *
+ * Thread safety: no shared state.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "pipeline/output/summary.h"
+
+#include "pipeline/output/jsonw.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef GCS_VERSION
+#define GCS_VERSION "unknown"
+#endif
+
+const int sum_pair_metric[SUM_PAIR_METRICS] = {CI_BOXACC, CI_BOXACC, CI_MAXBOXACC,
+                                               CI_MAXBOXACC, CI_POINTING, CI_ENERGY};
+const int sum_pair_norm[SUM_PAIR_METRICS] = {LOC_MAX, LOC_MINMAX, LOC_MAX, LOC_MINMAX, 0, 0};
+
+/* ---- writing ------------------------------------------------------------- */
+
+static void json_norms(jw *w, const char *key, const double *v)
+{
+    jw_obj(w, key);
+    for (int n = 0; n < LOC_NNORM; n++)
+        jw_num(w, loc_norm_name(n), v[n]);
+    jw_obj_end(w);
+}
+
+static void json_norms_ci(jw *w, const char *key, const double ci[LOC_NNORM][2])
+{
+    jw_obj(w, key);
+    for (int n = 0; n < LOC_NNORM; n++)
+        jw_nums(w, loc_norm_name(n), ci[n], 2);
+    jw_obj_end(w);
+}
+
+static void json_table(jw *w, const char *key, const sgn_table *t)
+{
+    jw_obj(w, key);
+    for (int reg = 0; reg <= SGN_NREG; reg++) {
+        jw_obj(w, reg < SGN_NREG ? sgn_region_name(reg) : "all");
+        jw_obj(w, "count");
+        for (int c = 0; c < SGN_NCELL; c++) {
+            int64_t n = 0;
+            for (int r = 0; r < SGN_NREG; r++)
+                if (r == reg || reg == SGN_NREG) n += t->n[r][c];
+            jw_int(w, sgn_cell_name(c), n);
+        }
+        jw_obj_end(w);
+        jw_obj(w, "sum");
+        for (int c = 0; c < SGN_NCELL; c++) {
+            double s = 0;
+            for (int r = 0; r < SGN_NREG; r++)
+                if (r == reg || reg == SGN_NREG) s += t->s[r][c];
+            jw_num(w, sgn_cell_name(c), s);
+        }
+        jw_obj_end(w);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+static void json_input(jw *w, const input_res *ir, const run_opts *o)
+{
+    static const char *const an[5] = {"schema", "model", "layer", "activation", "dataset"};
+    const h5in_meta *m = h5in_meta_of(ir->f);
+    jw_obj(w, NULL);
+    jw_str(w, "file", m->path);
+    jw_obj(w, "provenance");
+    jw_int(w, "bytes", ir->bytes);
+    jw_str(w, "sha256", ir->sha256);
+    jw_obj_end(w);
+    jw_obj(w, "attributes");
+    for (int i = 0; i < 5; i++)
+        jw_str(w, an[i], m->attr[i]);
+    jw_obj_end(w);
+    jw_arr(w, "classes");
+    for (int c = 0; c < m->C; c++)
+        jw_str(w, NULL, m->classes[c]);
+    jw_arr_end(w);
+    jw_obj(w, "counts");
+    jw_int(w, "images", m->N);
+    jw_int(w, "classes", m->C);
+    jw_int(w, "channels", m->K);
+    jw_int(w, "height", m->h);
+    jw_int(w, "width", m->w);
+    jw_int(w, "targets", m->T);
+    jw_int(w, "boxes", m->B);
+    jw_int(w, "boxes_difficult", m->boxes_difficult);
+    jw_int(w, "boxes_clipped", m->boxes_clipped);
+    jw_int(w, "targets_without_box", ir->targets_without_box);
+    jw_int(w, "targets_scored", m->T - ir->targets_without_box);
+    jw_str(w, "dtype_activations", m->dtype_a);
+    jw_str(w, "dtype_gradients", m->dtype_g);
+    jw_obj_end(w);
+    jw_obj(w, "protocol");
+    jw_num(w, "threshold", o->threshold);
+    jw_num(w, "tolerance", o->tolerance);
+    jw_num(w, "iou", 0.5);
+    jw_int(w, "thresholds", LOC_NTHR);
+    jw_int(w, "bootstrap_resamples", o->bootstrap);
+    jw_int(w, "bootstrap_seed", (int64_t)o->seed);
+    jw_str(w, "bootstrap_unit", "image");
+    jw_obj_end(w);
+    if (ir->save_maps)
+        jw_str(w, "maps_file", ir->maps_name);
+    jw_obj(w, "variants");
+    for (int v = 0; v < VAR_N; v++) {
+        if (!ir->active[v])
+            continue;
+        const agg_metrics *am = &ir->am[v];
+        const ci_variant *ci = &ir->ci[v];
+        const agg_variant *a = &ir->agg[v];
+        int with_ci = o->bootstrap >= 2;
+        jw_obj(w, var_name(v));
+        jw_int(w, "degenerate", a->degenerate);
+        json_norms(w, "boxacc", am->boxacc);
+        if (with_ci) json_norms_ci(w, "boxacc_ci95", ci->boxacc);
+        json_norms(w, "maxboxacc", am->maxboxacc);
+        if (with_ci) json_norms_ci(w, "maxboxacc_ci95", ci->maxboxacc);
+        json_norms(w, "maxboxacc_threshold", am->maxboxacc_t);
+        json_norms(w, "maxboxacc_v2", am->maxboxacc_v2);
+        if (with_ci) json_norms_ci(w, "maxboxacc_v2_ci95", ci->maxboxacc_v2);
+        jw_obj(w, "boxacc_curve");
+        for (int n = 0; n < LOC_NNORM; n++)
+            jw_nums(w, loc_norm_name(n), am->curve[n], LOC_NTHR);
+        jw_obj_end(w);
+        jw_num(w, "pointing", am->pointing);
+        if (with_ci) jw_nums(w, "pointing_ci95", ci->pointing, 2);
+        jw_num(w, "pointing_class_mean", am->pointing_class_mean);
+        jw_obj(w, "pointing_per_class");
+        for (int cl = 0; cl < m->C; cl++) {
+            double p = agg_class_pointing(a, cl);
+            if (p >= 0)
+                jw_num(w, m->classes[cl], p);
+        }
+        jw_obj_end(w);
+        jw_num(w, "energy", am->energy);
+        if (with_ci) jw_nums(w, "energy_ci95", ci->energy, 2);
+        jw_obj(w, "evidence");
+        jw_int(w, "eligible_neg", a->neg_n);
+        jw_num(w, "neg_other", am->neg_other);
+        jw_num(w, "neg_area", am->neg_area);
+        jw_num(w, "neg_enrichment", am->neg_enrichment);
+        if (with_ci) jw_nums(w, "neg_enrichment_ci95", ci->neg_enrichment, 2);
+        jw_int(w, "eligible_pos", a->pos_n);
+        jw_num(w, "pos_other", am->pos_other);
+        jw_num(w, "pos_area", am->pos_area);
+        jw_num(w, "pos_enrichment", am->pos_enrichment);
+        if (with_ci) jw_nums(w, "pos_enrichment_ci95", ci->pos_enrichment, 2);
+        jw_obj_end(w);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+    jw_arr(w, "paired");
+    for (int p = 0; p < ir->npairs; p++)
+        for (int k = 0; k < SUM_PAIR_METRICS; k++) {
+            const ci_pair *q = &ir->pairs[p * SUM_PAIR_METRICS + k];
+            jw_obj(w, NULL);
+            jw_str(w, "a", var_name(ir->pair_a[p]));
+            jw_str(w, "b", var_name(ir->pair_b[p]));
+            jw_str(w, "metric", ci_metric_name(sum_pair_metric[k]));
+            if (ci_metric_has_norm(sum_pair_metric[k]))
+                jw_str(w, "norm", loc_norm_name(sum_pair_norm[k]));
+            jw_int(w, "targets", q->targets);
+            jw_num(w, "value_a", q->a);
+            jw_num(w, "value_b", q->b);
+            jw_num(w, "diff", q->diff);
+            if (o->bootstrap >= 2)
+                jw_nums(w, "diff_ci95", q->ci, 2);
+            if (sum_pair_metric[k] == CI_BOXACC)
+                jw_num(w, "box_iou_mean", q->box_iou);
+            if (q->binary) {
+                jw_int(w, "a_only", q->a_only);
+                jw_int(w, "b_only", q->b_only);
+                jw_num(w, "mcnemar_p", q->p);
+            }
+            jw_obj_end(w);
+        }
+    jw_arr_end(w);
+    jw_obj(w, "sign_tables");
+    json_table(w, "alphaA", &ir->tot[0]);
+    json_table(w, "GA", &ir->tot[1]);
+    jw_obj_end(w);
+    jw_obj_end(w);
+}
+
+int sum_write(od_set *od, const input_res *irs, const run_opts *o, int ranks, double wall,
+              char *err, size_t errlen)
+{
+    FILE *f = od_fopen(od, "summary.json", err, errlen);
+    if (!f)
+        return -2;
+    jw w;
+    jw_init(&w, f);
+    jw_obj(&w, NULL);
+    jw_str(&w, "schema", "gradcam-study-summary/1");
+    jw_arr(&w, "inputs");
+    for (int i = 0; i < o->ninputs; i++)
+        json_input(&w, &irs[i], o);
+    jw_arr_end(&w);
+    jw_obj(&w, "run");
+    char date[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
+    jw_str(&w, "date_utc", date);
+    jw_str(&w, "version", GCS_VERSION);
+    jw_str(&w, "command", o->command ? o->command : "");
+    jw_int(&w, "threads", o->threads);
+    jw_int(&w, "features_only", o->features_only);
+    jw_int(&w, "ranks", ranks);
+    jw_num(&w, "wall_seconds", wall);
+    jw_arr(&w, "stages");
+    for (int i = 0; i < o->ninputs; i++) {
+        jw_obj(&w, NULL);
+        jw_num(&w, "hash_seconds", irs[i].t_hash);
+        jw_num(&w, "mu_seconds", irs[i].t_mu);
+        jw_num(&w, "main_seconds", irs[i].t_main);
+        jw_num(&w, "stats_seconds", irs[i].t_stats);
+        jw_num(&w, "read_seconds", irs[i].t_read);
+        jw_num(&w, "read_wait_seconds", irs[i].t_wait);
+        jw_num(&w, "features_seconds", irs[i].t_features);
+        jw_num(&w, "localization_seconds", irs[i].t_localize);
+        jw_int(&w, "double_buffered", irs[i].double_buffered);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    int bad = jw_end(&w);
+    if (od_fclose(f, "summary.json", err, errlen) < 0)
+        return -2;
+    if (bad) {
+        snprintf(err, errlen, "%s: summary.json: a non-finite number or a write error", o->outdir);
+        return -2;
+    }
+    return 0;
+}
+

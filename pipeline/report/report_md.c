@@ -1,0 +1,404 @@
+/* report_md.c: the Markdown frame of REPORT.md and the number formats.
+ *
+ * DESIGN
+ * Pure text generation into an rp_buf (no I/O): the opening sections (the
+ * question, method and data, protocol and conventions), then the five
+ * questions (report_qa.c, report_qb.c), then what the numbers say and do
+ * not say, limitations, and how to run the study on ImageNet or VOC.
+ * Every number printed comes from the loaded summary (or the training
+ * records) and goes through the formatters below, so the same value always
+ * prints the same way; the paper's and TorchRay's published numbers are the
+ * only ones typed, and are quoted as theirs. Interpretive sentences are
+ * chosen by rules on intervals (rp_side), never written in advance.
+ * Deterministic: no dates, no timings, no host names, no versions.
+ *
+ * Thread safety: pure; the buffers passed in are the caller's.
+ */
+#include "pipeline/report/report_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* TorchRay's pointing tolerance and the photo size it was chosen for. */
+#define TORCHRAY_TOL_PX 15.0
+#define TORCHRAY_PHOTO_PX 500.0
+
+const char *rp_fixed(char *o, double v, int decimals)
+{
+    snprintf(o, RP_NUM, "%.*f", decimals, v);
+    if (o[0] == '-' && strspn(o + 1, "0.") == strlen(o + 1))
+        memmove(o, o + 1, strlen(o));  /* no "-0.0" */
+    return o;
+}
+
+const char *rp_pct(char *o, double share)
+{
+    return rp_fixed(o, 100.0 * share, 1);
+}
+
+const char *rp_pts(char *o, double diff)
+{
+    char t[RP_NUM];
+    rp_fixed(t, 100.0 * diff, 1);
+    size_t n = strlen(t);
+    if (t[0] == '-' || strspn(t, "0.") == n) {
+        memcpy(o, t, n + 1);
+    } else {
+        if (n > RP_NUM - 2)
+            n = RP_NUM - 2;
+        o[0] = '+';
+        memcpy(o + 1, t, n);
+        o[n + 1] = 0;
+    }
+    return o;
+}
+
+const char *rp_ci_pct(char *o, const rp_val *v)
+{
+    char a[RP_NUM], c[RP_NUM];
+    if (!v->has_ci)
+        o[0] = 0;
+    else
+        snprintf(o, RP_NUM, "[%s, %s]", rp_pct(a, v->lo), rp_pct(c, v->hi));
+    return o;
+}
+
+const char *rp_valci_pct(char *o, const rp_val *v)
+{
+    char a[RP_NUM], c[RP_NUM];
+    snprintf(o, RP_NUM, "%s%s%s", rp_pct(a, v->v), v->has_ci ? " " : "", rp_ci_pct(c, v));
+    return o;
+}
+
+const char *rp_valci_enr(char *o, const rp_val *v)
+{
+    char a[RP_NUM], c[RP_NUM], d[RP_NUM];
+    if (v->has_ci)
+        snprintf(o, RP_NUM, "%s [%s, %s]", rp_fixed(a, v->v, 2), rp_fixed(c, v->lo, 2),
+                 rp_fixed(d, v->hi, 2));
+    else
+        snprintf(o, RP_NUM, "%s", rp_fixed(a, v->v, 2));
+    return o;
+}
+
+const char *rp_pval(char *o, double p)
+{
+    if (p >= 0.001 || p == 0)
+        return rp_fixed(o, p, 3);
+    snprintf(o, RP_NUM, "%.1e", p);
+    return o;
+}
+
+const char *rp_sig(char *o, double v)
+{
+    snprintf(o, RP_NUM, "%.4g", v);
+    if (!strcmp(o, "-0"))
+        strcpy(o, "0");
+    return o;
+}
+
+int rp_side(double lo, double hi, int has_ci, double ref)
+{
+    if (!has_ci)
+        return 2;
+    if (lo > ref)
+        return 1;
+    if (hi < ref)
+        return -1;
+    return 0;
+}
+
+const char *rp_verdict_diff(int side)
+{
+    switch (side) {
+    case 1:
+        return "Grad-CAM higher (interval above 0)";
+    case -1:
+        return "Grad-CAM lower (interval below 0)";
+    case 0:
+        return "no difference detected (interval includes 0)";
+    default:
+        return "no interval (bootstrap off): no reading";
+    }
+}
+
+void rp_href(rp_buf *b, const char *path)
+{
+    int angle = strpbrk(path, " ()<>") != NULL;
+    rp_printf(b, "(%s%s%s)", angle ? "<" : "", path, angle ? ">" : "");
+}
+
+void rp_figure(rp_buf *b, const rp_study *st, const char *name, const char *caption)
+{
+    int angle = strpbrk(st->fig_link, " ()<>") != NULL;
+    const char *o = angle ? "<" : "", *c = angle ? ">" : "";
+    rp_printf(b, "![%s](%s%s/%s.png%s)\n\n*%s* ([SVG](%s%s/%s.svg%s))\n\n", caption, o,
+              st->fig_link, name, c, caption, o, st->fig_link, name, c);
+}
+
+static void question(rp_buf *b, const rp_study *st)
+{
+    (void)st;
+    rp_printf(b,
+        "## The question\n\n"
+        "Grad-CAM weighs each channel `A^k` of a convolutional layer by `alpha_k`, the mean "
+        "gradient of the class score over the channel, sums, and keeps only the positive part: "
+        "`ReLU(sum_k alpha_k A^k)`. Two things in that formula are taken on trust. First, the "
+        "ReLU: the paper says negative values \"are likely to belong to other categories\" and "
+        "that without the ReLU localization gets worse. Second, activation strength: a pixel "
+        "counts in proportion to how strongly the channel fires there, as if zero meant "
+        "\"nothing here\".\n\n"
+        "A skeptic has two replies. A bias term can move where zero is without changing what "
+        "the network computes, so the sign of `A` (and of the map) need not mean anything. And "
+        "a negative weight times a negative activation is positive: on a layer whose "
+        "activations can be negative, the map's positive evidence may come from channels that "
+        "are *strongly negative* where the object is.\n\n"
+        "This report measures both claims on every network and tapped layer in the summary, "
+        "through five questions: (1) does the ReLU help localization, and through which "
+        "mechanism; (2) does negative evidence sit on other categories' objects; (3) where "
+        "the map's mass comes from in the sign table of `alpha x A`; (4) whether Grad-CAM is "
+        "invariant to a function-preserving shift of `A`; (5) where Grad-CAM stands among "
+        "its variants.\n\n");
+}
+
+static void method(rp_buf *b, const rp_study *st)
+{
+    char x[RP_NUM], y[RP_NUM];
+    rp_printf(b,
+        "## Method and data\n\n"
+        "The engine (`gradcam-study run`) reads, per input file, the activations `A` of one "
+        "layer and the gradients `G = dy^c/dA` of each target's class score (before any "
+        "softmax or sigmoid), computes every map below at feature resolution, upsamples it "
+        "bilinearly to the image, and scores it against the ground-truth boxes of the "
+        "target's class. The maps (`alpha_k` = mean of `G^k` over positions):\n\n"
+        "| variant | map |\n|---|---|\n"
+        "| `gradcam` | `ReLU(sum_k alpha_k A^k)`, the paper |\n"
+        "| `gradcam-signed` | `sum_k alpha_k A^k`, no ReLU |\n"
+        "| `counterfactual` | `ReLU(-sum_k alpha_k A^k)`, the paper's section 7 |\n"
+        "| `gradcam-absgrad` | weights `mean_ij abs(G^k)`, the paper's ablation |\n"
+        "| `gradcam-centered` | `ReLU(sum_k alpha_k (A^k - mu_k))`, `mu_k` the channel mean "
+        "over the file |\n"
+        "| `activation` | `ReLU(sum_k A^k)`: activation strength alone |\n"
+        "| `gradient` | `ReLU(sum_k G^k)`: gradients alone |\n"
+        "| `hirescam`, `hirescam-signed` | `sum_k G^k * A^k`, with and without ReLU |\n"
+        "| `layercam` | `ReLU(sum_k ReLU(G^k) * A^k)` |\n"
+        "| `xgradcam` | `ReLU(sum_k w_k A^k)`, `w_k = sum G*A / sum A` |\n"
+        "| `gradcam++` | `ReLU(sum_k w_k A^k)`, pytorch-grad-cam's weights |\n"
+        "| `saliency` | the input gradient given in the file, at image resolution |\n\n"
+        "### Inputs (one network and one tapped layer each)\n\n"
+        "| input | network | layer | activation | dataset | images | targets scored (of all) "
+        "| boxes | feature map K x h x w | dtype A / G | test mAP |\n"
+        "|---|---|---|---|---|---:|---:|---:|---|---|---:|\n");
+    for (int i = 0; i < st->n; i++) {
+        const rp_input *in = &st->in[i];
+        if (in->has_map)
+            rp_fixed(x, in->test_map, 3);
+        else
+            strcpy(x, "n/a");
+        rp_printf(b, "| `%s` | `%s` | `%s` | %s | %s | %ld | %ld (%ld) | %ld | %ld x %ld x %ld "
+                     "| %s / %s | %s |\n",
+                  in->stem, in->model, in->layer, in->activation, in->dataset, in->images,
+                  in->targets_scored, in->targets, in->boxes, in->channels, in->height,
+                  in->width, in->dtype_a, in->dtype_g, x);
+    }
+    rp_printf(b, "\n");
+    if (!st->models_given) {
+        rp_printf(b, "The test mAP is not available: the report was run without `--models` "
+                     "(the training records).\n\n");
+    } else {
+        rp_printf(b, "Test mAP: from the training record `MODEL.json` of each network "
+                     "(`scripts/train.py`, key `test.map`).");
+        for (int i = 0; i < st->n; i++) {
+            const rp_input *in = &st->in[i];
+            if (in->map_note)
+                rp_printf(b, " For `%s` it is not available (%s).", in->stem, in->map_note);
+            else if (in->has_val)
+                rp_printf(b, " `%s`: validation mAP %s, test mAP %s.", in->stem,
+                          rp_fixed(x, in->val_map, 3), rp_fixed(y, in->test_map, 3));
+        }
+        rp_printf(b, "\n\n");
+    }
+    if (st->models_md_link)
+    {
+        rp_printf(b, "The networks, their training and per-class AP are described in "
+                     "[data/MODELS.md]");
+        rp_href(b, st->models_md_link);
+        rp_printf(b, ".\n\n");
+    }
+    for (int i = 0; i < st->n; i++)
+        if (st->in[i].nunknown)
+            rp_printf(b, "`%s` holds %d variant(s) this report does not know; they are left "
+                         "out.\n\n", st->in[i].stem, st->in[i].nunknown);
+    int any = 0;
+    for (int i = 0; i < st->n; i++)
+        any |= st->in[i].gallery != NULL;
+    if (any) {
+        rp_printf(b, "### Example maps\n\n");
+        for (int i = 0; i < st->n; i++)
+            if (st->in[i].gallery) {
+                rp_printf(b, "`%s`:\n\n![examples of maps for %s]", st->in[i].stem,
+                          st->in[i].stem);
+                rp_href(b, st->in[i].gallery);
+                rp_printf(b, "\n\n");
+            }
+    }
+}
+
+static int same_protocol(const rp_study *st)
+{
+    for (int i = 1; i < st->n; i++) {
+        const rp_input *a = &st->in[0], *c = &st->in[i];
+        if (a->threshold != c->threshold || a->tolerance != c->tolerance || a->iou != c->iou ||
+            a->nthr != c->nthr || a->resamples != c->resamples || a->seed != c->seed ||
+            strcmp(a->unit, c->unit) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void protocol_line(rp_buf *b, const rp_input *in)
+{
+    char t[RP_NUM], tol[RP_NUM], side[RP_NUM], iou[RP_NUM];
+    rp_printf(b, "- Box threshold **%s** of the normalised map for BoxAcc (MaxBoxAcc searches "
+                 "%ld thresholds `i / %ld`); a box is correct at IoU >= %s.\n",
+              rp_fixed(t, in->threshold, 2), in->nthr, in->nthr, rp_fixed(iou, in->iou, 2));
+    snprintf(tol, sizeof tol, "%g", in->tolerance);
+    snprintf(side, sizeof side, "%.0f", in->tolerance * TORCHRAY_PHOTO_PX / TORCHRAY_TOL_PX);
+    rp_printf(b, "- Pointing tolerance **%s px** (`protocol.tolerance`). TorchRay's %g px was "
+                 "chosen for photos about %g px across; %s px is the same fraction of a frame "
+                 "about %s px across.\n",
+              tol, TORCHRAY_TOL_PX, TORCHRAY_PHOTO_PX, tol, side);
+    if (in->resamples >= 2)
+        rp_printf(b, "- Intervals: 95%% percentile bootstrap, %ld resamples of the %s (with all "
+                     "its targets), seed %ld; paired comparisons resample both variants "
+                     "together.\n", in->resamples, in->unit, in->seed);
+    else
+        rp_printf(b, "- Intervals: none (the run had `--bootstrap %ld`); readings that need an "
+                     "interval say so.\n", in->resamples);
+}
+
+static void protocol(rp_buf *b, const rp_study *st)
+{
+    rp_printf(b, "## Protocol and conventions\n\n");
+    if (same_protocol(st)) {
+        rp_printf(b, "Every input was scored with the same protocol:\n\n");
+        protocol_line(b, &st->in[0]);
+    } else {
+        for (int i = 0; i < st->n; i++) {
+            rp_printf(b, "Protocol of `%s`:\n\n", st->in[i].stem);
+            protocol_line(b, &st->in[i]);
+            rp_printf(b, "\n");
+        }
+    }
+    rp_printf(b,
+        "- Normalisation: every box metric (BoxAcc, MaxBoxAcc, MaxBoxAccV2, the IoU between "
+        "two variants' boxes) is given with its normalisation named: `max` (`m / max m`, the "
+        "paper's \"15%% of the max\") or `minmax` (`(m - min) / (max - min)`, what "
+        "pytorch-grad-cam and the original code's display do). Pointing (the argmax), energy "
+        "(the share of positive mass inside the class's boxes) and the evidence enrichments "
+        "do not depend on the normalisation.\n"
+        "- Maps are thresholded at image resolution after bilinear upsampling (half-pixel "
+        "centres, as `cv2.resize`). A map with no positive value, or a constant map, is "
+        "degenerate: it counts as a miss everywhere and stays in every denominator.\n"
+        "- Percentages are shares of scored targets; differences are in percentage points, "
+        "always *Grad-CAM minus the other variant* (positive = Grad-CAM higher). Brackets "
+        "are 95%% intervals. Discordant targets: *a only* = hit by Grad-CAM only, *b only* "
+        "= hit by the other variant only; p from McNemar's exact two-sided test.\n"
+        "- MaxBoxAcc intervals are resampled at the threshold chosen on all the data, so they "
+        "are slightly optimistic.\n\n"
+        "Reading rules used below, applied mechanically: a difference whose interval "
+        "excludes 0 is a detected difference (its sign says which side); an interval that "
+        "includes 0 means no difference was detected (not that there is none). An enrichment "
+        "above 1 with its interval above 1 means the mass concentrates on the region; an "
+        "interval that includes 1 means no preference was detected. Two values from "
+        "separate intervals are called different only when the intervals do not overlap "
+        "(a conservative test).\n\n");
+}
+
+static void limitations(rp_buf *b, const rp_study *st)
+{
+    rp_printf(b, "## Limitations\n\n");
+    long minh = st->in[0].height, minw = st->in[0].width, maxn = 0, minn = st->in[0].images;
+    for (int i = 0; i < st->n; i++) {
+        const rp_input *in = &st->in[i];
+        if (in->height * in->width < minh * minw)
+            minh = in->height, minw = in->width;
+        if (in->images > maxn)
+            maxn = in->images;
+        if (in->images < minn)
+            minn = in->images;
+    }
+    rp_printf(b,
+        "- Small images and coarse maps: the smallest feature map here is %ld x %ld cells, so "
+        "one cell covers a large part of an object, bilinear upsampling does much of the "
+        "drawing, and a box threshold moves boxes in large steps.\n"
+        "- Own networks on own data: the inputs come from the datasets named in the table "
+        "above (%ld to %ld images per input). Networks trained on small synthetic scenes may "
+        "use features unlike an ImageNet VGG-16's; the paper's numbers are on ILSVRC.\n"
+        "- Our BoxAcc explains the ground-truth class of each target; the paper's "
+        "localization error also counts classification mistakes. The differences compare, "
+        "not the levels.\n"
+        "- One tapped layer per input; the sign-table sums add over all targets, so large "
+        "maps and large magnitudes weigh more than small ones.\n"
+        "- Many comparisons are made: at 95%% about one in twenty intervals excludes 0 by "
+        "chance when nothing differs.\n\n", minh, minw, minn, maxn);
+}
+
+static void elsewhere(rp_buf *b)
+{
+    rp_printf(b,
+        "## Running the same study on ImageNet or VOC\n\n"
+        "`scripts/export_torchvision.py` writes the engine's input from any torchvision "
+        "classifier, a folder of images and Pascal VOC-style XML boxes (ILSVRC's val boxes "
+        "use the same format): it resizes and centre-crops the images, hooks the named "
+        "layer, and backpropagates each present class's logit. Export the same layer before "
+        "and after its ReLU to repeat the tap comparison, run the engine on both, and write "
+        "this report. For VOC, use a classifier with VOC's classes (your own weights, "
+        "`--num-classes 20`, a classes file `NAME INDEX`). TorchRay's 15 px tolerance fits "
+        "the original photos; on a crop of `C` px the same fraction is `15 x C / 500` px.\n\n"
+        "```sh\n"
+        "# ILSVRC-2012 val, VGG-16 (weights and boxes copied by hand; nothing is downloaded)\n"
+        "/usr/bin/python3 scripts/export_torchvision.py --arch vgg16 --weights vgg16-397923af.pth \\\n"
+        "    --layer features.29 --images val/ --annotations val_xml/ --classes wnids.txt \\\n"
+        "    --resize 256 --crop 224 --limit 2000 -o data/ilsvrc/vgg16-post.h5\n"
+        "/usr/bin/python3 scripts/export_torchvision.py --arch vgg16 --weights vgg16-397923af.pth \\\n"
+        "    --layer features.28 --images val/ --annotations val_xml/ --classes wnids.txt \\\n"
+        "    --resize 256 --crop 224 --limit 2000 -o data/ilsvrc/vgg16-pre.h5\n"
+        "# tolerance: 15 x 224 / 500 px, rounded\n"
+        "bin/gradcam-study run -o out/ilsvrc --tolerance 7 data/ilsvrc/vgg16-post.h5 "
+        "data/ilsvrc/vgg16-pre.h5\n"
+        "bin/gradcam-study report --out out/ilsvrc/REPORT.md --figures out/ilsvrc/figures \\\n"
+        "    out/ilsvrc/summary.json\n"
+        "```\n\n"
+        "A and G of a VGG-16 layer take memory for every target, hence `--limit` (a subset of "
+        "the val set); see the exporter's `--help` for the box conventions (1-based VOC "
+        "pixel indices by default).\n");
+}
+
+int rp_write_markdown(rp_buf *b, const rp_study *st)
+{
+    rp_printf(b, "# What Grad-CAM's ReLU does, and why it trusts activation strength\n\n"
+                 "Generated by `gradcam-study report` from [`%s`]", st->summary_link);
+    rp_href(b, st->summary_link);
+    rp_printf(b, ". Every number below is "
+                 "read from that file (or from the training records); the only numbers typed "
+                 "in are the Grad-CAM paper's and TorchRay's published ones, quoted as theirs "
+                 "(and the options of the command sketch at the end)."
+                 "\n\n"
+                 "Contents: the question; method and data; protocol and conventions; "
+                 "questions 1 to 5; what the numbers say and do not say; limitations; running "
+                 "the study on ImageNet or VOC.\n\n");
+    question(b, st);
+    method(b, st);
+    protocol(b, st);
+    rp_q1(b, st);
+    rp_q2(b, st);
+    rp_q3(b, st);
+    rp_q4(b, st);
+    rp_q5(b, st);
+    rp_findings(b, st);
+    limitations(b, st);
+    elsewhere(b);
+    return b->oom ? -1 : 0;
+}

@@ -1,0 +1,371 @@
+/* bench_main.c: gradcam-bench, the measuring tools behind `make bench`.
+ *
+ * DESIGN
+ * Two subcommands, each printing one JSON object on stdout:
+ *   read FILE [--batch-mib M]
+ *       The raw-read roofline: every byte of /activations and
+ *       /targets/gradients read with the HDF5 C library, in row batches of
+ *       about M MiB (default 64, the engine's batch size), in the file's own
+ *       type (float16 stays raw), into one reused buffer, and nothing else:
+ *       no validation, no conversion, no finiteness check. The engine cannot
+ *       beat this on the same machine and cache state.
+ *   kernels FILE [--targets N] [--reps R] [--need MASK]
+ *       Per-stage costs of the engine's own kernels on the file's first N
+ *       targets (default 200): cam_maps (all variants, ns per input element
+ *       of A and G), sgn_tables, one bilinear upsampling pass to the frame,
+ *       the 100-threshold union-find sweep (sw_sweep), the naive
+ *       per-threshold flood fill it replaces (sw_sweep_ref, on a few maps),
+ *       and the whole loc_eval (both norms, pointing, energy, evidence), in
+ *       ns per image pixel; the sweep of both normalisations as the engine
+ *       runs it (sw_sweep_norms, from the map) and as it ran before (v1 and
+ *       v2 formed, sw_sweep_pair), on the Grad-CAM and on the signed maps;
+ *       and cam_maps_sel with Grad-CAM alone (or the
+ *       variant mask given by --need, bit v = variant v of kernels/cam.h). One thread; best of R repetitions.
+ * The file is read through h5in (the engine's loader) for `kernels`; `read`
+ * uses raw HDF5 on purpose, so that it measures the library alone.
+ *
+ * Thread safety: single-threaded tool.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "analysis/loc.h"
+#include "analysis/sign.h"
+#include "kernels/cam.h"
+#include "kernels/sweep.h"
+#include "kernels/upsample.h"
+#include "pipeline/input/h5in.h"
+
+#include <hdf5.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int die(const char *path, const char *what, const char *msg)
+{
+    fprintf(stderr, "gradcam-bench: %s: %s: %s\n", path, what, msg);
+    return 1;
+}
+
+/* Reads every row of dataset `name` in batches of `rows` rows; adds bytes. */
+static int read_all(hid_t fid, const char *path, const char *name, void *buf, size_t bufbytes,
+                    int64_t *bytes)
+{
+    hid_t d = H5Dopen2(fid, name, H5P_DEFAULT);
+    if (d < 0)
+        return die(path, name, "cannot open");
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    hsize_t dims[8];
+    int r = H5Sget_simple_extent_ndims(s);
+    if (r < 1 || r > 8 || H5Sget_simple_extent_dims(s, dims, NULL) < 0) {
+        H5Sclose(s); H5Tclose(t); H5Dclose(d);
+        return die(path, name, "bad rank");
+    }
+    size_t esz = H5Tget_size(t), row = esz;
+    for (int i = 1; i < r; i++)
+        row *= (size_t)dims[i];
+    hid_t mt = esz == 2 ? H5Tcopy(H5T_NATIVE_USHORT) : H5Tcopy(H5T_NATIVE_FLOAT);
+    hsize_t per = bufbytes / row ? bufbytes / row : 1;
+    int rc = 0;
+    for (hsize_t r0 = 0; r0 < dims[0] && rc == 0; r0 += per) {
+        hsize_t n = dims[0] - r0 < per ? dims[0] - r0 : per;
+        hsize_t start[8] = {r0}, count[8];
+        count[0] = n;
+        for (int i = 1; i < r; i++)
+            count[i] = dims[i];
+        hid_t ms = H5Screate_simple(r, count, NULL);
+        if (H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+            H5Dread(d, mt, ms, s, H5P_DEFAULT, buf) < 0)
+            rc = die(path, name, "read failed");
+        H5Sclose(ms);
+        *bytes += (int64_t)(n * row);
+    }
+    H5Tclose(mt);
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Dclose(d);
+    return rc;
+}
+
+static int cmd_read(int argc, char **argv)
+{
+    const char *path = NULL;
+    double mib = 64;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--batch-mib") == 0 && i + 1 < argc)
+            mib = atof(argv[++i]);
+        else
+            path = argv[i];
+    }
+    if (!path || mib <= 0) {
+        fprintf(stderr, "usage: gradcam-bench read FILE [--batch-mib M]\n");
+        return 2;
+    }
+    size_t cap = (size_t)(mib * 1048576.0);
+    void *buf = malloc(cap + 1048576 * 8); /* one row of the biggest dataset fits too */
+    if (!buf)
+        return die(path, "-", "out of memory");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    double t0 = now_s();
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (fid < 0) {
+        free(buf);
+        return die(path, "-", "HDF5 cannot open it");
+    }
+    int64_t bytes = 0;
+    int rc = read_all(fid, path, "/activations", buf, cap, &bytes);
+    if (rc == 0)
+        rc = read_all(fid, path, "/targets/gradients", buf, cap, &bytes);
+    H5Fclose(fid);
+    double dt = now_s() - t0;
+    free(buf);
+    if (rc)
+        return rc;
+    printf("{\"file\": \"%s\", \"bytes\": %lld, \"seconds\": %.6f, \"mib_per_s\": %.3f}\n", path,
+           (long long)bytes, dt, (double)bytes / 1048576.0 / dt);
+    return 0;
+}
+
+/* The 100 thresholds k / 100 of the map's maximum (the `max` norm's grid). */
+static void max_grid(double *thr, const double *u, size_t n)
+{
+    double mx = 0;
+    for (size_t p = 0; p < n; p++)
+        if (u[p] > mx) mx = u[p];
+    for (int k = 0; k < LOC_NTHR; k++)
+        thr[k] = mx * k / 100.0;
+}
+
+/* Both normalisations of every map of up (T maps, stride npmax), swept the
+ * engine's way (sw_sweep_norms from m) when `fast`, else the previous way
+ * (v1 and v2 formed, then sw_sweep_pair). Seconds; *runs counts the maps
+ * that took the row-run path. */
+static double time_norms(const double *up, int64_t T, size_t npmax, const h5in_meta *m,
+                         int fast, double *v1, double *v2, void *work, int64_t *runs)
+{
+    double thr[LOC_NTHR];
+    sw_level a[LOC_NTHR], b[LOC_NTHR];
+    for (int k = 0; k < LOC_NTHR; k++)
+        thr[k] = k / 100.0;
+    *runs = 0;
+    double t0 = now_s();
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = m->timg[t];
+        int H = m->size[2 * i], W = m->size[2 * i + 1];
+        size_t n = (size_t)H * (size_t)W;
+        const double *u = up + (size_t)t * npmax;
+        double mx = u[0], mn = u[0];
+        for (size_t p = 0; p < n; p++) {
+            if (u[p] > mx) mx = u[p];
+            if (u[p] < mn) mn = u[p];
+        }
+        if (!(mx > 0.0) || mx == mn)
+            continue;
+        const float *gt = m->bxyxy + 4 * m->bfirst[i];
+        int ngt = m->bfirst[i + 1] > m->bfirst[i] ? 1 : 0;
+        if (fast) {
+            int used = sw_sweep_norms(a, thr, LOC_NTHR, b, thr, LOC_NTHR, u, H, W, mx, mn, gt,
+                                      ngt, SW_AUTO, work);
+            *runs += used == SW_RUNS;
+        } else {
+            double span = mx - mn;
+            for (size_t p = 0; p < n; p++) {
+                v1[p] = u[p] / mx;
+                v2[p] = (u[p] - mn) / span;
+            }
+            sw_sweep_pair(a, v1, thr, LOC_NTHR, b, v2, thr, LOC_NTHR, H, W, gt, ngt, work);
+        }
+    }
+    return now_s() - t0;
+}
+
+static int cmd_kernels(int argc, char **argv)
+{
+    const char *path = NULL;
+    int64_t want = 200;
+    int reps = 3;
+    unsigned need = CAM_BIT(CAM_GRADCAM);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--need") == 0 && i + 1 < argc)
+            need = (unsigned)strtoul(argv[++i], NULL, 0);
+        else if (strcmp(argv[i], "--targets") == 0 && i + 1 < argc)
+            want = atoll(argv[++i]);
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else
+            path = argv[i];
+    }
+    if (!path || want < 1 || reps < 1) {
+        fprintf(stderr, "usage: gradcam-bench kernels FILE [--targets N] [--reps R] [--need MASK]\n");
+        return 2;
+    }
+    h5in *f;
+    char err[H5IN_ERRLEN];
+    if (h5in_open(&f, path, err, sizeof err) != 0) {
+        fprintf(stderr, "gradcam-bench: %s\n", err);
+        return 1;
+    }
+    const h5in_meta *m = h5in_meta_of(f);
+    int K = (int)m->K, h = (int)m->h, w = (int)m->w, hw = h * w;
+    int64_t T = m->T < want ? m->T : want;
+    int64_t nimg = m->timg[T - 1] + 1;
+    size_t khw = (size_t)K * (size_t)hw;
+    float *A = malloc((size_t)nimg * khw * sizeof(float));
+    float *G = malloc((size_t)T * khw * sizeof(float));
+    float *maps = malloc((size_t)T * CAM_NMAPS * (size_t)hw * sizeof(float));
+    double *weights = malloc((size_t)CAM_NW * (size_t)K * sizeof(double));
+    double *cw = malloc(cam_work_doubles(K, hw) * sizeof(double));
+    uint8_t *region = calloc((size_t)hw, 1);
+    void *sgw = malloc(sgn_work_bytes(hw));
+    int maxH = 0, maxW = 0;
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = m->timg[t];
+        if (m->size[2 * i] > maxH) maxH = m->size[2 * i];
+        if (m->size[2 * i + 1] > maxW) maxW = m->size[2 * i + 1];
+    }
+    size_t npmax = (size_t)maxH * (size_t)maxW;
+    double *up = malloc((size_t)T * npmax * sizeof(double));
+    double *ups2 = malloc((size_t)T * npmax * sizeof(double)); /* the signed maps */
+    double *v1 = malloc(npmax * sizeof(double)), *v2 = malloc(npmax * sizeof(double));
+    size_t nwb = sw_norms_work_bytes(maxH, maxW, LOC_NTHR, LOC_NTHR);
+    size_t pwb = sw_pair_work_bytes(maxH, maxW, LOC_NTHR, LOC_NTHR);
+    void *nw = malloc(nwb > pwb ? nwb : pwb);
+    void *uw = malloc(ups_work_bytes(h, w, maxH, maxW));
+    void *sw = malloc(sw_work_bytes(maxH, maxW, LOC_NTHR));
+    void *lw = malloc(loc_work_bytes(maxH, maxW));
+    uint8_t *tm = malloc(npmax), *om = malloc(npmax);
+    sw_level *lev = malloc(LOC_NTHR * sizeof(sw_level));
+    if (!A || !G || !maps || !weights || !cw || !region || !up || !uw || !sw || !lw || !tm ||
+        !om || !lev || !sgw || !ups2 || !v1 || !v2 || !nw) {
+        fprintf(stderr, "gradcam-bench: %s: -: out of memory for %lld targets\n", path,
+                (long long)T);
+        return 1;
+    }
+    if (h5in_read_acts(f, A, 0, nimg, err, sizeof err) < 0 ||
+        h5in_read_grads(f, G, 0, T, err, sizeof err) < 0) {
+        fprintf(stderr, "gradcam-bench: %s\n", err);
+        return 1;
+    }
+    double best[12];
+    int64_t runs_g = 0, runs_s = 0;
+    for (int s = 0; s < 12; s++)
+        best[s] = 1e300;
+    int64_t npix = 0;
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = m->timg[t];
+        npix += (int64_t)m->size[2 * i] * m->size[2 * i + 1];
+    }
+    int64_t nref = T < 5 ? T : 5, npix_ref = 0;
+    volatile double sink = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        for (int64_t t = 0; t < T; t++)
+            cam_maps(maps + (size_t)t * CAM_NMAPS * hw, weights,
+                     A + (size_t)m->timg[t] * khw, G + (size_t)t * khw, NULL, K, hw, cw);
+        double t1 = now_s();
+        sgn_table st[2];
+        for (int64_t t = 0; t < T; t++)
+            sgn_tables(&st[0], &st[1], A + (size_t)m->timg[t] * khw, G + (size_t)t * khw,
+                       weights, region, K, hw, sgw);
+        sink += st[0].s[0][0];
+        double t2 = now_s();
+        for (int64_t t = 0; t < T; t++) {
+            int64_t i = m->timg[t];
+            ups_bilinear(up + (size_t)t * npmax, maps + (size_t)t * CAM_NMAPS * hw, h, w,
+                         m->size[2 * i], m->size[2 * i + 1], uw);
+        }
+        double t3 = now_s();
+        double thr[LOC_NTHR];
+        for (int64_t t = 0; t < T; t++) {
+            int64_t i = m->timg[t];
+            int H = m->size[2 * i], W = m->size[2 * i + 1];
+            const double *u = up + (size_t)t * npmax;
+            max_grid(thr, u, (size_t)H * (size_t)W);
+            sw_sweep(lev, u, H, W, thr, LOC_NTHR, m->bxyxy + 4 * m->bfirst[i], 1, sw);
+            sink += lev[15].iou_largest;
+        }
+        double t4 = now_s();
+        loc_params lp = {0.15, 15};
+        for (int64_t t = 0; t < T; t++) {
+            int64_t i = m->timg[t];
+            int H = m->size[2 * i], W = m->size[2 * i + 1];
+            int64_t b0 = m->bfirst[i], nb = m->bfirst[i + 1] - b0;
+            loc_masks(tm, om, H, W, m->bxyxy + 4 * b0, m->bcls + b0, (int)nb, m->tcls[t]);
+            loc_result lr;
+            loc_eval(&lr, up + (size_t)t * npmax, H, W, m->bxyxy + 4 * b0, nb > 0 ? 1 : 0, tm,
+                     om, &lp, lw);
+            sink += lr.energy;
+        }
+        double t5 = now_s();
+        npix_ref = 0;
+        for (int64_t t = 0; t < nref; t++) {
+            int64_t i = m->timg[t];
+            int H = m->size[2 * i], W = m->size[2 * i + 1];
+            const double *u = up + (size_t)t * npmax;
+            max_grid(thr, u, (size_t)H * (size_t)W);
+            sw_sweep_ref(lev, u, H, W, thr, LOC_NTHR, m->bxyxy + 4 * m->bfirst[i], 1);
+            npix_ref += (int64_t)H * W;
+        }
+        double t6 = now_s();
+        for (int64_t t = 0; t < T; t++)
+            cam_maps_sel(maps + (size_t)t * CAM_NMAPS * hw, weights,
+                         A + (size_t)m->timg[t] * khw, G + (size_t)t * khw, NULL, K, hw, cw,
+                         need);
+        double t7 = now_s();
+        for (int64_t t = 0; t < T; t++) {
+            int64_t i = m->timg[t];
+            ups_bilinear(ups2 + (size_t)t * npmax, maps + ((size_t)t * CAM_NMAPS + CAM_SIGNED) * hw,
+                         h, w, m->size[2 * i], m->size[2 * i + 1], uw);
+        }
+        double d[11] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6,
+                        time_norms(up, T, npmax, m, 0, v1, v2, nw, &runs_g),
+                        time_norms(ups2, T, npmax, m, 0, v1, v2, nw, &runs_s),
+                        time_norms(up, T, npmax, m, 1, v1, v2, nw, &runs_g),
+                        time_norms(ups2, T, npmax, m, 1, v1, v2, nw, &runs_s)};
+        for (int s = 0; s < 11; s++)
+            if (d[s] < best[s]) best[s] = d[s];
+    }
+    double elems = 2.0 * (double)T * (double)khw;
+    printf("{\"file\": \"%s\", \"targets\": %lld, \"K\": %d, \"h\": %d, \"w\": %d, "
+           "\"pixels\": %lld, \"reps\": %d,\n"
+           " \"cam_maps_ns_per_element\": %.4f, \"sign_tables_ns_per_element\": %.4f,\n"
+           " \"cam_maps_us_per_target\": %.3f, \"sign_tables_us_per_target\": %.3f,\n"
+           " \"upsample_ns_per_px\": %.4f, \"sweep_ns_per_px\": %.4f, "
+           "\"loc_eval_ns_per_px\": %.4f, \"sweep_ref_ns_per_px\": %.4f, "
+           "\"sweep_ref_pixels\": %lld,\n"
+           " \"cam_gradcam_only_us_per_target\": %.3f,\n"
+           " \"pair_prev_gradcam_ns_per_px\": %.4f, \"pair_prev_signed_ns_per_px\": %.4f,\n"
+           " \"norms_gradcam_ns_per_px\": %.4f, \"norms_signed_ns_per_px\": %.4f,\n"
+           " \"norms_gradcam_run_path_share\": %.4f, \"norms_signed_run_path_share\": %.4f}\n",
+           path, (long long)T, K, h, w, (long long)npix, reps, best[0] * 1e9 / elems,
+           best[1] * 1e9 / elems, best[0] * 1e6 / (double)T, best[1] * 1e6 / (double)T,
+           best[2] * 1e9 / (double)npix, best[3] * 1e9 / (double)npix,
+           best[4] * 1e9 / (double)npix, best[5] * 1e9 / (double)npix_ref,
+           (long long)npix_ref, best[6] * 1e6 / (double)T, best[7] * 1e9 / (double)npix,
+           best[8] * 1e9 / (double)npix, best[9] * 1e9 / (double)npix,
+           best[10] * 1e9 / (double)npix, (double)runs_g / (double)T, (double)runs_s / (double)T);
+    (void)sink;
+    h5in_close(f);
+    free(A); free(G); free(maps); free(weights); free(cw); free(region); free(up);
+    free(uw); free(sw); free(lw); free(tm); free(om); free(lev); free(sgw);
+    free(ups2); free(v1); free(v2); free(nw);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "read") == 0)
+        return cmd_read(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "kernels") == 0)
+        return cmd_kernels(argc - 2, argv + 2);
+    fprintf(stderr, "usage: gradcam-bench read FILE [--batch-mib M]\n"
+                    "       gradcam-bench kernels FILE [--targets N] [--reps R] [--need MASK]\n");
+    return 2;
+}
