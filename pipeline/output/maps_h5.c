@@ -1,4 +1,5 @@
-/* maps_out.c: writes /maps/<variant> and /maps/mu.
+/* maps_h5.c: maps.h5, the optional map output of `run --save-maps`: its one
+ * writer (/maps/<variant> and /maps/mu) and its one reader (the gallery's).
  *
  * DESIGN
  * Datasets are contiguous and sized up front ([T, h, w] float32); each batch
@@ -7,13 +8,20 @@
  * copied. Object timestamps are off (H5Pset_obj_track_times) on the group
  * and the datasets, which makes the file a pure function of the data.
  *
+ * The reader checks each dataset asked for: present, rank-3 float,
+ * [T, h, w] as the input says, and every value read finite.
+ *
  * Thread safety: main thread only (HDF5 calls stay on one thread).
  */
 #include "pipeline/output/maps_h5.h"
 
 #include <hdf5.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define H5OUT_MAXV 32
 
@@ -142,4 +150,148 @@ int maps_close(maps_out *o, char *err, size_t errlen)
         fail(o->path, err, errlen, "close failed (disk full?)");
     free(o);
     return rc;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+struct maps_in {
+    const char *path;
+    hid_t fid, ds[MAPS_MAXV];
+    const char *const *names;
+    int nv;
+    int64_t h, w;
+};
+
+static void in_close(maps_in *mf)
+{
+    for (int v = 0; v < mf->nv; v++)
+        if (mf->ds[v] >= 0)
+            H5Dclose(mf->ds[v]);
+    if (mf->fid >= 0)
+        H5Fclose(mf->fid);
+    mf->fid = H5I_INVALID_HID;
+    for (int v = 0; v < mf->nv; v++)
+        mf->ds[v] = H5I_INVALID_HID;
+}
+
+static int in_open(maps_in *mf, const char *path, const char *const *names, int nv, int64_t T,
+                   int64_t h, int64_t w, const char *input, char *err, size_t errlen)
+{
+    mf->path = path;
+    mf->fid = H5I_INVALID_HID;
+    mf->names = names;
+    mf->nv = nv;
+    mf->h = h;
+    mf->w = w;
+    for (int v = 0; v < mf->nv; v++)
+        mf->ds[v] = H5I_INVALID_HID;
+    if (access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: -: cannot open: %s (run with --save-maps)", path,
+                 strerror(errno));
+        return -1;
+    }
+    if (H5Fis_hdf5(path) <= 0 || (mf->fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        snprintf(err, errlen, "%s: -: not a readable HDF5 file", path);
+        return -1;
+    }
+    if (H5Lexists(mf->fid, "/maps", H5P_DEFAULT) <= 0) {
+        snprintf(err, errlen, "%s: /maps: missing", path);
+        goto bad;
+    }
+    for (int v = 0; v < mf->nv; v++) {
+        char name[64];
+        snprintf(name, sizeof name, "/maps/%s", mf->names[v]);
+        if (H5Lexists(mf->fid, name, H5P_DEFAULT) <= 0) {
+            snprintf(err, errlen, "%s: %s: missing (run limited with --variants?)", path, name);
+            goto bad;
+        }
+        mf->ds[v] = H5Dopen2(mf->fid, name, H5P_DEFAULT);
+        if (mf->ds[v] < 0) {
+            snprintf(err, errlen, "%s: %s: cannot open dataset", path, name);
+            goto bad;
+        }
+        hid_t sp = H5Dget_space(mf->ds[v]), ty = H5Dget_type(mf->ds[v]);
+        hsize_t d[3] = {0, 0, 0};
+        int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+        if (rank == 3)
+            H5Sget_simple_extent_dims(sp, d, NULL);
+        H5T_class_t cls = ty >= 0 ? H5Tget_class(ty) : H5T_NO_CLASS;
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (ty >= 0)
+            H5Tclose(ty);
+        if (rank != 3 || cls != H5T_FLOAT) {
+            snprintf(err, errlen, "%s: %s: not a rank-3 float dataset", path, name);
+            goto bad;
+        }
+        if ((int64_t)d[0] != T || (int64_t)d[1] != h || (int64_t)d[2] != w) {
+            snprintf(err, errlen,
+                     "%s: %s: shape [%llu, %llu, %llu], but %s has T=%lld, %lldx%lld "
+                     "(not the input the run scored?)",
+                     path, name, (unsigned long long)d[0], (unsigned long long)d[1],
+                     (unsigned long long)d[2], input, (long long)T, (long long)h,
+                     (long long)w);
+            goto bad;
+        }
+    }
+    return 0;
+bad:
+    in_close(mf);
+    return -1;
+}
+
+/* Map of target t, variant v into dst: (h, w). */
+int maps_read(const maps_in *mf, int v, int64_t t, float *dst, char *err, size_t errlen)
+{
+    hsize_t start[3] = {(hsize_t)t, 0, 0}, count[3] = {1, (hsize_t)mf->h, (hsize_t)mf->w};
+    hsize_t total = count[1] * count[2];
+    hid_t fs = H5Dget_space(mf->ds[v]);
+    hid_t ms = H5Screate_simple(1, &total, NULL);
+    int rc = 0;
+    if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dread(mf->ds[v], H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, dst) < 0) {
+        snprintf(err, errlen, "%s: /maps/%s: read of target %lld failed", mf->path, mf->names[v],
+                 (long long)t);
+        rc = -1;
+    }
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    for (hsize_t i = 0; rc == 0 && i < total; i++)
+        if (!isfinite(dst[i])) {
+            snprintf(err, errlen, "%s: /maps/%s: target %lld has a non-finite value", mf->path,
+                     mf->names[v], (long long)t);
+            rc = -1;
+        }
+    return rc;
+}
+
+int maps_open_read(maps_in **out, const char *path, const char *const *names, int nv, int64_t T,
+                   int64_t h, int64_t w, const char *input, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (nv < 1 || nv > MAPS_MAXV) {
+        snprintf(err, errlen, "%s: /maps: %d variants asked for (1..%d)", path, nv, MAPS_MAXV);
+        return -1;
+    }
+    maps_in *mf = calloc(1, sizeof *mf);
+    if (!mf) {
+        snprintf(err, errlen, "%s: -: out of memory", path);
+        return -1;
+    }
+    if (in_open(mf, path, names, nv, T, h, w, input, err, errlen) < 0) {
+        free(mf);
+        return -1;
+    }
+    *out = mf;
+    return 0;
+}
+
+void maps_close_read(maps_in *mf)
+{
+    if (!mf)
+        return;
+    in_close(mf);
+    free(mf);
 }

@@ -29,11 +29,11 @@ int walk_batch(walk_ctx *w, int64_t t0, int64_t nt, const target_res *res,
         const target_res *r = &res[j];
         for (int v = 0; v < VAR_N; v++)
             if (ir->active[v]) {
-                tcsv_row(w->csv, w->index, t, m->timg[t], m->tcls[t], v, r);
+                tcsv_write_row(w->csv, w->index, t, m->timg[t], m->tcls[t], v, r);
                 agg_add(&ir->agg[v], &r->loc[v], r->has_box, m->tcls[t]);
                 ci_rec_set(&ir->rec[t * VAR_N + v], &r->loc[v], r->has_box);
             }
-        tcsv_signs_rows(w->sgn, w->index, t, m->timg[t], m->tcls[t], r);
+        tcsv_write_signs(w->sgn, w->index, t, m->timg[t], m->tcls[t], r);
         sgn_add(&ir->tot[0], &r->sg[0]);
         sgn_add(&ir->tot[1], &r->sg[1]);
         ir->targets_without_box += !r->has_box;
