@@ -1,0 +1,210 @@
+/* h5in_ds.c: checked access to one dataset of an input file: open it with
+ * its rank, type and size, read small ones whole, and check dimensions and
+ * counts, each failure a "FILE: DATASET: problem" message. The schema's
+ * validation (h5in.c) is a sequence of these.
+ *
+ * Thread safety: as h5in.c (one thread per h5in).
+ */
+#include "pipeline/input/h5in_int.h"
+
+#include "pipeline/input/guard.h"
+#include "pipeline/input/half.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 1 when every component of the absolute path exists as a link. */
+static int path_exists(hid_t fid, const char *path)
+{
+    char buf[256];
+    size_t len = strlen(path);
+    if (len >= sizeof buf)
+        return 0;
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (H5Lexists(fid, buf, H5P_DEFAULT) <= 0)
+                return 0;
+            buf[i] = c;
+        }
+    }
+    return 1;
+}
+
+/* Open dataset `name`; rank must be `rank`. 1 ok, 0 absent (when optional),
+ * -1 error (message written). */
+int h5in_ds_open(h5in *f, const char *name, int rank, int optional, dsinfo *di,
+                   char *err, size_t n)
+{
+    memset(di, 0, sizeof *di);
+    di->d = H5I_INVALID_HID;
+    guard_note(name);
+    if (!path_exists(f->fid, name)) {
+        if (optional)
+            return 0;
+        return h5in_fail(f, err, n, name, "missing (required by schema v1)");
+    }
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(f->fid, name, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return h5in_fail(f, err, n, name, "not a dataset");
+    di->d = H5Dopen2(f->fid, name, H5P_DEFAULT);
+    if (di->d < 0)
+        return h5in_fail(f, err, n, name, "cannot open dataset");
+    hid_t sp = H5Dget_space(di->d);
+    if (sp < 0) {
+        H5Dclose(di->d);
+        di->d = H5I_INVALID_HID;
+        return h5in_fail(f, err, n, name, "cannot read its dataspace");
+    }
+    int r = H5Sget_simple_extent_ndims(sp);
+    if (r >= 0 && r <= 8)
+        H5Sget_simple_extent_dims(sp, di->dims, NULL);
+    H5Sclose(sp);
+    hid_t t = H5Dget_type(di->d);
+    di->cls = H5Tget_class(t);
+    di->tsize = H5Tget_size(t);
+    H5Tclose(t);
+    if (r != rank) {
+        H5Dclose(di->d);
+        di->d = H5I_INVALID_HID;
+        return h5in_fail(f, err, n, name, "rank %d, expected %d", r, rank);
+    }
+    di->rank = r;
+    return 1;
+}
+
+void h5in_ds_close(dsinfo *di)
+{
+    if (di->d >= 0)
+        H5Dclose(di->d);
+    di->d = H5I_INVALID_HID;
+}
+
+const char *h5in_class_name(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ENUM: return "enum";
+    case H5T_ARRAY: return "array";
+    default: return "non-numeric";
+    }
+}
+
+/* Read a whole integer dataset into int64 (any integer type). */
+int h5in_rd_ints(h5in *f, dsinfo *di, const char *name, int64_t *dst, char *err, size_t n)
+{
+    if (di->cls != H5T_INTEGER)
+        return h5in_fail(f, err, n, name, "type is %s, expected integer", h5in_class_name(di->cls));
+    if (H5Dread(di->d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+        return h5in_fail(f, err, n, name, "read failed");
+    return 0;
+}
+
+/* 1 when a float dataset's type is IEEE binary16. */
+static int is_half(hid_t t)
+{
+    size_t spos, epos, esize, mpos, msize;
+    if (H5Tget_class(t) != H5T_FLOAT || H5Tget_size(t) != 2)
+        return 0;
+    if (H5Tget_fields(t, &spos, &epos, &esize, &mpos, &msize) < 0)
+        return 0;
+    return spos == 15 && epos == 10 && esize == 5 && mpos == 0 && msize == 10 &&
+           H5Tget_ebias(t) == 15;
+}
+
+/* Check a float dataset's type; sets *half and the dtype name. */
+int h5in_float_type(h5in *f, dsinfo *di, const char *name, int *half, const char **dtype,
+                      char *err, size_t n)
+{
+    *half = 0;
+    if (di->cls != H5T_FLOAT)
+        return h5in_fail(f, err, n, name, "type is %s, expected float16/32/64",
+                    h5in_class_name(di->cls));
+    if (di->tsize == 2) {
+        hid_t t = H5Dget_type(di->d);
+        int ok = is_half(t);
+        H5Tclose(t);
+        if (!ok)
+            return h5in_fail(f, err, n, name, "2-byte float that is not IEEE binary16");
+        *half = 1;
+        if (dtype) *dtype = "float16";
+    } else if (di->tsize == 4) {
+        if (dtype) *dtype = "float32";
+    } else if (di->tsize == 8) {
+        if (dtype) *dtype = "float64";
+    } else {
+        return h5in_fail(f, err, n, name, "unsupported %zu-byte float", di->tsize);
+    }
+    return 0;
+}
+
+int h5in_check_dim(h5in *f, const char *name, const dsinfo *di, int axis, int64_t want,
+                     const char *what, char *err, size_t n)
+{
+    if ((int64_t)di->dims[axis] != want)
+        return h5in_fail(f, err, n, name, "dimension %d is %llu, expected %lld (%s)", axis,
+                    (unsigned long long)di->dims[axis], (long long)want, what);
+    return 0;
+}
+
+int h5in_check_count(h5in *f, const char *name, hsize_t v, int64_t lo, int64_t hi,
+                       const char *what, char *err, size_t n)
+{
+    if ((int64_t)v < lo || (int64_t)v > hi || v > (hsize_t)INT64_MAX)
+        return h5in_fail(f, err, n, name, "%s is %llu, expected %lld..%lld", what,
+                    (unsigned long long)v, (long long)lo, (long long)hi);
+    return 0;
+}
+
+/* A small integer dataset of `count` elements into a new int64 array. */
+int64_t *h5in_rd_int_array(h5in *f, dsinfo *di, const char *name, size_t count, char *err,
+                             size_t n)
+{
+    int64_t *v = malloc((count ? count : 1) * sizeof *v);
+    if (!v) {
+        h5in_fail(f, err, n, name, "out of memory");
+        return NULL;
+    }
+    if (h5in_rd_ints(f, di, name, v, err, n) < 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* Read a small float dataset (any float type) as float and check finiteness. */
+int h5in_rd_floats_small(h5in *f, dsinfo *di, const char *name, float *dst, size_t count,
+                           char *err, size_t n)
+{
+    int half;
+    if (h5in_float_type(f, di, name, &half, NULL, err, n) < 0)
+        return -1;
+    if (half) {
+        uint16_t *raw = malloc((count ? count : 1) * sizeof *raw);
+        hid_t t = H5Dget_type(di->d);
+        hid_t mt = H5Tcopy(t);
+        H5Tset_order(mt, H5Tget_order(H5T_NATIVE_USHORT));
+        herr_t e = raw ? H5Dread(di->d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) : -1;
+        H5Tclose(mt);
+        H5Tclose(t);
+        if (e < 0) {
+            free(raw);
+            return h5in_fail(f, err, n, name, "read failed");
+        }
+        half_to_float(dst, raw, count);
+        free(raw);
+    } else if (H5Dread(di->d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+        return h5in_fail(f, err, n, name, "read failed");
+    }
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(dst[i]))
+            return h5in_fail(f, err, n, name, "non-finite value at element %zu", i);
+    return 0;
+}
+
