@@ -1,4 +1,4 @@
-/* ci.c: 95% intervals for the headline metrics, and paired comparisons.
+/* intervals.c: 95% intervals for the headline metrics, and paired comparisons.
  *
  * DESIGN
  * The pipeline keeps a compact ci_rec per target and variant (bits for the

@@ -1,4 +1,4 @@
-/* ci.h: intervals and paired comparisons for the headline metrics. */
+/* intervals.h: intervals and paired comparisons for the headline metrics. */
 #ifndef CI_H
 #define CI_H
 

@@ -15,7 +15,8 @@ double st_quantile_sorted(const double *v, int n, double q);
 /* 95% percentile bootstrap interval of the ratio sum_i w_i a_i / sum_i w_i d_i
  * (minus the same ratio of b_i when b is not NULL: a paired difference) over
  * B resamples of the n units. A resample whose denominator is 0 counts as 0.
- * work: 2 * B doubles + n uint32 (st_boot_work_bytes). threads: OpenMP
+ * work: st_boot_work_bytes(n, B, threads) bytes (B doubles, then n uint32 per
+ * thread: each thread's resample counts). threads: OpenMP
  * threads for the resamples; the result does not depend on it.
  * Returns 0, or -1 when n < 1 or B < 2 (ci then [0, 0]). */
 unsigned long st_boot_work_bytes(int64_t n, int B, int threads);

@@ -94,7 +94,8 @@ CAM_HOT static void axpy(double *restrict acc, double w, const float *restrict x
         acc[p] += w * (double)x[p];
 }
 
-/* Grad-CAM++ weight of one channel: sum_p ReLU(g) * gpp_coef(g, suma), the
+/* Grad-CAM++ weight of one channel: sum_p ReLU(g) * c(g), c = g^2 / (2 g^2 +
+ * suma g^3 + 1e-6) (suma: the channel's activation sum), the
  * terms computed branch-free into tmp (hw doubles), then summed like sum4. */
 CAM_HOT static double gpp_weight(double *restrict tmp, const float *restrict g, double suma,
                                  int hw)
@@ -138,11 +139,11 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
     double shift = 0.0;
     const unsigned fam = CAM_BIT(CAM_GRADCAM) | CAM_BIT(CAM_SIGNED) |
                          CAM_BIT(CAM_COUNTERFACTUAL) | CAM_BIT(CAM_CENTERED);
-    int n_m = (need & fam) != 0, n_ab = (need & CAM_BIT(CAM_ABSGRAD)) != 0;
-    int n_sa = (need & CAM_BIT(CAM_ACTIVATION)) != 0, n_sg = (need & CAM_BIT(CAM_GRADIENT)) != 0;
-    int n_hr = (need & (CAM_BIT(CAM_HIRESCAM) | CAM_BIT(CAM_HIRESCAM_SIGNED))) != 0;
-    int n_lc = (need & CAM_BIT(CAM_LAYERCAM)) != 0, n_xg = (need & CAM_BIT(CAM_XGRADCAM)) != 0;
-    int n_pp = (need & CAM_BIT(CAM_GRADCAMPP)) != 0;
+    int need_cam = (need & fam) != 0, need_abs = (need & CAM_BIT(CAM_ABSGRAD)) != 0;
+    int need_act = (need & CAM_BIT(CAM_ACTIVATION)) != 0, need_grad = (need & CAM_BIT(CAM_GRADIENT)) != 0;
+    int need_hires = (need & (CAM_BIT(CAM_HIRESCAM) | CAM_BIT(CAM_HIRESCAM_SIGNED))) != 0;
+    int need_layer = (need & CAM_BIT(CAM_LAYERCAM)) != 0, need_xgrad = (need & CAM_BIT(CAM_XGRADCAM)) != 0;
+    int need_gpp = (need & CAM_BIT(CAM_GRADCAMPP)) != 0;
 
     /* pass 1: per-channel weights (alpha always: the sign tables use it) */
     for (int k = 0; k < K; k++) {
@@ -151,7 +152,7 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
         double sg = sum4(gk, hw);
         wa[k] = hw > 0 ? sg / hw : 0.0;
         wab[k] = wx[k] = wp[k] = 0.0;
-        if (n_ab) {
+        if (need_abs) {
             double s0 = 0.0, s1 = 0.0;
             int p = 0;
             for (; p + 2 <= hw; p += 2) {
@@ -162,9 +163,9 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
                 s0 += fabs((double)gk[p]);
             wab[k] = hw > 0 ? (s0 + s1) / hw : 0.0;
         }
-        if (n_xg || n_pp) {
+        if (need_xgrad || need_gpp) {
             double sa = sum4(ak, hw);
-            if (n_xg) {
+            if (need_xgrad) {
                 double s0 = 0.0, s1 = 0.0;
                 int p = 0;
                 for (; p + 2 <= hw; p += 2) {
@@ -175,7 +176,7 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
                     s0 += (double)gk[p] * (double)ak[p];
                 wx[k] = xgrad_weight(s0 + s1, sa);
             }
-            if (n_pp) /* terms first (vectorised divisions), then a fixed-order sum */
+            if (need_gpp) /* terms first (vectorised divisions), then a fixed-order sum */
                 wp[k] = gpp_weight(work, gk, sa, hw);
         }
         if (mu)
@@ -192,13 +193,13 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
     for (int k = 0; k < K; k++) {
         const float *ak = a + (size_t)k * (size_t)hw;
         const float *gk = g + (size_t)k * (size_t)hw;
-        if (n_m) axpy(m, wa[k], ak, hw);
-        if (n_ab) axpy(mab, wab[k], ak, hw);
-        if (n_sa) axpy(sa, 1.0, ak, hw);
-        if (n_sg) axpy(sg, 1.0, gk, hw);
-        if (n_xg) axpy(xg, wx[k], ak, hw);
-        if (n_pp) axpy(pp, wp[k], ak, hw);
-        if (n_hr || n_lc)
+        if (need_cam) axpy(m, wa[k], ak, hw);
+        if (need_abs) axpy(mab, wab[k], ak, hw);
+        if (need_act) axpy(sa, 1.0, ak, hw);
+        if (need_grad) axpy(sg, 1.0, gk, hw);
+        if (need_xgrad) axpy(xg, wx[k], ak, hw);
+        if (need_gpp) axpy(pp, wp[k], ak, hw);
+        if (need_hires || need_layer)
             prod_acc(hr, lc, ak, gk, hw);
     }
 

@@ -28,6 +28,10 @@ for t in "$@"; do
     step "$(basename "$t")" "$t"
 done
 
+# --- the tree's shape (README "Layout") ------------------------------------
+step "layout: no file-level dependency cycle, pipeline/ by folder, no C file past 900 lines, no committed binary" \
+    $PY tests/test_layout.py "$BUILD"
+
 # --- end to end against the independent numpy reference --------------------
 fixture() { # fixture NAME ARGS...
     n=$1; shift

@@ -1,4 +1,4 @@
-/* test_draw.c: cmocka tests of analysis/draw (the gallery's pure drawing).
+/* test_draw.c: cmocka tests of pipeline/gallery/draw (the gallery's pure drawing).
  *
  * Colour maps at their anchors (diverging: 0 white, -1 blue, +1 red, and
  * monotone in between; sequential: luminance rising, no green/cyan that

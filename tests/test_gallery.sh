@@ -5,7 +5,7 @@
 #
 # A fixture with pixels is run with --save-maps, then:
 #   - the PNG exists, has the PNG signature, an IHDR of the documented layout
-#     size (pipeline/gallery.c DESIGN) and decodes completely (zlib + row
+#     size (pipeline/gallery/gallery.c DESIGN) and decodes completely (zlib + row
 #     filters); panel 1 of every row shows the image pixels at the integer
 #     upscale wherever no box line is near;
 #   - the targets printed are the rules recomputed here from targets.csv;

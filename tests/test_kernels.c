@@ -1,4 +1,4 @@
-/* test_kernels.c: cmocka tests of kernels/upsample and kernels/half (the
+/* test_kernels.c: cmocka tests of kernels/upsample and pipeline/input/half (the
  * sweeps have tests/test_sweep.c).
  *
  * Each fast kernel is checked three ways: against hand-computed exact values,

@@ -1,4 +1,4 @@
-/* png.c: 8-bit RGB PNG writer on libpng.
+/* pngw.c: 8-bit RGB PNG writer on libpng.
  *
  * DESIGN
  * libpng reports errors by calling an error function that must not return;

@@ -1,4 +1,4 @@
-/* png.h: writing 8-bit RGB PNG files with libpng (prefix pngw_: libpng owns png_). */
+/* pngw.h: writing 8-bit RGB PNG files with libpng (prefix pngw_: libpng owns png_). */
 #ifndef GCS_PNGW_H
 #define GCS_PNGW_H
 

@@ -15,19 +15,13 @@
  */
 #include "pipeline/input/digest.h"
 
+#include "pipeline/common/timer.h"
+
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int dg_file_sha256(const char *path, char hex[65], int64_t *bytes, atomic_int *stop, char *err,
                    size_t errlen)
@@ -81,11 +75,11 @@ static void *dg_main(void *arg)
 {
     dg_job *j = arg;
     for (int i = 0; i < j->n && j->rc == 0 && !atomic_load(&j->stop); i++) {
-        double t = now_s();
+        double t = tm_now_s();
         if (dg_file_sha256(j->paths[i], j->out[i].hex, &j->out[i].bytes, &j->stop, j->err,
                            sizeof j->err) < 0)
             j->rc = -1;
-        j->out[i].seconds = now_s() - t;
+        j->out[i].seconds = tm_now_s() - t;
     }
     return NULL;
 }

@@ -34,16 +34,6 @@
 #define MAX_CHANNELS (1 << 20)
 #define MAX_COUNT 2147483647LL /* N, T, B, C: indices are int32 */
 
-int h5in_fail(const h5in *f, char *err, size_t n, const char *ds, const char *fmt, ...)
-{
-    char msg[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(err, n, "%s: %s: %s", f->m.path, ds, msg);
-    return -1;
-}
 
 /* Read a string attribute of the root group into a new string. */
 static int rd_attr(h5in *f, const char *name, char **out, char *err, size_t n)

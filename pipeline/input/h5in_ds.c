@@ -11,8 +11,21 @@
 #include "pipeline/input/half.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int h5in_fail(const h5in *f, char *err, size_t n, const char *ds, const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(err, n, "%s: %s: %s", f->m.path, ds, msg);
+    return -1;
+}
 
 /* 1 when every component of the absolute path exists as a link. */
 static int path_exists(hid_t fid, const char *path)

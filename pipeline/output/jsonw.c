@@ -1,4 +1,4 @@
-/* json.c: streaming JSON writer.
+/* jsonw.c: streaming JSON writer.
  *
  * DESIGN
  * Objects and arrays are written as they come, two-space indented, with a

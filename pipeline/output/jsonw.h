@@ -1,4 +1,4 @@
-/* json.h: a small streaming JSON writer with error tracking. */
+/* jsonw.h: a small streaming JSON writer with error tracking. */
 #ifndef JSON_H
 #define JSON_H
 

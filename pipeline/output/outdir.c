@@ -26,6 +26,8 @@
 #define _GNU_SOURCE
 #include "pipeline/output/outdir.h"
 
+#include "pipeline/common/paths.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,36 +37,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
-static int mkdirs(const char *dir)
-{
-    char *p = strdup(dir);
-    if (!p)
-        return -1;
-    size_t len = strlen(p);
-    for (size_t i = 1; i <= len; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        char c = p[i];
-        p[i] = 0;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        p[i] = c;
-    }
-    free(p);
-    return 0;
-}
 
 /* Delete a directory holding only files and (recursively) directories. */
 static void rm_tree(const char *dir)
@@ -76,7 +48,7 @@ static void rm_tree(const char *dir)
     while ((e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        char *p = join(dir, e->d_name);
+        char *p = path_join(dir, e->d_name);
         if (!p)
             continue;
         struct stat st;
@@ -109,7 +81,7 @@ static void sweep_stale(const char *parent, const char *base)
             continue;
         if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
             continue; /* a live run's */
-        char *p = join(parent, e->d_name);
+        char *p = path_join(parent, e->d_name);
         if (p)
             rm_tree(p);
         free(p);
@@ -143,7 +115,7 @@ int od_init(od_set *s, const char *dir, char *err, size_t errlen)
         *slash = 0;
     else
         strcpy(parent, ".");
-    if (mkdirs(parent) != 0 || !realpath(parent, real)) {
+    if (path_mkdirs(parent) != 0 || !realpath(parent, real)) {
         snprintf(err, errlen, "%s: -: cannot create its parent directory: %s", dir,
                  strerror(errno));
         return -1;
@@ -183,7 +155,7 @@ const char *od_add(od_set *s, const char *name, char *err, size_t errlen)
         return NULL;
     }
     s->name[s->n] = strdup(name);
-    s->path[s->n] = join(s->staging, name);
+    s->path[s->n] = path_join(s->staging, name);
     if (!s->name[s->n] || !s->path[s->n]) {
         snprintf(err, errlen, "%s: %s: out of memory", s->dir, name);
         return NULL;
@@ -248,7 +220,7 @@ static int carry_over(od_set *s, char *err, size_t errlen)
     while (rc == 0 && (e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || ours(s, e->d_name))
             continue;
-        char *from = join(s->abs, e->d_name), *to = join(s->staging, e->d_name);
+        char *from = path_join(s->abs, e->d_name), *to = path_join(s->staging, e->d_name);
         struct stat st;
         if (!from || !to || lstat(from, &st) != 0) {
             rc = -1;

@@ -1,8 +1,8 @@
-/* run_check.c: the `check` command: validate one file against schema v1
+/* check.c: the `check` command: validate one file against schema v1
  * and print a one-screen summary.
  *
  * DESIGN
- * h5in_open (pipeline/h5in.c) validates everything small and says what is
+ * h5in_open (input/h5in.c) validates everything small and says what is
  * wrong; this then reads every activation, gradient and saliency value in
  * bounded batches through the same reader functions a run uses (which
  * refuse non-finite values), so a file that passes `check` reads cleanly in

@@ -1,4 +1,4 @@
-/* par.c: MPI wrappers (GCS_MPI) or the single-process stand-ins.
+/* mpi_shim.c: MPI wrappers (GCS_MPI) or the single-process stand-ins.
  *
  * DESIGN
  * The engine's distributed mode needs little: agreement on an error code,

@@ -1,4 +1,4 @@
-/* par.h: the few MPI operations the engine needs, and their serial stand-ins.
+/* mpi_shim.h: the few MPI operations the engine needs, and their serial stand-ins.
  *
  * Built with -DGCS_MPI (make MPI=1) these call MPI; otherwise rank 0 of 1
  * and no-ops, so the engine has one code path. */

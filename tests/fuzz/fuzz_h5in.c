@@ -1,4 +1,4 @@
-/* fuzz_h5in.c: libFuzzer harness for the loader and validator (pipeline/h5in.c).
+/* fuzz_h5in.c: libFuzzer harness for the loader and validator (pipeline/input/h5in.c and its siblings).
  *
  * Each input is opened as an in-memory HDF5 file image and validated exactly
  * as `gradcam-study check` does: every small dataset, then (when the
