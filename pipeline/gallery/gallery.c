@@ -217,6 +217,22 @@ done:
     return rc;
 }
 
+/* 1 when two inputs would write the same PNG (its name into png[n]). */
+static int same_stems(const char **inputs, int ninputs, char *png, size_t n)
+{
+    for (int i = 0; i < ninputs; i++)
+        for (int j = 0; j < i; j++) {
+            char a[256], b[256];
+            path_stem(inputs[i], a, sizeof a);
+            path_stem(inputs[j], b, sizeof b);
+            if (!strcmp(a, b)) {
+                snprintf(png, n, "gallery-%s.png", a);
+                return 1;
+            }
+        }
+    return 0;
+}
+
 int gallery_main(int argc, char **argv)
 {
     const char *outdir = NULL, *rundir = NULL;
@@ -264,18 +280,11 @@ int gallery_main(int argc, char **argv)
                                                                : "needs at least one INPUT.h5",
                            "");
     }
-    for (int i = 0; i < ninputs; i++)
-        for (int j = 0; j < i; j++) {
-            char a[256], b[256];
-            path_stem(inputs[i], a, sizeof a);
-            path_stem(inputs[j], b, sizeof b);
-            if (!strcmp(a, b)) {
-                char png[300];
-                snprintf(png, sizeof png, "gallery-%s.png", a);
-                free(inputs);
-                return usage_error("two inputs would both write ", png);
-            }
-        }
+    char png[300];
+    if (same_stems(inputs, ninputs, png, sizeof png)) {
+        free(inputs);
+        return usage_error("two inputs would both write ", png);
+    }
 
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char err[ERRLEN];

@@ -73,6 +73,53 @@ static void json_table(jw *w, const char *key, const sgn_table *t)
     jw_obj_end(w);
 }
 
+/* The "variants" member of one input: variant v's metrics and intervals. */
+static void json_variant(jw *w, const input_res *ir, const run_opts *o, const h5in_meta *m, int v)
+{
+    const agg_metrics *am = &ir->am[v];
+    const ci_variant *ci = &ir->ci[v];
+    const agg_variant *a = &ir->agg[v];
+    int with_ci = o->bootstrap >= 2;
+    jw_obj(w, var_name(v));
+    jw_int(w, "degenerate", a->degenerate);
+    json_norms(w, "boxacc", am->boxacc);
+    if (with_ci) json_norms_ci(w, "boxacc_ci95", ci->boxacc);
+    json_norms(w, "maxboxacc", am->maxboxacc);
+    if (with_ci) json_norms_ci(w, "maxboxacc_ci95", ci->maxboxacc);
+    json_norms(w, "maxboxacc_threshold", am->maxboxacc_t);
+    json_norms(w, "maxboxacc_v2", am->maxboxacc_v2);
+    if (with_ci) json_norms_ci(w, "maxboxacc_v2_ci95", ci->maxboxacc_v2);
+    jw_obj(w, "boxacc_curve");
+    for (int n = 0; n < LOC_NNORM; n++)
+        jw_nums(w, loc_norm_name(n), am->curve[n], LOC_NTHR);
+    jw_obj_end(w);
+    jw_num(w, "pointing", am->pointing);
+    if (with_ci) jw_nums(w, "pointing_ci95", ci->pointing, 2);
+    jw_num(w, "pointing_class_mean", am->pointing_class_mean);
+    jw_obj(w, "pointing_per_class");
+    for (int cl = 0; cl < m->C; cl++) {
+        double p = agg_class_pointing(a, cl);
+        if (p >= 0)
+            jw_num(w, m->classes[cl], p);
+    }
+    jw_obj_end(w);
+    jw_num(w, "energy", am->energy);
+    if (with_ci) jw_nums(w, "energy_ci95", ci->energy, 2);
+    jw_obj(w, "evidence");
+    jw_int(w, "eligible_neg", a->neg_n);
+    jw_num(w, "neg_other", am->neg_other);
+    jw_num(w, "neg_area", am->neg_area);
+    jw_num(w, "neg_enrichment", am->neg_enrichment);
+    if (with_ci) jw_nums(w, "neg_enrichment_ci95", ci->neg_enrichment, 2);
+    jw_int(w, "eligible_pos", a->pos_n);
+    jw_num(w, "pos_other", am->pos_other);
+    jw_num(w, "pos_area", am->pos_area);
+    jw_num(w, "pos_enrichment", am->pos_enrichment);
+    if (with_ci) jw_nums(w, "pos_enrichment_ci95", ci->pos_enrichment, 2);
+    jw_obj_end(w);
+    jw_obj_end(w);
+}
+
 static void json_input(jw *w, const input_res *ir, const run_opts *o)
 {
     static const char *const an[5] = {"schema", "model", "layer", "activation", "dataset"};
@@ -118,52 +165,9 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     if (ir->save_maps)
         jw_str(w, "maps_file", ir->maps_name);
     jw_obj(w, "variants");
-    for (int v = 0; v < VAR_N; v++) {
-        if (!ir->active[v])
-            continue;
-        const agg_metrics *am = &ir->am[v];
-        const ci_variant *ci = &ir->ci[v];
-        const agg_variant *a = &ir->agg[v];
-        int with_ci = o->bootstrap >= 2;
-        jw_obj(w, var_name(v));
-        jw_int(w, "degenerate", a->degenerate);
-        json_norms(w, "boxacc", am->boxacc);
-        if (with_ci) json_norms_ci(w, "boxacc_ci95", ci->boxacc);
-        json_norms(w, "maxboxacc", am->maxboxacc);
-        if (with_ci) json_norms_ci(w, "maxboxacc_ci95", ci->maxboxacc);
-        json_norms(w, "maxboxacc_threshold", am->maxboxacc_t);
-        json_norms(w, "maxboxacc_v2", am->maxboxacc_v2);
-        if (with_ci) json_norms_ci(w, "maxboxacc_v2_ci95", ci->maxboxacc_v2);
-        jw_obj(w, "boxacc_curve");
-        for (int n = 0; n < LOC_NNORM; n++)
-            jw_nums(w, loc_norm_name(n), am->curve[n], LOC_NTHR);
-        jw_obj_end(w);
-        jw_num(w, "pointing", am->pointing);
-        if (with_ci) jw_nums(w, "pointing_ci95", ci->pointing, 2);
-        jw_num(w, "pointing_class_mean", am->pointing_class_mean);
-        jw_obj(w, "pointing_per_class");
-        for (int cl = 0; cl < m->C; cl++) {
-            double p = agg_class_pointing(a, cl);
-            if (p >= 0)
-                jw_num(w, m->classes[cl], p);
-        }
-        jw_obj_end(w);
-        jw_num(w, "energy", am->energy);
-        if (with_ci) jw_nums(w, "energy_ci95", ci->energy, 2);
-        jw_obj(w, "evidence");
-        jw_int(w, "eligible_neg", a->neg_n);
-        jw_num(w, "neg_other", am->neg_other);
-        jw_num(w, "neg_area", am->neg_area);
-        jw_num(w, "neg_enrichment", am->neg_enrichment);
-        if (with_ci) jw_nums(w, "neg_enrichment_ci95", ci->neg_enrichment, 2);
-        jw_int(w, "eligible_pos", a->pos_n);
-        jw_num(w, "pos_other", am->pos_other);
-        jw_num(w, "pos_area", am->pos_area);
-        jw_num(w, "pos_enrichment", am->pos_enrichment);
-        if (with_ci) jw_nums(w, "pos_enrichment_ci95", ci->pos_enrichment, 2);
-        jw_obj_end(w);
-        jw_obj_end(w);
-    }
+    for (int v = 0; v < VAR_N; v++)
+        if (ir->active[v])
+            json_variant(w, ir, o, m, v);
     jw_obj_end(w);
     jw_arr(w, "paired");
     for (int p = 0; p < ir->npairs; p++)

@@ -307,17 +307,10 @@ static int open_inputs(input_res *irs, const run_opts *o, char *err, size_t errl
     return rc;
 }
 
-int run_study(const run_opts *o, char *err, size_t errlen)
+/* Validate every input before touching OUTDIR; under MPI rank 0 first (in
+ * its isolated probe), then the others open what it accepted. */
+static int open_all(input_res *irs, const run_opts *o, char *err, size_t errlen)
 {
-    double t_start = tm_now_s();
-    od_set od;
-    input_res *irs = calloc((size_t)o->ninputs, sizeof *irs);
-    if (!irs) {
-        snprintf(err, errlen, "-: -: out of memory");
-        return -2;
-    }
-    /* validate every input before touching OUTDIR; under MPI rank 0 first
-       (in its isolated probe), then the others open what it accepted */
     int rank = par_rank(), P = par_size();
     int rc = 0;
     if (rank == 0)
@@ -339,6 +332,45 @@ int run_study(const run_opts *o, char *err, size_t errlen)
             }
         }
     }
+    return rc;
+}
+
+/* Close one of the run's tables (f may be NULL); the run's status after it. */
+static int close_table(FILE *f, const char *name, const run_opts *o, int rc, char *err,
+                       size_t errlen)
+{
+    char e2[H5IN_ERRLEN];
+    if (f && od_fclose(f, name, e2, sizeof e2) < 0 && rc == 0) {
+        snprintf(err, errlen, "%s/%s", o->outdir, e2);
+        rc = -2;
+    }
+    return rc;
+}
+
+static void free_inputs(input_res *irs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        for (int v = 0; v < VAR_N; v++)
+            agg_free(&irs[i].agg[v]);
+        free(irs[i].mu);
+        free(irs[i].rec);
+        free(irs[i].pairs);
+        h5in_close(irs[i].f);
+    }
+    free(irs);
+}
+
+int run_study(const run_opts *o, char *err, size_t errlen)
+{
+    double t_start = tm_now_s();
+    od_set od;
+    input_res *irs = calloc((size_t)o->ninputs, sizeof *irs);
+    if (!irs) {
+        snprintf(err, errlen, "-: -: out of memory");
+        return -2;
+    }
+    int rank = par_rank(), P = par_size();
+    int rc = open_all(irs, o, err, errlen);
     /* rank 0 hashes the inputs on a thread of its own (or here, when no
        thread can be had) while the rest goes on */
     dg_job dg;
@@ -375,20 +407,8 @@ int run_study(const run_opts *o, char *err, size_t errlen)
             break;
         rc = run_input(&irs[i], i, o, csv, sgn, &od, err, errlen);
     }
-    if (csv) {
-        char e2[H5IN_ERRLEN];
-        if (od_fclose(csv, "targets.csv", e2, sizeof e2) < 0 && rc == 0) {
-            snprintf(err, errlen, "%s/%s", o->outdir, e2);
-            rc = -2;
-        }
-    }
-    if (sgn) {
-        char e2[H5IN_ERRLEN];
-        if (od_fclose(sgn, "signs.csv", e2, sizeof e2) < 0 && rc == 0) {
-            snprintf(err, errlen, "%s/%s", o->outdir, e2);
-            rc = -2;
-        }
-    }
+    rc = close_table(csv, "targets.csv", o, rc, err, errlen);
+    rc = close_table(sgn, "signs.csv", o, rc, err, errlen);
     if (dg_on && dg_finish(&dg, rc != 0) != 0 && rc == 0) {
         snprintf(err, errlen, "%s", dg.err);
         rc = -1;
@@ -411,15 +431,7 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         od_abort(&od); /* after a commit: the old outputs; after a failure: the new ones */
         od_free(&od);
     }
-    for (int i = 0; i < o->ninputs; i++) {
-        for (int v = 0; v < VAR_N; v++)
-            agg_free(&irs[i].agg[v]);
-        free(irs[i].mu);
-        free(irs[i].rec);
-        free(irs[i].pairs);
-        h5in_close(irs[i].f);
-    }
-    free(irs);
+    free_inputs(irs, o->ninputs);
     return rc;
 }
 
