@@ -117,6 +117,17 @@ cli() {
     expect 0 "" "$BIN" check "$T/f32.h5" && grep -q "valid gradcam-study/1" "$T/o"
 }
 step "command line: help, version, usage errors exit 2" cli
+tty_progress() { # on a terminal (script(1) gives run a pty): a progress line and a table
+    script -qec "'$BIN' run -o '$T/tty' --bootstrap 0 '$T/f32.h5'" /dev/null >"$T/tty.txt" 2>&1 &&
+    grep -q "run: input 1/1 f32.h5: [0-9]*/[0-9]* targets (100%)" "$T/tty.txt" &&
+    grep -q "^f32.h5  *gradcam  *[0-9.]*%" "$T/tty.txt" &&
+    script -qec "'$BIN' run --quiet -o '$T/tty2' --bootstrap 0 '$T/f32.h5'" /dev/null >"$T/tty2.txt" 2>&1 &&
+    [ ! -s "$T/tty2.txt" ] &&
+    "$BIN" run -o "$T/tty3" --bootstrap 0 "$T/f32.h5" >"$T/tty3.txt" 2>&1 &&
+    [ ! -s "$T/tty3.txt" ] &&
+    cmp "$T/tty/targets.csv" "$T/tty3/targets.csv" && cmp "$T/tty/signs.csv" "$T/tty3/signs.csv"
+}
+step "run on a terminal: progress line and final table; nothing with --quiet or when piped; same outputs" tty_progress
 
 bad_input() {
     printf 'not hdf5 at all\n' >"$T/junk.h5"

@@ -30,6 +30,7 @@ typedef struct {
     int ninputs;
     char **inputs;
     const char *command;         /* the command line, for provenance */
+    int progress;                /* show progress and a final table on stderr (a terminal) */
 } run_opts;
 
 /* One input's results and bookkeeping. */

@@ -20,11 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char RUN_USAGE[] =
     "usage: gradcam-study run -o OUTDIR [--threads N] [--variants a,b,...] [--threshold 0.15]\n"
     "                         [--tolerance 15] [--save-maps] [--max-memory MiB]\n"
-    "                         [--features-only]\n"
+    "                         [--features-only] [--quiet]\n"
     "                         [--bootstrap 1000] [--seed 1] INPUT.h5 ...\n"
     "       gradcam-study check INPUT.h5\n";
 
@@ -42,7 +43,9 @@ void run_help(FILE *f)
           "                       localization, no per-variant metrics (benchmarks)\n"
           "  --max-memory MiB     refuse inputs needing more memory than this (4096)\n"
           "  --bootstrap B        resamples (over images) for the 95% intervals (1000; 0: none)\n"
-          "  --seed S             bootstrap seed (1)\n\n"
+          "  --seed S             bootstrap seed (1)\n"
+          "  --quiet              no progress line and no final table (they appear only\n"
+          "                       when stderr is a terminal)\n\n"
           "variants:", f);
     for (int v = 0; v < VAR_N; v++)
         fprintf(f, " %s", var_name(v));
@@ -78,7 +81,7 @@ static int parse_variants(const char *list, uint32_t *mask)
 }
 
 enum { O_THREADS = 256, O_VARIANTS, O_THRESHOLD, O_TOLERANCE, O_SAVE_MAPS, O_MAX_MEMORY,
-       O_FEATURES_ONLY, O_BOOTSTRAP, O_SEED };
+       O_FEATURES_ONLY, O_BOOTSTRAP, O_SEED, O_QUIET };
 
 static const struct option RUN_OPTS[] = {
     {"out", required_argument, NULL, 'o'},
@@ -91,6 +94,7 @@ static const struct option RUN_OPTS[] = {
     {"features-only", no_argument, NULL, O_FEATURES_ONLY},
     {"bootstrap", required_argument, NULL, O_BOOTSTRAP},
     {"seed", required_argument, NULL, O_SEED},
+    {"quiet", no_argument, NULL, O_QUIET},
     {NULL, 0, NULL, 0}};
 
 /* One option into o: 0, or the exit status of a usage error. */
@@ -135,6 +139,9 @@ static int one_option(run_opts *o, int c, const char *v)
             return usage_error("--bootstrap takes 0 or 2..1000000, not '%s'", v);
         o->bootstrap = (int)lv;
         return 0;
+    case O_QUIET:
+        o->progress = 0;
+        return 0;
     case O_SEED:
         if (arg_long(v, 0, __LONG_MAX__, &lv) < 0)
             return usage_error("--seed takes an integer >= 0, not '%s'", v);
@@ -155,6 +162,7 @@ int run_main(int argc, char **argv)
     o.max_memory_mib = 4096;
     o.bootstrap = 1000;
     o.seed = 1;
+    o.progress = isatty(2);
     char *cmd = arg_join(argc + 1, argv - 1); /* "gradcam-study run ..." as typed */
     if (!cmd)
         return 1;

@@ -254,10 +254,14 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         goto done;
     }
     tg_ctx c = {m, ir, &lp, ir->mu, need, o->features_only};
-    walk_ctx wc = {ir, index, o, csv, sgn, mo};
+    prog_state prog;
+    prog_start(&prog, o, index, m);
+    prog.on = prog.on && rank == 0;
+    walk_ctx wc = {ir, index, o, csv, sgn, mo, &prog};
     stash st = {0};
     rc = main_pass(ir, &pl, &b, &c, &wc, &st, o->threads, err, errlen);
     rc = walk_gather(&wc, &st, rc, b.res, b.maps, b.maps_per_t, err, errlen);
+    prog_end(&prog);
     stash_free(&st);
     ir->t_main = tm_now_s() - t0;
 done:
@@ -421,6 +425,8 @@ int run_study(const run_opts *o, char *err, size_t errlen)
     free(dgf);
     for (int i = 0; i < o->ninputs && rc == 0 && rank == 0; i++)
         rc = run_stats_input(&irs[i], o, err, errlen);
+    if (rc == 0 && rank == 0)
+        prog_table(irs, o);
     if (rc == 0 && rank == 0)
         rc = sum_write(&od, irs, o, P, tm_now_s() - t_start, err, errlen);
     if (rc == 0 && rank == 0 && od_commit(&od, err, errlen) < 0)

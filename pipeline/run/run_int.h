@@ -130,6 +130,7 @@ typedef struct {
     const run_opts *o;
     FILE *csv, *sgn;
     maps_out *mo;
+    struct prog_state *prog; /* progress on a terminal */
 } walk_ctx;
 
 /* A rank > 0 keeps its batches' results until rank 0 asks for them. */
@@ -155,6 +156,24 @@ void stash_free(stash *s);
  * Returns the run's status (rc, or the first failure of another rank). */
 int walk_gather(walk_ctx *w, stash *st, int rc, target_res *res, float *maps, size_t maps_per_t,
                 char *err, size_t errlen);
+
+/* ---- progress.c: what a terminal shows ----------------------------------- */
+
+typedef struct prog_state {
+    int on, index, ninputs;
+    int64_t total, done;
+    const char *name;
+    double t0, last;
+} prog_state;
+
+/* Input `index` (metadata m) starts: its line, when o->progress. */
+void prog_start(prog_state *p, const run_opts *o, int index, const h5in_meta *m);
+/* n more targets walked. */
+void prog_add(prog_state *p, int64_t n);
+/* The input is done: the line's last state and a newline. */
+void prog_end(prog_state *p);
+/* The headline metrics per input and variant (after the statistics). */
+void prog_table(const input_res *irs, const run_opts *o);
 
 /* ---- mu.c, stats.c --------------------------------------------------------- */
 

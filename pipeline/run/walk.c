@@ -44,6 +44,7 @@ int walk_batch(walk_ctx *w, int64_t t0, int64_t nt, const target_res *res,
     }
     if (w->mo && nt > 0 && maps_write(w->mo, t0, nt, maps, err, errlen) < 0)
         return -2;
+    prog_add(w->prog, nt);
     return 0;
 }
 
