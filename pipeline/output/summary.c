@@ -77,6 +77,86 @@ static void json_table(jw *w, const char *key, const sgn_table *t)
     jw_obj_end(w);
 }
 
+/* One variant's object: its metrics, their intervals, the curves, the
+ * per-class pointing and the evidence block. */
+static void json_variant(jw *w, const input_res *ir, const run_opts *o, const h5in_meta *m,
+                         int v)
+{
+    const agg_metrics *am = &ir->am[v];
+    const ci_variant *ci = &ir->ci[v];
+    const agg_variant *a = &ir->agg[v];
+    int with_ci = o->bootstrap >= 2;
+    jw_obj(w, var_name(v));
+    jw_int(w, "degenerate", a->degenerate);
+    json_norms(w, "boxacc", am->boxacc);
+    if (with_ci) json_norms_ci(w, "boxacc_ci95", ci->boxacc);
+    json_norms(w, "maxboxacc", am->maxboxacc);
+    if (with_ci) json_norms_ci(w, "maxboxacc_ci95", ci->maxboxacc);
+    json_norms(w, "maxboxacc_threshold", am->maxboxacc_t);
+    json_norms(w, "maxboxacc_v2", am->maxboxacc_v2);
+    if (with_ci) json_norms_ci(w, "maxboxacc_v2_ci95", ci->maxboxacc_v2);
+    jw_obj(w, "boxacc_curve");
+    for (int n = 0; n < LOC_NNORM; n++)
+        jw_nums(w, loc_norm_name(n), am->curve[n], LOC_NTHR);
+    jw_obj_end(w);
+    jw_num(w, "pointing", am->pointing);
+    if (with_ci) jw_nums(w, "pointing_ci95", ci->pointing, 2);
+    jw_num(w, "pointing_class_mean", am->pointing_class_mean);
+    jw_obj(w, "pointing_per_class");
+    for (int cl = 0; cl < m->C; cl++) {
+        double p = agg_class_pointing(a, cl);
+        if (p >= 0)
+            jw_num(w, m->classes[cl], p);
+    }
+    jw_obj_end(w);
+    jw_num(w, "energy", am->energy);
+    if (with_ci) jw_nums(w, "energy_ci95", ci->energy, 2);
+    jw_obj(w, "evidence");
+    jw_int(w, "eligible_neg", a->neg_n);
+    jw_num(w, "neg_other", am->neg_other);
+    jw_num(w, "neg_area", am->neg_area);
+    jw_num(w, "neg_enrichment", am->neg_enrichment);
+    if (with_ci) jw_nums(w, "neg_enrichment_ci95", ci->neg_enrichment, 2);
+    jw_int(w, "eligible_pos", a->pos_n);
+    jw_num(w, "pos_other", am->pos_other);
+    jw_num(w, "pos_area", am->pos_area);
+    jw_num(w, "pos_enrichment", am->pos_enrichment);
+    if (with_ci) jw_nums(w, "pos_enrichment_ci95", ci->pos_enrichment, 2);
+    jw_obj_end(w);
+    jw_obj_end(w);
+}
+
+/* The "paired" array: every pair of variants the input compares, per metric. */
+static void json_pairs(jw *w, const input_res *ir, const run_opts *o)
+{
+    jw_arr(w, "paired");
+    for (int p = 0; p < ir->npairs; p++)
+        for (int k = 0; k < SUM_PAIR_METRICS; k++) {
+            const ci_pair *q = &ir->pairs[p * SUM_PAIR_METRICS + k];
+            jw_obj(w, NULL);
+            jw_str(w, "a", var_name(ir->pair_a[p]));
+            jw_str(w, "b", var_name(ir->pair_b[p]));
+            jw_str(w, "metric", ci_metric_name(sum_pair_metric[k]));
+            if (ci_metric_has_norm(sum_pair_metric[k]))
+                jw_str(w, "norm", loc_norm_name(sum_pair_norm[k]));
+            jw_int(w, "targets", q->targets);
+            jw_num(w, "value_a", q->a);
+            jw_num(w, "value_b", q->b);
+            jw_num(w, "diff", q->diff);
+            if (o->bootstrap >= 2)
+                jw_nums(w, "diff_ci95", q->ci, 2);
+            if (sum_pair_metric[k] == CI_BOXACC)
+                jw_num(w, "box_iou_mean", q->box_iou);
+            if (q->binary) {
+                jw_int(w, "a_only", q->a_only);
+                jw_int(w, "b_only", q->b_only);
+                jw_num(w, "mcnemar_p", q->p);
+            }
+            jw_obj_end(w);
+        }
+    jw_arr_end(w);
+}
+
 static void json_input(jw *w, const input_res *ir, const run_opts *o)
 {
     static const char *const an[5] = {"schema", "model", "layer", "activation", "dataset"};
@@ -125,76 +205,10 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     for (int v = 0; v < VAR_N; v++) {
         if (!ir->active[v])
             continue;
-        const agg_metrics *am = &ir->am[v];
-        const ci_variant *ci = &ir->ci[v];
-        const agg_variant *a = &ir->agg[v];
-        int with_ci = o->bootstrap >= 2;
-        jw_obj(w, var_name(v));
-        jw_int(w, "degenerate", a->degenerate);
-        json_norms(w, "boxacc", am->boxacc);
-        if (with_ci) json_norms_ci(w, "boxacc_ci95", ci->boxacc);
-        json_norms(w, "maxboxacc", am->maxboxacc);
-        if (with_ci) json_norms_ci(w, "maxboxacc_ci95", ci->maxboxacc);
-        json_norms(w, "maxboxacc_threshold", am->maxboxacc_t);
-        json_norms(w, "maxboxacc_v2", am->maxboxacc_v2);
-        if (with_ci) json_norms_ci(w, "maxboxacc_v2_ci95", ci->maxboxacc_v2);
-        jw_obj(w, "boxacc_curve");
-        for (int n = 0; n < LOC_NNORM; n++)
-            jw_nums(w, loc_norm_name(n), am->curve[n], LOC_NTHR);
-        jw_obj_end(w);
-        jw_num(w, "pointing", am->pointing);
-        if (with_ci) jw_nums(w, "pointing_ci95", ci->pointing, 2);
-        jw_num(w, "pointing_class_mean", am->pointing_class_mean);
-        jw_obj(w, "pointing_per_class");
-        for (int cl = 0; cl < m->C; cl++) {
-            double p = agg_class_pointing(a, cl);
-            if (p >= 0)
-                jw_num(w, m->classes[cl], p);
-        }
-        jw_obj_end(w);
-        jw_num(w, "energy", am->energy);
-        if (with_ci) jw_nums(w, "energy_ci95", ci->energy, 2);
-        jw_obj(w, "evidence");
-        jw_int(w, "eligible_neg", a->neg_n);
-        jw_num(w, "neg_other", am->neg_other);
-        jw_num(w, "neg_area", am->neg_area);
-        jw_num(w, "neg_enrichment", am->neg_enrichment);
-        if (with_ci) jw_nums(w, "neg_enrichment_ci95", ci->neg_enrichment, 2);
-        jw_int(w, "eligible_pos", a->pos_n);
-        jw_num(w, "pos_other", am->pos_other);
-        jw_num(w, "pos_area", am->pos_area);
-        jw_num(w, "pos_enrichment", am->pos_enrichment);
-        if (with_ci) jw_nums(w, "pos_enrichment_ci95", ci->pos_enrichment, 2);
-        jw_obj_end(w);
-        jw_obj_end(w);
+        json_variant(w, ir, o, m, v);
     }
     jw_obj_end(w);
-    jw_arr(w, "paired");
-    for (int p = 0; p < ir->npairs; p++)
-        for (int k = 0; k < SUM_PAIR_METRICS; k++) {
-            const ci_pair *q = &ir->pairs[p * SUM_PAIR_METRICS + k];
-            jw_obj(w, NULL);
-            jw_str(w, "a", var_name(ir->pair_a[p]));
-            jw_str(w, "b", var_name(ir->pair_b[p]));
-            jw_str(w, "metric", ci_metric_name(sum_pair_metric[k]));
-            if (ci_metric_has_norm(sum_pair_metric[k]))
-                jw_str(w, "norm", loc_norm_name(sum_pair_norm[k]));
-            jw_int(w, "targets", q->targets);
-            jw_num(w, "value_a", q->a);
-            jw_num(w, "value_b", q->b);
-            jw_num(w, "diff", q->diff);
-            if (o->bootstrap >= 2)
-                jw_nums(w, "diff_ci95", q->ci, 2);
-            if (sum_pair_metric[k] == CI_BOXACC)
-                jw_num(w, "box_iou_mean", q->box_iou);
-            if (q->binary) {
-                jw_int(w, "a_only", q->a_only);
-                jw_int(w, "b_only", q->b_only);
-                jw_num(w, "mcnemar_p", q->p);
-            }
-            jw_obj_end(w);
-        }
-    jw_arr_end(w);
+    json_pairs(w, ir, o);
     jw_obj(w, "sign_tables");
     json_table(w, "alphaA", &ir->tot[0]);
     json_table(w, "GA", &ir->tot[1]);
