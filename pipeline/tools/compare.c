@@ -1,7 +1,8 @@
 /* compare.c: is today's run worse than yesterday's?
  *
  * DESIGN
- * `compare BASE NEW` reads BASE/summary.json and NEW/summary.json, pairs
+ * `compare BASE NEW` reads BASE/summary.json and NEW/summary.json through
+ * their owner (output/summary.c: strict, schema and inputs checked), pairs
  * their inputs (same file name and same model/layer/activation/dataset
  * attributes), and for every variant present in both compares the headline
  * metrics: BoxAcc, MaxBoxAcc, MaxBoxAccV2 (both norms), pointing, energy and
@@ -18,7 +19,12 @@
  * input, checksum, version, variant, metric, value, interval) and
  * `--trend PNG-BASENAME` draws the history of Grad-CAM's headline metrics.
  *
- * Thread safety: single-threaded command.
+ * Metrics a variant lacks are skipped, not errors (an older or narrower
+ * run); a missing "variants" object is an error naming its path.
+ * Options with getopt_long; usage errors "gradcam-study: compare: OPTION:
+ * problem" and the usage, exit 2.
+ *
+ * Thread safety: single-threaded command (getopt).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/tools/compare.h"
@@ -177,18 +183,16 @@ static int append_history(const char *path, const json_t *root, const json_t *in
  * history's runs (x = run number in the file's order). */
 static int draw_trend(const char *hist, const char *target, char *err, size_t n)
 {
-    char dir[4096], name[256];
-    const char *sl = strrchr(target, '/');
-    if (sl) {
-        snprintf(dir, sizeof dir, "%.*s", (int)(sl - target), target);
-        snprintf(name, sizeof name, "%s", sl + 1);
-    } else {
-        snprintf(dir, sizeof dir, ".");
-        snprintf(name, sizeof name, "%s", target);
+    const char *name = path_base(target);
+    char *dir = path_dir(target);
+    if (!dir) {
+        snprintf(err, n, "%s: -: out of memory", target);
+        return -1;
     }
     FILE *f = fopen(hist, "r");
     if (!f) {
         snprintf(err, n, "%s: -: cannot read: %s", hist, strerror(errno));
+        free(dir);
         return -1;
     }
     plot_fig fig;
@@ -247,6 +251,7 @@ static int draw_trend(const char *hist, const char *target, char *err, size_t n)
     if (rc == 0)
         rc = plot_commit(dir, name, err, n);
     plot_free(&fig);
+    free(dir);
     return rc;
 }
 
