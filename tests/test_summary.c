@@ -113,7 +113,8 @@ static void test_numbers(void **state)
     /* an integer beyond long long: jansson's syntax error */
     assert_false(parses("{\"schema\": \"gradcam-study-summary/1\", "
                         "\"inputs\": [99999999999999999999]}"));
-    assert_string_equal(err, "s.json: line 1 column 69: too big integer near '99999999999999999999'");
+    assert_string_equal(err,
+                        "s.json: line 1 column 69: too big integer near '99999999999999999999'");
     assert_true(parses("{\"schema\": \"gradcam-study-summary/1\", "
                        "\"inputs\": [9223372036854775807, 1e300]}"));
     /* a count must be whole and in range */

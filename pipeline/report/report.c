@@ -116,7 +116,8 @@ static int make_links(rp_study *st, const char *out, const char *figdir, const c
         snprintf(err, errlen, "%s: -: cannot resolve its path: %s", summary, strerror(errno));
         return -1;
     }
-    if (!(st->fig_link = path_relative(rdir, fdir)) || !(st->summary_link = path_relative(rdir, sum))) {
+    if (!(st->fig_link = path_relative(rdir, fdir)) ||
+        !(st->summary_link = path_relative(rdir, sum))) {
         snprintf(err, errlen, "%s: -: out of memory", out);
         return -1;
     }

@@ -210,7 +210,8 @@ static int draw_trend(const char *hist, const char *target, char *err, size_t n)
             char *fld[9];
             int k = 0;
             char *save = NULL;
-            for (char *t = strtok_r(line, ",\n", &save); t && k < 9; t = strtok_r(NULL, ",\n", &save))
+            for (char *t = strtok_r(line, ",\n", &save); t && k < 9;
+                 t = strtok_r(NULL, ",\n", &save))
                 fld[k++] = t;
             if (k < 7 || strcmp(fld[4], "gradcam") != 0 || strcmp(fld[5], want[w]) != 0)
                 continue;
