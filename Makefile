@@ -27,6 +27,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 PNG_CFLAGS  := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null)
 CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
+JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null)
 
 # make MPI=1: the same engine against Open MPI and parallel HDF5, in build-mpi/ and
 # bin-mpi/ (the serial build stays the default and needs no MPI).
@@ -41,9 +43,10 @@ endif
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS  := -std=c11 -I. $(OPT) -fno-trapping-math -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
+           $(JANSSON_CFLAGS) \
            -DGCS_VERSION='"$(VERSION)"' -D_DEFAULT_SOURCE
 LDFLAGS := -fopenmp -pthread $(SAN)
-LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) -lm
+LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) -lm
 
 # The tree is built by folder: every .c under kernels/, analysis/ and the folders of pipeline/
 # (one wildcard each, no hand list). Two programs: the study's command (pipeline/main.c) and the
@@ -180,10 +183,12 @@ valgrind: all
 	    --figures out/valgrind/fig out/valgrind/out/summary.json
 	@echo "valgrind: clean"
 
-# Fuzzing (libFuzzer, clang from Debian): the loader/validator and the JSON reader, each for
+# Fuzzing (libFuzzer, clang from Debian): the loader/validator and the summary reader, each for
 # FUZZ_SECONDS. New crashing inputs land in tests/fuzz/crashes/ (commit them: the test suite
 # replays every file there); the seed corpora are committed in tests/fuzz/seeds-*.
 FUZZ_SECONDS ?= 60
+# The summary harness links the whole library (summary.c holds the writer beside the
+# reader, and the writer's callees reach most of the tree; clang's -fopenmp is libomp).
 # fork mode keeps fuzzing past a finding (each is saved); a finding does not stop the
 # second harness from running
 FUZZ_KEEP    := -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
@@ -192,15 +197,17 @@ fuzz: deps
 	@mkdir -p build-fuzz/corpus-h5in build-fuzz/corpus-json tests/fuzz/crashes
 	$(FUZZ_CC) $(HDF5_CFLAGS) tests/fuzz/fuzz_h5in.c $(wildcard pipeline/input/*.c) -I. \
 	    $(HDF5_LIBS) $(CRYPTO_LIBS) -lm -o build-fuzz/fuzz_h5in
-	$(FUZZ_CC) tests/fuzz/fuzz_jsonr.c pipeline/output/jsonr.c -I. -lm -o build-fuzz/fuzz_jsonr
+	$(FUZZ_CC) -fopenmp -std=c11 -D_DEFAULT_SOURCE $(HDF5_CFLAGS) $(PNG_CFLAGS) $(JANSSON_CFLAGS) \
+	    tests/fuzz/fuzz_summary.c $(filter-out $(MAINS),$(SOURCES)) -I. \
+	    $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) -lm -o build-fuzz/fuzz_summary
 	build-fuzz/fuzz_h5in -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 $(FUZZ_KEEP) \
 	    -artifact_prefix=tests/fuzz/crashes/h5in- -print_final_stats=1 \
 	    build-fuzz/corpus-h5in tests/fuzz/seeds-h5in || \
 	    echo "fuzz_h5in: findings saved in tests/fuzz/crashes/ (libFuzzer exit $$?)"
-	build-fuzz/fuzz_jsonr -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_KEEP) \
+	build-fuzz/fuzz_summary -max_total_time=$(FUZZ_SECONDS) -timeout=10 $(FUZZ_KEEP) \
 	    -artifact_prefix=tests/fuzz/crashes/json- -print_final_stats=1 \
 	    build-fuzz/corpus-json tests/fuzz/seeds-json || \
-	    echo "fuzz_jsonr: findings saved in tests/fuzz/crashes/ (libFuzzer exit $$?)"
+	    echo "fuzz_summary: findings saved in tests/fuzz/crashes/ (libFuzzer exit $$?)"
 	@echo "fuzz: $$(ls tests/fuzz/crashes | wc -l) inputs in tests/fuzz/crashes/; make test replays them all"
 
 clean:

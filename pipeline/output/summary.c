@@ -17,8 +17,12 @@
 
 #include "pipeline/output/jsonw.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #ifndef GCS_VERSION
@@ -73,8 +77,10 @@ static void json_table(jw *w, const char *key, const sgn_table *t)
     jw_obj_end(w);
 }
 
-/* The "variants" member of one input: variant v's metrics and intervals. */
-static void json_variant(jw *w, const input_res *ir, const run_opts *o, const h5in_meta *m, int v)
+/* One variant's object: its metrics, their intervals, the curves, the
+ * per-class pointing and the evidence block. */
+static void json_variant(jw *w, const input_res *ir, const run_opts *o, const h5in_meta *m,
+                         int v)
 {
     const agg_metrics *am = &ir->am[v];
     const ci_variant *ci = &ir->ci[v];
@@ -118,6 +124,37 @@ static void json_variant(jw *w, const input_res *ir, const run_opts *o, const h5
     if (with_ci) jw_nums(w, "pos_enrichment_ci95", ci->pos_enrichment, 2);
     jw_obj_end(w);
     jw_obj_end(w);
+}
+
+/* The "paired" array: every pair of variants the input compares, per metric. */
+static void json_pairs(jw *w, const input_res *ir, const run_opts *o)
+{
+    jw_arr(w, "paired");
+    for (int p = 0; p < ir->npairs; p++)
+        for (int k = 0; k < SUM_PAIR_METRICS; k++) {
+            const ci_pair *q = &ir->pairs[p * SUM_PAIR_METRICS + k];
+            jw_obj(w, NULL);
+            jw_str(w, "a", var_name(ir->pair_a[p]));
+            jw_str(w, "b", var_name(ir->pair_b[p]));
+            jw_str(w, "metric", ci_metric_name(sum_pair_metric[k]));
+            if (ci_metric_has_norm(sum_pair_metric[k]))
+                jw_str(w, "norm", loc_norm_name(sum_pair_norm[k]));
+            jw_int(w, "targets", q->targets);
+            jw_num(w, "value_a", q->a);
+            jw_num(w, "value_b", q->b);
+            jw_num(w, "diff", q->diff);
+            if (o->bootstrap >= 2)
+                jw_nums(w, "diff_ci95", q->ci, 2);
+            if (sum_pair_metric[k] == CI_BOXACC)
+                jw_num(w, "box_iou_mean", q->box_iou);
+            if (q->binary) {
+                jw_int(w, "a_only", q->a_only);
+                jw_int(w, "b_only", q->b_only);
+                jw_num(w, "mcnemar_p", q->p);
+            }
+            jw_obj_end(w);
+        }
+    jw_arr_end(w);
 }
 
 static void json_input(jw *w, const input_res *ir, const run_opts *o)
@@ -165,36 +202,13 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     if (ir->save_maps)
         jw_str(w, "maps_file", ir->maps_name);
     jw_obj(w, "variants");
-    for (int v = 0; v < VAR_N; v++)
-        if (ir->active[v])
-            json_variant(w, ir, o, m, v);
+    for (int v = 0; v < VAR_N; v++) {
+        if (!ir->active[v])
+            continue;
+        json_variant(w, ir, o, m, v);
+    }
     jw_obj_end(w);
-    jw_arr(w, "paired");
-    for (int p = 0; p < ir->npairs; p++)
-        for (int k = 0; k < SUM_PAIR_METRICS; k++) {
-            const ci_pair *q = &ir->pairs[p * SUM_PAIR_METRICS + k];
-            jw_obj(w, NULL);
-            jw_str(w, "a", var_name(ir->pair_a[p]));
-            jw_str(w, "b", var_name(ir->pair_b[p]));
-            jw_str(w, "metric", ci_metric_name(sum_pair_metric[k]));
-            if (ci_metric_has_norm(sum_pair_metric[k]))
-                jw_str(w, "norm", loc_norm_name(sum_pair_norm[k]));
-            jw_int(w, "targets", q->targets);
-            jw_num(w, "value_a", q->a);
-            jw_num(w, "value_b", q->b);
-            jw_num(w, "diff", q->diff);
-            if (o->bootstrap >= 2)
-                jw_nums(w, "diff_ci95", q->ci, 2);
-            if (sum_pair_metric[k] == CI_BOXACC)
-                jw_num(w, "box_iou_mean", q->box_iou);
-            if (q->binary) {
-                jw_int(w, "a_only", q->a_only);
-                jw_int(w, "b_only", q->b_only);
-                jw_num(w, "mcnemar_p", q->p);
-            }
-            jw_obj_end(w);
-        }
-    jw_arr_end(w);
+    json_pairs(w, ir, o);
     jw_obj(w, "sign_tables");
     json_table(w, "alphaA", &ir->tot[0]);
     json_table(w, "GA", &ir->tot[1]);
@@ -255,3 +269,192 @@ int sum_write(od_set *od, const input_res *irs, const run_opts *o, int ranks, do
     return 0;
 }
 
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* Strict: no duplicate member names (a summary never has any; a reader
+ * would have to pick one), and every number as jansson reads it (integers
+ * as json_int_t, reals as double; json_number_value reads both). */
+#define SUM_LOAD_FLAGS JSON_REJECT_DUPLICATES
+
+/* The top-level checks every reader needs, on a document jansson returned
+ * (or NULL with its error e). Consumes doc on failure. */
+static json_t *checked(json_t *doc, const json_error_t *e, const char *file, char *err,
+                       size_t errlen)
+{
+    if (!doc) {
+        snprintf(err, errlen, "%s: line %d column %d: %s", file, e->line, e->column, e->text);
+        return NULL;
+    }
+    sum_ck c = {file, err, errlen, 0};
+    if (!json_is_object(doc))
+        sum_fail(&c, "(top level)", NULL, "expected an object, found %s", sum_type_name(doc));
+    const char *schema = sum_str(&c, doc, "", "schema");
+    if (!c.failed && strcmp(schema, SUM_SCHEMA) != 0)
+        sum_fail(&c, "schema", NULL, "\"%s\", expected \"" SUM_SCHEMA "\"", schema);
+    sum_arr(&c, doc, "", "inputs");
+    if (c.failed) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+json_t *sum_parse(const char *text, size_t len, const char *file, char *err, size_t errlen)
+{
+    json_error_t e;
+    json_t *doc = json_loadb(text, len, SUM_LOAD_FLAGS, &e);
+    return checked(doc, &e, file, err, errlen);
+}
+
+json_t *sum_read(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (f && fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        f = NULL;
+        errno = EISDIR;
+    }
+    if (!f) {
+        snprintf(err, errlen, "%s: -: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    json_error_t e;
+    json_t *doc = json_loadf(f, SUM_LOAD_FLAGS, &e);
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        json_decref(doc);
+        snprintf(err, errlen, "%s: -: read failed: %s", path, strerror(errno ? errno : EIO));
+        return NULL;
+    }
+    return checked(doc, &e, path, err, errlen);
+}
+
+json_t *sum_inputs(const json_t *doc)
+{
+    return json_object_get(doc, "inputs");
+}
+
+void sum_fail(sum_ck *c, const char *at, const char *key, const char *fmt, ...)
+{
+    if (c->failed)
+        return;
+    c->failed = 1;
+    int n = snprintf(c->err, c->errlen, "%s: %s%s%s: ", c->file, at, *at && key ? "." : "",
+                     key ? key : "");
+    if (n < 0 || (size_t)n >= c->errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+const char *sum_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* Member key of obj when it has type t (JSON_REAL: any number); else fail. */
+static json_t *need(sum_ck *c, const json_t *obj, const char *at, const char *key, json_type t)
+{
+    static const char *const want[] = {
+        [JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
+        [JSON_REAL] = "a number"};
+    if (c->failed || !obj)
+        return NULL;
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        sum_fail(c, at, key, "missing");
+        return NULL;
+    }
+    if (t == JSON_REAL ? !json_is_number(v) : json_typeof(v) != t) {
+        sum_fail(c, at, key, "expected %s, found %s", want[t], sum_type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+json_t *sum_obj(sum_ck *c, const json_t *obj, const char *at, const char *key)
+{
+    return need(c, obj, at, key, JSON_OBJECT);
+}
+
+json_t *sum_arr(sum_ck *c, const json_t *obj, const char *at, const char *key)
+{
+    return need(c, obj, at, key, JSON_ARRAY);
+}
+
+json_t *sum_strv(sum_ck *c, const json_t *obj, const char *at, const char *key)
+{
+    return need(c, obj, at, key, JSON_STRING);
+}
+
+const char *sum_str(sum_ck *c, const json_t *obj, const char *at, const char *key)
+{
+    json_t *v = need(c, obj, at, key, JSON_STRING);
+    return v ? json_string_value(v) : "";
+}
+
+double sum_num(sum_ck *c, const json_t *obj, const char *at, const char *key, double lo,
+               double hi)
+{
+    json_t *v = need(c, obj, at, key, JSON_REAL);
+    if (!v)
+        return 0;
+    double x = json_number_value(v);
+    if (!(x >= lo && x <= hi)) {
+        sum_fail(c, at, key, "%.10g is out of range [%g, %g]", x, lo, hi);
+        return 0;
+    }
+    return x;
+}
+
+long sum_count(sum_ck *c, const json_t *obj, const char *at, const char *key)
+{
+    double d = sum_num(c, obj, at, key, 0, 9.0e15);
+    if (!c->failed && d != (double)(long)d)
+        sum_fail(c, at, key, "expected a whole number, found %.10g", d);
+    return c->failed ? 0 : (long)d;
+}
+
+int sum_interval(sum_ck *c, const json_t *obj, const char *at, const char *key, double min,
+                 double max, double lohi[2])
+{
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (c->failed)
+        return -1;
+    if (!v)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_number(json_array_get(v, 0)) ||
+        !json_is_number(json_array_get(v, 1))) {
+        sum_fail(c, at, key, "expected an interval [lo, hi] of two numbers, found %s",
+                 json_is_array(v) ? "another array" : sum_type_name(v));
+        return -1;
+    }
+    lohi[0] = json_number_value(json_array_get(v, 0));
+    lohi[1] = json_number_value(json_array_get(v, 1));
+    if (!(lohi[0] <= lohi[1]) || lohi[0] < min || lohi[1] > max) {
+        sum_fail(c, at, key, "[%.10g, %.10g] is not an interval within [%g, %g]", lohi[0],
+                 lohi[1], min, max);
+        return -1;
+    }
+    return 1;
+}

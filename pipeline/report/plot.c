@@ -1,8 +1,9 @@
 /* plot.c: figures drawn by gnuplot through a pipe, as PNG and SVG.
  *
  * DESIGN
- * A figure is built in memory as two texts: the datablocks ($name << EOD,
- * numbers printed by the caller) and the command body. plot_render starts
+ * A figure is built in memory as two texts, each an open_memstream(3)
+ * stream: the datablocks ($name << EOD, numbers printed by the caller) and
+ * the command body. plot_render starts
  * one `gnuplot` with popen, sends the datablocks once, then for each of the
  * two terminals (pngcairo, svg; same size and font, noenhanced so that
  * names like layer_4 print as written) sets the output to a temporary file,
@@ -22,6 +23,8 @@
  */
 #include "pipeline/report/plot.h"
 
+#include "pipeline/common/paths.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -38,56 +41,41 @@ void plot_init(plot_fig *f, int width, int height, int font_size)
     f->width = width;
     f->height = height;
     f->font_size = font_size;
+    f->data = open_memstream(&f->dtext, &f->dlen);
+    f->body = open_memstream(&f->btext, &f->blen);
+    f->oom = !f->data || !f->body;
 }
 
 void plot_free(plot_fig *f)
 {
-    free(f->data);
-    free(f->body);
+    if (f->data)
+        fclose(f->data);
+    if (f->body)
+        fclose(f->body);
+    free(f->dtext);
+    free(f->btext);
     memset(f, 0, sizeof *f);
-}
-
-static void vappend(char **buf, size_t *len, size_t *cap, int *oom, const char *fmt, va_list ap)
-{
-    if (*oom)
-        return;
-    va_list aq;
-    va_copy(aq, ap);
-    int n = vsnprintf(NULL, 0, fmt, aq);
-    va_end(aq);
-    if (n < 0) {
-        *oom = 1;
-        return;
-    }
-    if (*len + (size_t)n + 1 > *cap) {
-        size_t nc = *cap ? *cap : 4096;
-        while (nc < *len + (size_t)n + 1)
-            nc *= 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb) {
-            *oom = 1;
-            return;
-        }
-        *buf = nb;
-        *cap = nc;
-    }
-    vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-    *len += (size_t)n;
 }
 
 void plot_data(plot_fig *f, const char *fmt, ...)
 {
+    if (f->oom)
+        return;
     va_list ap;
     va_start(ap, fmt);
-    vappend(&f->data, &f->dlen, &f->dcap, &f->oom, fmt, ap);
+    if (vfprintf(f->data, fmt, ap) < 0)
+        f->oom = 1;
     va_end(ap);
 }
 
 void plot_cmd(plot_fig *f, const char *fmt, ...)
 {
+    if (f->oom)
+        return;
     va_list ap;
     va_start(ap, fmt);
-    vappend(&f->body, &f->blen, &f->bcap, &f->oom, fmt, ap);
+    if (vfprintf(f->body, fmt, ap) < 0)
+        f->oom = 1;
     va_end(ap);
 }
 
@@ -118,15 +106,6 @@ const char *plot_dq(char *out, size_t n, const char *s)
     out[o++] = '"';
     out[o] = 0;
     return out;
-}
-
-static char *path3(const char *dir, const char *name, const char *suffix)
-{
-    size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 4;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s%s", dir, name, suffix);
-    return p;
 }
 
 /* The path as a single-quoted POSIX shell word. */
@@ -184,7 +163,7 @@ static int send(FILE *p, const char *text, size_t len)
 
 int plot_render(const plot_fig *f, const char *dir, const char *name, char *err, size_t errlen)
 {
-    char *png = path3(dir, name, ".png"), *tpng = NULL, *tsvg = NULL, *terr = NULL;
+    char *png = path_join3(dir, name, ".png"), *tpng = NULL, *tsvg = NULL, *terr = NULL;
     char *qerr = NULL, *cmd = NULL, *qpng = NULL, *qsvg = NULL;
     int rc = -1;
     {
@@ -192,9 +171,9 @@ int plot_render(const plot_fig *f, const char *dir, const char *name, char *err,
         char *b = malloc(n);
         if (b) {
             snprintf(b, n, ".%s", name);
-            tpng = path3(dir, b, ".png.tmp");
-            tsvg = path3(dir, b, ".svg.tmp");
-            terr = path3(dir, b, ".err.tmp");
+            tpng = path_join3(dir, b, ".png.tmp");
+            tsvg = path_join3(dir, b, ".svg.tmp");
+            terr = path_join3(dir, b, ".err.tmp");
             free(b);
         }
     }
@@ -212,7 +191,10 @@ int plot_render(const plot_fig *f, const char *dir, const char *name, char *err,
             plot_sq(qsvg, n2, tsvg);
         }
     }
-    if (!png || !qpng || !qsvg || !cmd || f->oom) {
+    /* flushing the streams makes dtext/btext hold all the text so far */
+    int flushed = !f->oom && fflush(f->data) == 0 && fflush(f->body) == 0 &&
+                  !ferror(f->data) && !ferror(f->body) && f->dtext && f->btext;
+    if (!png || !qpng || !qsvg || !cmd || !flushed) {
         snprintf(err, errlen, "%s/%s.png: -: out of memory", dir, name);
         goto done;
     }
@@ -232,15 +214,15 @@ int plot_render(const plot_fig *f, const char *dir, const char *name, char *err,
     }
     char font[64];
     snprintf(font, sizeof font, "font 'DejaVu Sans,%d'", f->font_size);
-    int bad = send(p, f->data, f->dlen) < 0 ||
+    int bad = send(p, f->dtext, f->dlen) < 0 ||
               fprintf(p, "set terminal pngcairo size %d,%d %s noenhanced\nset output %s\n",
                       f->width, f->height, font, qpng) < 0 ||
-              send(p, f->body, f->blen) < 0 ||
+              send(p, f->btext, f->blen) < 0 ||
               fprintf(p, "\nunset output\nreset\n"
                          "set terminal svg size %d,%d %s noenhanced background '#ffffff'\n"
                          "set output %s\n",
                       f->width, f->height, font, qsvg) < 0 ||
-              send(p, f->body, f->blen) < 0 || fputs("\nunset output\nexit\n", p) < 0 ||
+              send(p, f->btext, f->blen) < 0 || fputs("\nunset output\nexit\n", p) < 0 ||
               fflush(p) != 0;
     int st = pclose(p);
     sigaction(SIGPIPE, &old, NULL);
@@ -284,10 +266,10 @@ int plot_commit(const char *dir, const char *name, char *err, size_t errlen)
     int rc = 0;
     for (int i = 0; i < 2 && rc == 0; i++) {
         size_t n = strlen(name) + 16;
-        char *b = malloc(n), *from = NULL, *to = path3(dir, name, ext[i]);
+        char *b = malloc(n), *from = NULL, *to = path_join3(dir, name, ext[i]);
         if (b) {
             snprintf(b, n, ".%s%s.tmp", name, ext[i]);
-            from = path3(dir, b, "");
+            from = path_join3(dir, b, "");
         }
         if (!from || !to) {
             snprintf(err, errlen, "%s/%s%s: -: out of memory", dir, name, ext[i]);
@@ -313,7 +295,7 @@ void plot_discard(const char *dir, const char *name)
         if (!b)
             continue;
         snprintf(b, n, ".%s%s", name, ext[i]);
-        char *p = path3(dir, b, "");
+        char *p = path_join3(dir, b, "");
         if (p)
             unlink(p);
         free(p);

@@ -3,17 +3,19 @@
 #define PLOT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     int width, height, font_size; /* pixels, points */
-    char *data;                   /* datablocks ($name << EOD ... EOD), sent once */
-    size_t dlen, dcap;
-    char *body;                   /* commands, replayed for each terminal */
-    size_t blen, bcap;
-    int oom;                      /* 1 after an allocation failed */
+    FILE *data;                   /* datablocks ($name << EOD ... EOD), sent once */
+    FILE *body;                   /* commands, replayed for each terminal */
+    char *dtext, *btext;          /* their open_memstream(3) buffers */
+    size_t dlen, blen;
+    int oom;                      /* 1 after an allocation or a write failed */
 } plot_fig;
 
-/* An empty figure of width x height pixels, font_size points. */
+/* An empty figure of width x height pixels, font_size points (oom set when
+ * its buffers cannot be made; plot_render then fails). */
 void plot_init(plot_fig *f, int width, int height, int font_size);
 void plot_free(plot_fig *f);
 

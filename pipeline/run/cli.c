@@ -95,6 +95,7 @@ static const struct option RUN_OPTS[] = {
     {"bootstrap", required_argument, NULL, O_BOOTSTRAP},
     {"seed", required_argument, NULL, O_SEED},
     {"quiet", no_argument, NULL, O_QUIET},
+    {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
 /* One option into o: 0, or the exit status of a usage error. */
@@ -169,7 +170,16 @@ int run_main(int argc, char **argv)
     opterr = 0;
     optind = 1;
     int c, st = 0;
-    while (st == 0 && (c = getopt_long(argc, argv, ":o:", RUN_OPTS, NULL)) != -1) {
+    while (st == 0 && (c = getopt_long(argc, argv, ":o:h", RUN_OPTS, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(RUN_USAGE, stdout);
+            fputs("\n", stdout);
+            run_help(stdout);
+            fputs("\noutputs: summary.json, targets.csv, signs.csv, maps.h5 (README.md)\n"
+                  "exit status: 0 ok, 1 bad input or failed write, 2 bad usage\n", stdout);
+            free(cmd);
+            return 0;
+        }
         if (c == '?' || c == ':') {
             char b[128];
             st = usage_error("unknown or incomplete option '%s'",

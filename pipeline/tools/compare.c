@@ -1,7 +1,8 @@
 /* compare.c: is today's run worse than yesterday's?
  *
  * DESIGN
- * `compare BASE NEW` reads BASE/summary.json and NEW/summary.json, pairs
+ * `compare BASE NEW` reads BASE/summary.json and NEW/summary.json through
+ * their owner (output/summary.c: strict, schema and inputs checked), pairs
  * their inputs (same file name and same model/layer/activation/dataset
  * attributes), and for every variant present in both compares the headline
  * metrics: BoxAcc, MaxBoxAcc, MaxBoxAccV2 (both norms), pointing, energy and
@@ -18,15 +19,22 @@
  * input, checksum, version, variant, metric, value, interval) and
  * `--trend PNG-BASENAME` draws the history of Grad-CAM's headline metrics.
  *
- * Thread safety: single-threaded command.
+ * Metrics a variant lacks are skipped, not errors (an older or narrower
+ * run); a missing "variants" object is an error naming its path.
+ * Options with getopt_long; usage errors "gradcam-study: compare: OPTION:
+ * problem" and the usage, exit 2.
+ *
+ * Thread safety: single-threaded command (getopt).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/tools/compare.h"
 
-#include "pipeline/output/jsonr.h"
+#include "pipeline/common/paths.h"
+#include "pipeline/output/summary.h"
 #include "pipeline/report/plot.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,81 +65,57 @@ static const metric_def METRICS[] = {
 };
 #define NMETRIC ((int)(sizeof METRICS / sizeof METRICS[0]))
 
-static const char *base_name(const char *p)
+static const char *str_at(const json_t *v, const char *k)
 {
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
-static const char *str_at(const jr_val *v, const char *k)
-{
-    const jr_val *x = jr_get(v, k);
-    return x && x->type == JR_STR ? x->str : NULL;
+    return json_string_value(json_object_get(v, k));  /* NULL when absent or not a string */
 }
 
 /* Value and interval of metric m in variant object var; 0 ok, -1 absent. */
-static int metric_of(const jr_val *var, const metric_def *m, double *val, double ci[2], int *has_ci)
+static int metric_of(const json_t *var, const metric_def *m, double *val, double ci[2],
+                     int *has_ci)
 {
-    const jr_val *holder = var;
+    const json_t *holder = var;
     if (!strcmp(m->key, "neg_enrichment") || !strcmp(m->key, "pos_enrichment"))
-        holder = jr_get(var, "evidence");
-    if (!holder)
+        holder = json_object_get(var, "evidence");
+    json_t *x = json_object_get(holder, m->key);
+    if (m->sub)
+        x = json_object_get(x, m->sub);
+    if (!json_is_number(x))
         return -1;
-    const jr_val *x = jr_get(holder, m->key);
-    if (x && m->sub)
-        x = jr_get(x, m->sub);
-    if (!x || x->type != JR_NUM)
-        return -1;
-    *val = x->num;
+    *val = json_number_value(x);
     char ck[64];
     snprintf(ck, sizeof ck, "%s_ci95", m->key);
-    const jr_val *c = jr_get(holder, ck);
-    if (c && m->sub)
-        c = jr_get(c, m->sub);
-    *has_ci = c && c->type == JR_ARR && c->n == 2 && c->items[0].type == JR_NUM &&
-              c->items[1].type == JR_NUM;
+    json_t *c = json_object_get(holder, ck);
+    if (m->sub)
+        c = json_object_get(c, m->sub);
+    *has_ci = json_array_size(c) == 2 && json_is_number(json_array_get(c, 0)) &&
+              json_is_number(json_array_get(c, 1));
     if (*has_ci) {
-        ci[0] = c->items[0].num;
-        ci[1] = c->items[1].num;
+        ci[0] = json_number_value(json_array_get(c, 0));
+        ci[1] = json_number_value(json_array_get(c, 1));
     }
     return 0;
 }
 
-static const jr_val *inputs_of(const jr_val *root, const char *path, char *err, size_t n)
-{
-    const char *schema = str_at(root, "schema");
-    if (!schema || strcmp(schema, "gradcam-study-summary/1") != 0) {
-        snprintf(err, n, "%s: schema: not a gradcam-study-summary/1 file", path);
-        return NULL;
-    }
-    const jr_val *in = jr_get(root, "inputs");
-    if (!in || in->type != JR_ARR) {
-        snprintf(err, n, "%s: inputs: missing or not a list", path);
-        return NULL;
-    }
-    return in;
-}
-
 /* The same input: file name and the four attributes. */
-static int same_input(const jr_val *a, const jr_val *b)
+static int same_input(const json_t *a, const json_t *b)
 {
     const char *fa = str_at(a, "file"), *fb = str_at(b, "file");
-    if (!fa || !fb || strcmp(base_name(fa), base_name(fb)) != 0)
+    if (!fa || !fb || strcmp(path_base(fa), path_base(fb)) != 0)
         return 0;
     static const char *const keys[4] = {"model", "layer", "activation", "dataset"};
-    const jr_val *aa = jr_get(a, "attributes"), *ab = jr_get(b, "attributes");
+    const json_t *aa = json_object_get(a, "attributes"), *ab = json_object_get(b, "attributes");
     for (int i = 0; i < 4; i++) {
-        const char *x = aa ? str_at(aa, keys[i]) : NULL, *y = ab ? str_at(ab, keys[i]) : NULL;
+        const char *x = str_at(aa, keys[i]), *y = str_at(ab, keys[i]);
         if (!x || !y || strcmp(x, y) != 0)
             return 0;
     }
     return 1;
 }
 
-static const char *sha_of(const jr_val *in)
+static const char *sha_of(const json_t *in)
 {
-    const jr_val *p = jr_get(in, "provenance");
-    return p ? str_at(p, "sha256") : NULL;
+    return str_at(json_object_get(in, "provenance"), "sha256");
 }
 
 static void csv_field(FILE *f, const char *s)
@@ -149,7 +133,7 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int append_history(const char *path, const jr_val *root, const jr_val *inputs,
+static int append_history(const char *path, const json_t *root, const json_t *inputs,
                           char *err, size_t n)
 {
     struct stat st;
@@ -159,30 +143,27 @@ static int append_history(const char *path, const jr_val *root, const jr_val *in
         snprintf(err, n, "%s: -: cannot append: %s", path, strerror(errno));
         return -1;
     }
-    const jr_val *run = jr_get(root, "run");
-    const char *date = run ? str_at(run, "date_utc") : NULL;
-    const char *ver = run ? str_at(run, "version") : NULL;
+    const json_t *run = json_object_get(root, "run");
+    const char *date = str_at(run, "date_utc"), *ver = str_at(run, "version");
     if (fresh)
         fputs("date_utc,input,sha256,version,variant,metric,value,ci_lo,ci_hi\n", f);
-    for (int i = 0; i < inputs->n; i++) {
-        const jr_val *in = &inputs->items[i];
-        const jr_val *vars = jr_get(in, "variants");
-        const char *file = str_at(in, "file"), *sha = sha_of(in);
-        if (!vars || vars->type != JR_OBJ)
-            continue;
-        for (int v = 0; v < vars->n; v++)
+    for (size_t i = 0; i < json_array_size(inputs); i++) {
+        const json_t *in = json_array_get(inputs, i);
+        const char *file = str_at(in, "file"), *sha = sha_of(in), *vname;
+        json_t *var;
+        json_object_foreach(json_object_get(in, "variants"), vname, var)  /* the file's order */
             for (int k = 0; k < NMETRIC; k++) {
                 double val, ci[2];
                 int has;
-                if (metric_of(&vars->items[v], &METRICS[k], &val, ci, &has) < 0)
+                if (metric_of(var, &METRICS[k], &val, ci, &has) < 0)
                     continue;
                 csv_field(f, date ? date : "");
                 fputc(',', f);
-                csv_field(f, file ? base_name(file) : "");
+                csv_field(f, file ? path_base(file) : "");
                 fprintf(f, ",%s,", sha ? sha : "");
                 csv_field(f, ver ? ver : "");
                 fputc(',', f);
-                csv_field(f, vars->keys[v]);
+                csv_field(f, vname);
                 fprintf(f, ",%s,%.10g", METRICS[k].label, val);
                 if (has)
                     fprintf(f, ",%.10g,%.10g\n", ci[0], ci[1]);
@@ -202,18 +183,16 @@ static int append_history(const char *path, const jr_val *root, const jr_val *in
  * history's runs (x = run number in the file's order). */
 static int draw_trend(const char *hist, const char *target, char *err, size_t n)
 {
-    char dir[4096], name[256];
-    const char *sl = strrchr(target, '/');
-    if (sl) {
-        snprintf(dir, sizeof dir, "%.*s", (int)(sl - target), target);
-        snprintf(name, sizeof name, "%s", sl + 1);
-    } else {
-        snprintf(dir, sizeof dir, ".");
-        snprintf(name, sizeof name, "%s", target);
+    const char *name = path_base(target);
+    char *dir = path_dir(target);
+    if (!dir) {
+        snprintf(err, n, "%s: -: out of memory", target);
+        return -1;
     }
     FILE *f = fopen(hist, "r");
     if (!f) {
         snprintf(err, n, "%s: -: cannot read: %s", hist, strerror(errno));
+        free(dir);
         return -1;
     }
     plot_fig fig;
@@ -231,7 +210,8 @@ static int draw_trend(const char *hist, const char *target, char *err, size_t n)
             char *fld[9];
             int k = 0;
             char *save = NULL;
-            for (char *t = strtok_r(line, ",\n", &save); t && k < 9; t = strtok_r(NULL, ",\n", &save))
+            for (char *t = strtok_r(line, ",\n", &save); t && k < 9;
+                 t = strtok_r(NULL, ",\n", &save))
                 fld[k++] = t;
             if (k < 7 || strcmp(fld[4], "gradcam") != 0 || strcmp(fld[5], want[w]) != 0)
                 continue;
@@ -272,132 +252,179 @@ static int draw_trend(const char *hist, const char *target, char *err, size_t n)
     if (rc == 0)
         rc = plot_commit(dir, name, err, n);
     plot_free(&fig);
+    free(dir);
     return rc;
 }
 
-int compare_main(int argc, char **argv)
+static void help(void)
 {
-    const char *dirs[2] = {NULL, NULL}, *hist = NULL, *trend = NULL;
-    double tol = 0.0;
-    int nd = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(USAGE, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) {
-            char *end;
-            tol = strtod(argv[++i], &end);
-            if (*end || !(tol >= 0) || !isfinite(tol)) {
-                fprintf(stderr, "gradcam-study: --tolerance takes a number >= 0\n%s", USAGE);
-                return 2;
-            }
-        } else if (!strcmp(argv[i], "--history") && i + 1 < argc) {
-            hist = argv[++i];
-        } else if (!strcmp(argv[i], "--trend") && i + 1 < argc) {
-            trend = argv[++i];
-        } else if (argv[i][0] == '-' || nd == 2) {
-            fprintf(stderr, "gradcam-study: compare: unexpected '%s'\n%s", argv[i], USAGE);
-            return 2;
+    fputs(USAGE, stdout);
+    fputs("\nIs NEW's run worse than BASE's? Reads BASE_OUTDIR/summary.json and\n"
+          "NEW_OUTDIR/summary.json, pairs their inputs (file name and attributes) and\n"
+          "compares every variant's headline metrics against BASE's 95% interval.\n\n"
+          "  --tolerance X        widen the interval by X (absolute, >= 0; default 0)\n"
+          "  --history FILE.csv   append one row per metric of the NEW run\n"
+          "  --trend DIR/NAME     draw the history as DIR/NAME.png and .svg (needs --history)\n"
+          "  -h, --help           this text\n\n"
+          "exit status: 0 nothing regressed, 1 something did, 2 bad usage or input\n",
+          stdout);
+}
+
+/* "gradcam-study: compare: WHAT: problem" and the usage; status 2. */
+static int usage_error(const char *what, const char *problem)
+{
+    fprintf(stderr, "gradcam-study: compare: %s: %s\n%s", what, problem, USAGE);
+    return 2;
+}
+
+typedef struct {
+    int worse, better, changed, total;
+} tally;
+
+/* One metric of one variant: a table row, counted in t. */
+static void compare_metric(const char *file, const char *vname, const metric_def *m,
+                           const json_t *xa, const json_t *xb, double tol, tally *t)
+{
+    double x0, x1, ci[2], cj[2];
+    int h0, h1;
+    if (metric_of(xa, m, &x0, ci, &h0) < 0 || metric_of(xb, m, &x1, cj, &h1) < 0)
+        return;
+    double lo = (h0 ? ci[0] : x0) - tol, hi = (h0 ? ci[1] : x0) + tol;
+    const char *st = "ok";
+    if (x1 < lo || x1 > hi) {
+        if (!m->accuracy) {
+            st = "CHANGED";
+            t->changed++;
+        } else if (x1 < lo) {
+            st = "WORSE";
+            t->worse++;
         } else {
-            dirs[nd++] = argv[i];
+            st = "better";
+            t->better++;
         }
     }
-    if (nd != 2) {
-        fprintf(stderr, "gradcam-study: compare needs BASE_OUTDIR and NEW_OUTDIR\n%s", USAGE);
-        return 2;
-    }
-    if (trend && !hist) {
-        fprintf(stderr, "gradcam-study: --trend needs --history\n%s", USAGE);
-        return 2;
-    }
-    char err[10000], path[2][4200];
-    jr_val *root[2] = {NULL, NULL};
-    const jr_val *in[2];
-    int rc = 2;
-    for (int k = 0; k < 2; k++) {
-        snprintf(path[k], sizeof path[k], "%s/summary.json", dirs[k]);
-        char e2[1000];
-        root[k] = jr_parse_file(path[k], e2, sizeof e2);
-        if (!root[k]) {
-            snprintf(err, sizeof err, "%s: %s", path[k], e2);
-            goto out;
-        }
-        if (!(in[k] = inputs_of(root[k], path[k], err, sizeof err)))
-            goto out;
-    }
-    int worse = 0, better = 0, changed = 0, total = 0;
-    printf("%-28s %-18s %-20s %10s %23s %10s %9s  %s\n", "input", "variant", "metric", "base",
-           "base 95% interval", "new", "new-base", "status");
-    for (int i = 0; i < in[0]->n; i++) {
-        const jr_val *a = &in[0]->items[i], *b = NULL;
-        for (int j = 0; j < in[1]->n && !b; j++)
-            if (same_input(a, &in[1]->items[j]))
-                b = &in[1]->items[j];
+    t->total++;
+    char civ[64];
+    if (h0)
+        snprintf(civ, sizeof civ, "[%.4f, %.4f]", ci[0], ci[1]);
+    else
+        snprintf(civ, sizeof civ, "(none)");
+    printf("%-28.28s %-18s %-20s %10.4f %23s %10.4f %+9.4f  %s\n", file, vname, m->label, x0,
+           civ, x1, x1 - x0, st);
+}
+
+/* Every input of BASE against its counterpart in NEW; 0, or -1 with err
+ * set (an input without counterpart, a missing variants object). */
+static int compare_inputs(json_t *const root[2], const char path[2][4200], double tol,
+                          tally *t, char *err, size_t errlen)
+{
+    json_t *in0 = sum_inputs(root[0]), *in1 = sum_inputs(root[1]);
+    for (size_t i = 0; i < json_array_size(in0); i++) {
+        json_t *a = json_array_get(in0, i), *b = NULL;
+        size_t j = 0;
+        for (; j < json_array_size(in1) && !b; j++)
+            if (same_input(a, json_array_get(in1, j)))
+                b = json_array_get(in1, j);
         const char *fa = str_at(a, "file");
+        char at[64];
+        snprintf(at, sizeof at, "inputs[%zu]", i);
         if (!b) {
-            snprintf(err, sizeof err, "%s: inputs[%d]: %s has no counterpart in %s", path[0], i,
-                     fa ? base_name(fa) : "?", path[1]);
-            goto out;
+            snprintf(err, errlen, "%s: %s: %s has no counterpart in %s", path[0], at,
+                     fa ? path_base(fa) : "?", path[1]);
+            return -1;
         }
         const char *sa = sha_of(a), *sb = sha_of(b);
         if (sa && sb && strcmp(sa, sb) != 0)
             printf("note: %s: the input files differ (sha256 %.12s... vs %.12s...)\n",
-                   base_name(fa), sa, sb);
-        const jr_val *va = jr_get(a, "variants"), *vb = jr_get(b, "variants");
-        if (!va || va->type != JR_OBJ || !vb || vb->type != JR_OBJ) {
-            snprintf(err, sizeof err, "%s: inputs[%d].variants: missing", path[0], i);
-            goto out;
-        }
-        for (int v = 0; v < va->n; v++) {
-            const jr_val *xb = jr_get(vb, va->keys[v]);
+                   path_base(fa), sa, sb);
+        sum_ck ca = {path[0], err, errlen, 0}, cb = {path[1], err, errlen, 0};
+        json_t *va = sum_obj(&ca, a, at, "variants");
+        snprintf(at, sizeof at, "inputs[%zu]", j - 1);
+        json_t *vb = ca.failed ? NULL : sum_obj(&cb, b, at, "variants");
+        if (ca.failed || cb.failed)
+            return -1;
+        const char *vname;
+        json_t *xa;
+        json_object_foreach(va, vname, xa) {
+            json_t *xb = json_object_get(vb, vname);
             if (!xb) {
-                printf("note: %s: variant %s is not in the new run\n", base_name(fa), va->keys[v]);
+                printf("note: %s: variant %s is not in the new run\n", path_base(fa), vname);
                 continue;
             }
-            for (int k = 0; k < NMETRIC; k++) {
-                const metric_def *m = &METRICS[k];
-                double x0, x1, ci[2], cj[2];
-                int h0, h1;
-                if (metric_of(&va->items[v], m, &x0, ci, &h0) < 0 ||
-                    metric_of(xb, m, &x1, cj, &h1) < 0)
-                    continue;
-                double lo = (h0 ? ci[0] : x0) - tol, hi = (h0 ? ci[1] : x0) + tol;
-                const char *st = "ok";
-                if (x1 < lo || x1 > hi) {
-                    if (!m->accuracy) {
-                        st = "CHANGED";
-                        changed++;
-                    } else if (x1 < lo) {
-                        st = "WORSE";
-                        worse++;
-                    } else {
-                        st = "better";
-                        better++;
-                    }
-                }
-                total++;
-                char civ[64];
-                if (h0)
-                    snprintf(civ, sizeof civ, "[%.4f, %.4f]", ci[0], ci[1]);
-                else
-                    snprintf(civ, sizeof civ, "(none)");
-                printf("%-28.28s %-18s %-20s %10.4f %23s %10.4f %+9.4f  %s\n", base_name(fa),
-                       va->keys[v], m->label, x0, civ, x1, x1 - x0, st);
-            }
+            for (int k = 0; k < NMETRIC; k++)
+                compare_metric(path_base(fa), vname, &METRICS[k], xa, xb, tol, t);
         }
     }
+    return 0;
+}
+
+int compare_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"tolerance", required_argument, NULL, 'T'},
+        {"history", required_argument, NULL, 'H'},
+        {"trend", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0}};
+    const char *hist = NULL, *trend = NULL;
+    double tol = 0.0;
+    char opt[8], *end;
+    int c;
+    opterr = 0;
+    optind = 0;  /* a fresh scan (GNU getopt) */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            help();
+            return 0;
+        case 'T':
+            tol = strtod(optarg, &end);
+            if (!optarg[0] || *end || !(tol >= 0) || !isfinite(tol))
+                return usage_error("--tolerance", "takes a number >= 0");
+            break;
+        case 'H':
+            hist = optarg;
+            break;
+        case 'P':
+            trend = optarg;
+            break;
+        case ':':
+            return usage_error(argv[optind - 1], "needs a value");
+        default:
+            snprintf(opt, sizeof opt, "-%c", optopt);
+            return usage_error(optopt ? opt : argv[optind - 1], "unknown option");
+        }
+    }
+    if (argc - optind != 2)
+        return usage_error(argc - optind < 2 ? "BASE_OUTDIR NEW_OUTDIR" : argv[optind + 2],
+                           argc - optind < 2 ? "missing" : "unexpected (two folders only)");
+    if (trend && !hist)
+        return usage_error("--trend", "needs --history");
+    char err[10000], path[2][4200];
+    json_t *root[2] = {NULL, NULL};
+    int rc = 2;
+    tally t = {0, 0, 0, 0};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path[k], sizeof path[k], "%s/summary.json", argv[optind + k]);
+        if (!(root[k] = sum_read(path[k], err, sizeof err)))
+            goto out;
+    }
+    printf("%-28s %-18s %-20s %10s %23s %10s %9s  %s\n", "input", "variant", "metric", "base",
+           "base 95% interval", "new", "new-base", "status");
+    if (compare_inputs(root, (const char(*)[4200])path, tol, &t, err, sizeof err) < 0)
+        goto out;
     printf("compare: %d metrics, %d regressed (%d worse, %d changed), %d better, tolerance %g\n",
-           total, worse + changed, worse, changed, better, tol);
-    if (hist && append_history(hist, root[1], in[1], err, sizeof err) < 0)
+           t.total, t.worse + t.changed, t.worse, t.changed, t.better, tol);
+    if (hist && append_history(hist, root[1], sum_inputs(root[1]), err, sizeof err) < 0)
         goto out;
     if (trend && draw_trend(hist, trend, err, sizeof err) < 0)
         goto out;
-    rc = worse + changed > 0 ? 1 : 0;
+    rc = t.worse + t.changed > 0 ? 1 : 0;
 out:
     if (rc == 2)
         fprintf(stderr, "gradcam-study: %s\n", err);
-    jr_free(root[0]);
-    jr_free(root[1]);
+    json_decref(root[0]);
+    json_decref(root[1]);
     if (fflush(stdout) != 0 && rc != 2) {
         fprintf(stderr, "gradcam-study: -: cannot write the table\n");
         rc = 2;

@@ -1,22 +1,28 @@
-/* report_md.c: the Markdown frame of REPORT.md and the number formats.
+/* frame.c: the frame of REPORT.md: the opening sections, the call of each
+ * question in order, the limitations and the recipe for other data.
  *
  * DESIGN
- * Pure text generation into an rp_buf (no I/O): the opening sections (the
- * question, method and data, protocol and conventions), then the five
- * questions (report_qa.c, report_qb.c), then what the numbers say and do
- * not say, limitations, and how to run the study on ImageNet or VOC.
- * Every number printed comes from the loaded summary (or the training
- * records) and goes through the formatters below, so the same value always
- * prints the same way; the paper's and TorchRay's published numbers are the
- * only ones typed, and are quoted as theirs. Interpretive sentences are
- * chosen by rules on intervals (rp_side), never written in advance.
+ * Pure text generation into a stream (report.c passes an open_memstream
+ * buffer; no file I/O here): the title and contents, the question, method
+ * and data (the inputs table, the test mAP of the training records, the
+ * gallery links), protocol and conventions; then questions 1 to 3
+ * (q1_q3.c), 4 and 5 and the closing findings (q4_q5.c); then the
+ * limitations and how to run the study on ImageNet or VOC.
+ * Every number printed comes from the model (model.c) and goes through the
+ * formats of text.c; the paper's and TorchRay's published numbers are the
+ * only ones typed, and are quoted as theirs.
  * Deterministic: no dates, no timings, no host names, no versions.
+ * Arrows: frame -> q1_q3, q4_q5 -> text -> model; nothing calls back here.
  *
- * Thread safety: pure; the buffers passed in are the caller's.
+ * Thread safety: pure; the stream passed in is the caller's.
  */
-#include "pipeline/report/report_int.h"
+#include "pipeline/report/frame.h"
 
-#include <math.h>
+#include "pipeline/report/q1_q3.h"
+#include "pipeline/report/q4_q5.h"
+#include "pipeline/report/text.h"
+
+
 #include <stdio.h>
 #include <string.h>
 
@@ -24,123 +30,10 @@
 #define TORCHRAY_TOL_PX 15.0
 #define TORCHRAY_PHOTO_PX 500.0
 
-const char *rp_fixed(char *o, double v, int decimals)
-{
-    snprintf(o, RP_NUM, "%.*f", decimals, v);
-    if (o[0] == '-' && strspn(o + 1, "0.") == strlen(o + 1))
-        memmove(o, o + 1, strlen(o));  /* no "-0.0" */
-    return o;
-}
-
-const char *rp_pct(char *o, double share)
-{
-    return rp_fixed(o, 100.0 * share, 1);
-}
-
-const char *rp_pts(char *o, double diff)
-{
-    char t[RP_NUM];
-    rp_fixed(t, 100.0 * diff, 1);
-    size_t n = strlen(t);
-    if (t[0] == '-' || strspn(t, "0.") == n) {
-        memcpy(o, t, n + 1);
-    } else {
-        if (n > RP_NUM - 2)
-            n = RP_NUM - 2;
-        o[0] = '+';
-        memcpy(o + 1, t, n);
-        o[n + 1] = 0;
-    }
-    return o;
-}
-
-const char *rp_ci_pct(char *o, const rp_val *v)
-{
-    char a[RP_NUM], c[RP_NUM];
-    if (!v->has_ci)
-        o[0] = 0;
-    else
-        snprintf(o, RP_NUM, "[%s, %s]", rp_pct(a, v->lo), rp_pct(c, v->hi));
-    return o;
-}
-
-const char *rp_valci_pct(char *o, const rp_val *v)
-{
-    char a[RP_NUM], c[RP_NUM];
-    snprintf(o, RP_NUM, "%s%s%s", rp_pct(a, v->v), v->has_ci ? " " : "", rp_ci_pct(c, v));
-    return o;
-}
-
-const char *rp_valci_enr(char *o, const rp_val *v)
-{
-    char a[RP_NUM], c[RP_NUM], d[RP_NUM];
-    if (v->has_ci)
-        snprintf(o, RP_NUM, "%s [%s, %s]", rp_fixed(a, v->v, 2), rp_fixed(c, v->lo, 2),
-                 rp_fixed(d, v->hi, 2));
-    else
-        snprintf(o, RP_NUM, "%s", rp_fixed(a, v->v, 2));
-    return o;
-}
-
-const char *rp_pval(char *o, double p)
-{
-    if (p >= 0.001 || p == 0)
-        return rp_fixed(o, p, 3);
-    snprintf(o, RP_NUM, "%.1e", p);
-    return o;
-}
-
-const char *rp_sig(char *o, double v)
-{
-    snprintf(o, RP_NUM, "%.4g", v);
-    if (!strcmp(o, "-0"))
-        strcpy(o, "0");
-    return o;
-}
-
-int rp_side(double lo, double hi, int has_ci, double ref)
-{
-    if (!has_ci)
-        return 2;
-    if (lo > ref)
-        return 1;
-    if (hi < ref)
-        return -1;
-    return 0;
-}
-
-const char *rp_verdict_diff(int side)
-{
-    switch (side) {
-    case 1:
-        return "Grad-CAM higher (interval above 0)";
-    case -1:
-        return "Grad-CAM lower (interval below 0)";
-    case 0:
-        return "no difference detected (interval includes 0)";
-    default:
-        return "no interval (bootstrap off): no reading";
-    }
-}
-
-void rp_href(rp_buf *b, const char *path)
-{
-    int angle = strpbrk(path, " ()<>") != NULL;
-    rp_printf(b, "(%s%s%s)", angle ? "<" : "", path, angle ? ">" : "");
-}
-
-void rp_figure(rp_buf *b, const rp_study *st, const char *name, const char *caption)
-{
-    int angle = strpbrk(st->fig_link, " ()<>") != NULL;
-    const char *o = angle ? "<" : "", *c = angle ? ">" : "";
-    rp_printf(b, "![%s](%s%s/%s.png%s)\n\n*%s* ([SVG](%s%s/%s.svg%s))\n\n", caption, o,
-              st->fig_link, name, c, caption, o, st->fig_link, name, c);
-}
-
-static void question(rp_buf *b, const rp_study *st)
+static void question(FILE *md, const rp_study *st)
 {
     (void)st;
-    rp_printf(b,
+    fprintf(md,
         "## The question\n\n"
         "Grad-CAM weighs each channel `A^k` of a convolutional layer by `alpha_k`, the mean "
         "gradient of the class score over the channel, sums, and keeps only the positive part: "
@@ -162,10 +55,10 @@ static void question(rp_buf *b, const rp_study *st)
         "its variants.\n\n");
 }
 
-static void method(rp_buf *b, const rp_study *st)
+static void method(FILE *md, const rp_study *st)
 {
     char x[RP_NUM], y[RP_NUM];
-    rp_printf(b,
+    fprintf(md,
         "## Method and data\n\n"
         "The engine (`gradcam-study run`) reads, per input file, the activations `A` of one "
         "layer and the gradients `G = dy^c/dA` of each target's class score (before any "
@@ -196,51 +89,51 @@ static void method(rp_buf *b, const rp_study *st)
             rp_fixed(x, in->test_map, 3);
         else
             strcpy(x, "n/a");
-        rp_printf(b, "| `%s` | `%s` | `%s` | %s | %s | %ld | %ld (%ld) | %ld | %ld x %ld x %ld "
-                     "| %s / %s | %s |\n",
-                  in->stem, in->model, in->layer, in->activation, in->dataset, in->images,
-                  in->targets_scored, in->targets, in->boxes, in->channels, in->height,
-                  in->width, in->dtype_a, in->dtype_g, x);
+        fprintf(md, "| `%s` | `%s` | `%s` | %s | %s | %ld | %ld (%ld) | %ld | %ld x %ld x %ld "
+                    "| %s / %s | %s |\n",
+                in->stem, in->model, in->layer, in->activation, in->dataset, in->images,
+                in->targets_scored, in->targets, in->boxes, in->channels, in->height,
+                in->width, in->dtype_a, in->dtype_g, x);
     }
-    rp_printf(b, "\n");
+    fprintf(md, "\n");
     if (!st->models_given) {
-        rp_printf(b, "The test mAP is not available: the report was run without `--models` "
-                     "(the training records).\n\n");
+        fprintf(md, "The test mAP is not available: the report was run without `--models` "
+                    "(the training records).\n\n");
     } else {
-        rp_printf(b, "Test mAP: from the training record `MODEL.json` of each network "
-                     "(`scripts/train.py`, key `test.map`).");
+        fprintf(md, "Test mAP: from the training record `MODEL.json` of each network "
+                    "(`scripts/train.py`, key `test.map`).");
         for (int i = 0; i < st->n; i++) {
             const rp_input *in = &st->in[i];
             if (in->map_note)
-                rp_printf(b, " For `%s` it is not available (%s).", in->stem, in->map_note);
+                fprintf(md, " For `%s` it is not available (%s).", in->stem, in->map_note);
             else if (in->has_val)
-                rp_printf(b, " `%s`: validation mAP %s, test mAP %s.", in->stem,
-                          rp_fixed(x, in->val_map, 3), rp_fixed(y, in->test_map, 3));
+                fprintf(md, " `%s`: validation mAP %s, test mAP %s.", in->stem,
+                        rp_fixed(x, in->val_map, 3), rp_fixed(y, in->test_map, 3));
         }
-        rp_printf(b, "\n\n");
+        fprintf(md, "\n\n");
     }
     if (st->models_md_link)
     {
-        rp_printf(b, "The networks, their training and per-class AP are described in "
-                     "[data/MODELS.md]");
-        rp_href(b, st->models_md_link);
-        rp_printf(b, ".\n\n");
+        fprintf(md, "The networks, their training and per-class AP are described in "
+                    "[data/MODELS.md]");
+        rp_href(md, st->models_md_link);
+        fprintf(md, ".\n\n");
     }
     for (int i = 0; i < st->n; i++)
         if (st->in[i].nunknown)
-            rp_printf(b, "`%s` holds %d variant(s) this report does not know; they are left "
-                         "out.\n\n", st->in[i].stem, st->in[i].nunknown);
+            fprintf(md, "`%s` holds %d variant(s) this report does not know; they are left "
+                        "out.\n\n", st->in[i].stem, st->in[i].nunknown);
     int any = 0;
     for (int i = 0; i < st->n; i++)
         any |= st->in[i].gallery != NULL;
     if (any) {
-        rp_printf(b, "### Example maps\n\n");
+        fprintf(md, "### Example maps\n\n");
         for (int i = 0; i < st->n; i++)
             if (st->in[i].gallery) {
-                rp_printf(b, "`%s`:\n\n![examples of maps for %s]", st->in[i].stem,
-                          st->in[i].stem);
-                rp_href(b, st->in[i].gallery);
-                rp_printf(b, "\n\n");
+                fprintf(md, "`%s`:\n\n![examples of maps for %s]", st->in[i].stem,
+                        st->in[i].stem);
+                rp_href(md, st->in[i].gallery);
+                fprintf(md, "\n\n");
             }
     }
 }
@@ -257,41 +150,41 @@ static int same_protocol(const rp_study *st)
     return 1;
 }
 
-static void protocol_line(rp_buf *b, const rp_input *in)
+static void protocol_line(FILE *md, const rp_input *in)
 {
     char t[RP_NUM], tol[RP_NUM], side[RP_NUM], iou[RP_NUM];
-    rp_printf(b, "- Box threshold **%s** of the normalised map for BoxAcc (MaxBoxAcc searches "
-                 "%ld thresholds `i / %ld`); a box is correct at IoU >= %s.\n",
-              rp_fixed(t, in->threshold, 2), in->nthr, in->nthr, rp_fixed(iou, in->iou, 2));
+    fprintf(md, "- Box threshold **%s** of the normalised map for BoxAcc (MaxBoxAcc searches "
+                "%ld thresholds `i / %ld`); a box is correct at IoU >= %s.\n",
+            rp_fixed(t, in->threshold, 2), in->nthr, in->nthr, rp_fixed(iou, in->iou, 2));
     snprintf(tol, sizeof tol, "%g", in->tolerance);
     snprintf(side, sizeof side, "%.0f", in->tolerance * TORCHRAY_PHOTO_PX / TORCHRAY_TOL_PX);
-    rp_printf(b, "- Pointing tolerance **%s px** (`protocol.tolerance`). TorchRay's %g px was "
-                 "chosen for photos about %g px across; %s px is the same fraction of a frame "
-                 "about %s px across.\n",
-              tol, TORCHRAY_TOL_PX, TORCHRAY_PHOTO_PX, tol, side);
+    fprintf(md, "- Pointing tolerance **%s px** (`protocol.tolerance`). TorchRay's %g px was "
+                "chosen for photos about %g px across; %s px is the same fraction of a frame "
+                "about %s px across.\n",
+            tol, TORCHRAY_TOL_PX, TORCHRAY_PHOTO_PX, tol, side);
     if (in->resamples >= 2)
-        rp_printf(b, "- Intervals: 95%% percentile bootstrap, %ld resamples of the %s (with all "
-                     "its targets), seed %ld; paired comparisons resample both variants "
-                     "together.\n", in->resamples, in->unit, in->seed);
+        fprintf(md, "- Intervals: 95%% percentile bootstrap, %ld resamples of the %s (with all "
+                    "its targets), seed %ld; paired comparisons resample both variants "
+                    "together.\n", in->resamples, in->unit, in->seed);
     else
-        rp_printf(b, "- Intervals: none (the run had `--bootstrap %ld`); readings that need an "
-                     "interval say so.\n", in->resamples);
+        fprintf(md, "- Intervals: none (the run had `--bootstrap %ld`); readings that need an "
+                    "interval say so.\n", in->resamples);
 }
 
-static void protocol(rp_buf *b, const rp_study *st)
+static void protocol(FILE *md, const rp_study *st)
 {
-    rp_printf(b, "## Protocol and conventions\n\n");
+    fprintf(md, "## Protocol and conventions\n\n");
     if (same_protocol(st)) {
-        rp_printf(b, "Every input was scored with the same protocol:\n\n");
-        protocol_line(b, &st->in[0]);
+        fprintf(md, "Every input was scored with the same protocol:\n\n");
+        protocol_line(md, &st->in[0]);
     } else {
         for (int i = 0; i < st->n; i++) {
-            rp_printf(b, "Protocol of `%s`:\n\n", st->in[i].stem);
-            protocol_line(b, &st->in[i]);
-            rp_printf(b, "\n");
+            fprintf(md, "Protocol of `%s`:\n\n", st->in[i].stem);
+            protocol_line(md, &st->in[i]);
+            fprintf(md, "\n");
         }
     }
-    rp_printf(b,
+    fprintf(md,
         "- Normalisation: every box metric (BoxAcc, MaxBoxAcc, MaxBoxAccV2, the IoU between "
         "two variants' boxes) is given with its normalisation named: `max` (`m / max m`, the "
         "paper's \"15%% of the max\") or `minmax` (`(m - min) / (max - min)`, what "
@@ -316,9 +209,9 @@ static void protocol(rp_buf *b, const rp_study *st)
         "(a conservative test).\n\n");
 }
 
-static void limitations(rp_buf *b, const rp_study *st)
+static void limitations(FILE *md, const rp_study *st)
 {
-    rp_printf(b, "## Limitations\n\n");
+    fprintf(md, "## Limitations\n\n");
     long minh = st->in[0].height, minw = st->in[0].width, maxn = 0, minn = st->in[0].images;
     for (int i = 0; i < st->n; i++) {
         const rp_input *in = &st->in[i];
@@ -329,7 +222,7 @@ static void limitations(rp_buf *b, const rp_study *st)
         if (in->images < minn)
             minn = in->images;
     }
-    rp_printf(b,
+    fprintf(md,
         "- Small images and coarse maps: the smallest feature map here is %ld x %ld cells, so "
         "one cell covers a large part of an object, bilinear upsampling does much of the "
         "drawing, and a box threshold moves boxes in large steps.\n"
@@ -345,9 +238,9 @@ static void limitations(rp_buf *b, const rp_study *st)
         "chance when nothing differs.\n\n", minh, minw, minn, maxn);
 }
 
-static void elsewhere(rp_buf *b)
+static void elsewhere(FILE *md)
 {
-    rp_printf(b,
+    fprintf(md,
         "## Running the same study on ImageNet or VOC\n\n"
         "`scripts/export_torchvision.py` writes the engine's input from any torchvision "
         "classifier, a folder of images and Pascal VOC-style XML boxes (ILSVRC's val boxes "
@@ -376,29 +269,30 @@ static void elsewhere(rp_buf *b)
         "pixel indices by default).\n");
 }
 
-int rp_write_markdown(rp_buf *b, const rp_study *st)
+int rp_write_markdown(FILE *md, const rp_study *st)
 {
-    rp_printf(b, "# What Grad-CAM's ReLU does, and why it trusts activation strength\n\n"
-                 "Generated by `gradcam-study report` from [`%s`]", st->summary_link);
-    rp_href(b, st->summary_link);
-    rp_printf(b, ". Every number below is "
-                 "read from that file (or from the training records); the only numbers typed "
-                 "in are the Grad-CAM paper's and TorchRay's published ones, quoted as theirs "
-                 "(and the options of the command sketch at the end)."
-                 "\n\n"
-                 "Contents: the question; method and data; protocol and conventions; "
-                 "questions 1 to 5; what the numbers say and do not say; limitations; running "
-                 "the study on ImageNet or VOC.\n\n");
-    question(b, st);
-    method(b, st);
-    protocol(b, st);
-    rp_q1(b, st);
-    rp_q2(b, st);
-    rp_q3(b, st);
-    rp_q4(b, st);
-    rp_q5(b, st);
-    rp_findings(b, st);
-    limitations(b, st);
-    elsewhere(b);
-    return b->oom ? -1 : 0;
+    fprintf(md, "# What Grad-CAM's ReLU does, and why it trusts activation strength\n\n"
+                "Generated by `gradcam-study report` from [`%s`]", st->summary_link);
+    rp_href(md, st->summary_link);
+    fprintf(md, ". Every number below is "
+                "read from that file (or from the training records); the only numbers typed "
+                "in are the Grad-CAM paper's and TorchRay's published ones, quoted as theirs "
+                "(and the options of the command sketch at the end)."
+                "\n\n"
+                "Contents: the question; method and data; protocol and conventions; "
+                "questions 1 to 5; what the numbers say and do not say; limitations; running "
+                "the study on ImageNet or VOC.\n\n");
+    question(md, st);
+    method(md, st);
+    protocol(md, st);
+    rp_q1(md, st);
+    rp_q2(md, st);
+    rp_q3(md, st);
+    rp_q4(md, st);
+    rp_q5(md, st);
+    rp_findings(md, st);
+    limitations(md, st);
+    elsewhere(md);
+    return ferror(md) ? -1 : 0;
 }
+

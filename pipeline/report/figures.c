@@ -1,4 +1,4 @@
-/* report_fig.c: the figures of REPORT.md, drawn by gnuplot (plot.c).
+/* figures.c: the figures of REPORT.md, drawn by gnuplot (plot.c).
  *
  * DESIGN
  * Two shapes cover every figure: grouped bars with 95% error bars (one
@@ -15,8 +15,10 @@
  *
  * Thread safety: main thread only (plot.c runs gnuplot).
  */
+#include "pipeline/report/figures.h"
+
 #include "pipeline/report/plot.h"
-#include "pipeline/report/report_int.h"
+#include "pipeline/report/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +29,11 @@
 #define FONT 11
 #define MAXSERIES 8
 
-/* One colour per variant (engine order), readable on white. */
-static const char *const var_color[RV_N] = {
+/* One colour per variant (common/variants.h order), readable on white. */
+static const char *const var_color[] = {
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
     "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#000000"};
+_Static_assert(sizeof var_color / sizeof var_color[0] == VAR_N, "one colour per variant");
 static const char *const series_color[MAXSERIES] = {
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"};
 
@@ -44,7 +47,7 @@ void rp_fig_name(char *o, size_t n, const char *what, const rp_input *in)
 
 int rp_perclass_plotted(const rp_input *in)
 {
-    int n = in->var[RV_GRADCAM].nclass;
+    int n = in->var[CAM_GRADCAM].nclass;
     return n >= 1 && n <= RP_MAXCLASS_BARS;
 }
 
@@ -199,7 +202,7 @@ static int fig_q1_diff(plot_fig *f, const rp_study *st)
     for (int i = 0; i < st->n; i++) {
         bt.glabel[i] = st->in[i].stem;
         for (int k = 0; k < 6; k++) {
-            const rp_pair *q = rp_find_pair(&st->in[i], RV_GRADCAM, RV_SIGNED, q1_metric[k],
+            const rp_pair *q = rp_find_pair(&st->in[i], CAM_GRADCAM, CAM_SIGNED, q1_metric[k],
                                             q1_norm[k]);
             if (q)
                 bars_set(&bt, k, i, 100, q->diff, q->has_ci, q->lo, q->hi);
@@ -241,11 +244,11 @@ static void curves(plot_fig *f, const rp_input *in, const int *vs, int nv, const
             if (!in->var[vs[a]].present)
                 continue;
             char title[128], q[256];
-            snprintf(title, sizeof title, nn > 1 ? "%s, %s" : "%s", rp_variant_names[vs[a]],
+            snprintf(title, sizeof title, nn > 1 ? "%s, %s" : "%s", var_name(vs[a]),
                      rp_norm_names[nm[k]]);
             plot_cmd(f, "%s$%s using 1:%d with lines lw %s dt %d lc rgb '%s' title %s",
                      nplots++ ? ", \\\n  " : "plot ", tag, col++,
-                     nv > 2 && vs[a] == RV_GRADCAM ? "4" : "2", k == 0 ? 1 : 2,
+                     nv > 2 && vs[a] == CAM_GRADCAM ? "4" : "2", k == 0 ? 1 : 2,
                      nv > 2 ? var_color[vs[a]] : series_color[a], plot_sq(q, sizeof q, title));
         }
     plot_cmd(f, "\n");
@@ -253,7 +256,7 @@ static void curves(plot_fig *f, const rp_input *in, const int *vs, int nv, const
 
 static int fig_q1_curve(plot_fig *f, const rp_input *in)
 {
-    static const int vs[2] = {RV_GRADCAM, RV_SIGNED}, nm[2] = {RP_MAX, RP_MINMAX};
+    static const int vs[2] = {CAM_GRADCAM, CAM_SIGNED}, nm[2] = {RP_MAX, RP_MINMAX};
     char q[512], t[600];
     snprintf(t, sizeof t, "%s: BoxAcc against the threshold, with and without ReLU", in->stem);
     style(f);
@@ -267,7 +270,7 @@ static int fig_q1_curve(plot_fig *f, const rp_input *in)
 
 static int fig_q2(plot_fig *f, const rp_study *st)
 {
-    static const int vs[2] = {RV_SIGNED, RV_HIRESCAM_SIGNED};
+    static const int vs[2] = {CAM_SIGNED, CAM_HIRESCAM_SIGNED};
     static const char *const titles[4] = {"gradcam-signed, negative", "gradcam-signed, positive",
                                           "hirescam-signed, negative",
                                           "hirescam-signed, positive"};
@@ -355,7 +358,7 @@ static int fig_q4(plot_fig *f, const rp_study *st)
     for (int i = 0; i < st->n; i++) {
         iou.glabel[i] = d.glabel[i] = st->in[i].stem;
         for (int k = 0; k < 2; k++) {
-            const rp_pair *q = rp_find_pair(&st->in[i], RV_GRADCAM, RV_CENTERED, "boxacc", k);
+            const rp_pair *q = rp_find_pair(&st->in[i], CAM_GRADCAM, CAM_CENTERED, "boxacc", k);
             if (!q)
                 continue;
             if (q->has_iou)
@@ -383,8 +386,8 @@ static int fig_q5_metrics(plot_fig *f, const rp_input *in)
 {
     static const char *const titles[4] = {"BoxAcc (max)", "MaxBoxAccV2 (max)", "pointing",
                                           "energy"};
-    int vs[RV_N], nv = 0;
-    for (int v = 0; v < RV_N; v++)
+    int vs[VAR_N], nv = 0;
+    for (int v = 0; v < VAR_N; v++)
         if (in->var[v].present)
             vs[nv++] = v;
     bars bt;
@@ -396,7 +399,7 @@ static int fig_q5_metrics(plot_fig *f, const rp_input *in)
         const rp_variant *x = &in->var[vs[g]];
         const rp_val *vals[4] = {&x->boxacc[RP_MAX], &x->maxboxacc_v2[RP_MAX], &x->pointing,
                                  &x->energy};
-        bt.glabel[g] = rp_variant_names[vs[g]];
+        bt.glabel[g] = var_name(vs[g]);
         for (int s = 0; s < 4; s++)
             bars_set(&bt, s, g, 100, vals[s]->v, vals[s]->has_ci, vals[s]->lo, vals[s]->hi);
     }
@@ -414,12 +417,12 @@ static int fig_q5_metrics(plot_fig *f, const rp_input *in)
 
 static int fig_q5_curves(plot_fig *f, const rp_input *in)
 {
-    int vs[RV_N], nv = 0;
-    for (int v = 0; v < RV_N; v++)
-        if (in->var[v].present && v != RV_SALIENCY)
+    int vs[VAR_N], nv = 0;
+    for (int v = 0; v < VAR_N; v++)
+        if (in->var[v].present && v != VAR_SALIENCY)
             vs[nv++] = v;
-    if (in->var[RV_SALIENCY].present)
-        vs[nv++] = RV_SALIENCY;
+    if (in->var[VAR_SALIENCY].present)
+        vs[nv++] = VAR_SALIENCY;
     char q[512], t[600];
     snprintf(t, sizeof t, "%s: BoxAcc against the threshold, every variant", in->stem);
     style(f);
@@ -446,9 +449,9 @@ static int fig_q5_curves(plot_fig *f, const rp_input *in)
 
 static int fig_q5_perclass(plot_fig *f, const rp_input *in)
 {
-    static const int cand[6] = {RV_GRADCAM, RV_HIRESCAM, RV_LAYERCAM, RV_XGRADCAM,
-                                RV_GRADCAMPP, RV_SALIENCY};
-    const rp_variant *g = &in->var[RV_GRADCAM];
+    static const int cand[6] = {CAM_GRADCAM, CAM_HIRESCAM, CAM_LAYERCAM, CAM_XGRADCAM,
+                                CAM_GRADCAMPP, VAR_SALIENCY};
+    const rp_variant *g = &in->var[CAM_GRADCAM];
     int vs[6], nv = 0;
     for (int k = 0; k < 6; k++)
         if (in->var[cand[k]].present)
@@ -457,7 +460,7 @@ static int fig_q5_perclass(plot_fig *f, const rp_input *in)
     if (bars_new(&bt, nv, g->nclass) < 0)
         return bars_free(&bt), -1;
     for (int s = 0; s < nv; s++)
-        bt.title[s] = rp_variant_names[vs[s]], bt.color[s] = var_color[vs[s]];
+        bt.title[s] = var_name(vs[s]), bt.color[s] = var_color[vs[s]];
     for (int c = 0; c < g->nclass; c++) {
         bt.glabel[c] = g->cls[c];
         for (int s = 0; s < nv; s++) {
