@@ -45,7 +45,7 @@ setup() {
     "$BIN" run -o "$W/Rother" --save-maps --bootstrap 0 "$W/other/F.h5" >/dev/null &&
     "$BIN" run -o "$W/Rnomaps" --bootstrap 0 "$W/F.h5" >/dev/null &&
     "$BIN" run -o "$W/RN" --save-maps --bootstrap 0 "$W/N.h5" >/dev/null &&
-    mkdir -p "$W/Rtrunc" && cp "$W/R/targets.csv" "$W/Rtrunc/" &&
+    mkdir -p "$W/Rtrunc" && cp "$W/R/targets.csv" "$W/R/summary.json" "$W/Rtrunc/" &&
     head -c 4000 "$W/R/maps.h5" >"$W/Rtrunc/maps.h5"
 }
 mkdir -p "$W/other"
@@ -271,6 +271,10 @@ bad_run() {
     one_line_error "maps.h5: -: cannot open" gal "$W/Rnomaps" "$W/F.h5" &&
     one_line_error "maps.h5: -: not a readable HDF5" gal "$W/Rtrunc" "$W/F.h5" &&
     one_line_error "run scored 1 input, 2 given" gal "$W/R" "$W/F.h5" "$W/N.h5" &&
+    mkdir -p "$W/same" && cp "$W/F.h5" "$W/same/F.h5" &&
+    $PY -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); a=f['/activations']; a[0,0,0,0]=a[0,0,0,0]+1.0; f.close()" \
+        "$W/same/F.h5" &&
+    one_line_error "differs from what .*/R/summary.json records for input 0" gal "$W/R" "$W/same/F.h5" &&
     [ ! -e "$W/Gx" ] &&
     cmp "$W/before.png" "$W/G/gallery-F.png" &&
     [ -z "$(ls -A "$W/G" | grep -v '^gallery-F.png$')" ]

@@ -64,7 +64,9 @@
 #include "pipeline/common/paths.h"
 #include "pipeline/gallery/gallery_int.h"
 #include "pipeline/gallery/pngw.h"
+#include "pipeline/input/digest.h"
 #include "pipeline/output/outdir.h"
+#include "pipeline/output/summary.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +74,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define ERRLEN H5IN_ERRLEN
 
@@ -233,6 +236,57 @@ static int same_stems(const char **inputs, int ninputs, char *png, size_t n)
     return 0;
 }
 
+/* The inputs must be the very files the run scored: each one's size and
+ * SHA-256 against the provenance RUNDIR/summary.json records for it (read
+ * through output/summary.c), in order. Shapes alone could match another
+ * file's. 0, or -1 with err set. */
+static int same_inputs(const char *rundir, const char **inputs, int ninputs, char *err,
+                       size_t errlen)
+{
+    char *path = path_join(rundir, "summary.json");
+    if (!path) {
+        snprintf(err, errlen, "%s: -: out of memory", rundir);
+        return -1;
+    }
+    json_t *doc = sum_read(path, err, errlen);
+    int rc = doc ? 0 : -1;
+    json_t *ins = doc ? sum_inputs(doc) : NULL;
+    if (rc == 0 && (int)json_array_size(ins) != ninputs) {
+        snprintf(err, errlen, "%s: inputs: the run scored %d input%s, %d given", path,
+                 (int)json_array_size(ins), json_array_size(ins) == 1 ? "" : "s", ninputs);
+        rc = -1;
+    }
+    sum_ck ck = {path, err, errlen, 0};
+    for (int i = 0; rc == 0 && i < ninputs; i++) {
+        char at[64], hex[65];
+        snprintf(at, sizeof at, "inputs[%d]", i);
+        json_t *prov = sum_obj(&ck, json_array_get(ins, (size_t)i), at, "provenance");
+        snprintf(at, sizeof at, "inputs[%d].provenance", i);
+        const char *want = sum_str(&ck, prov, at, "sha256");
+        long bytes = sum_count(&ck, prov, at, "bytes");
+        struct stat st;
+        int64_t got_bytes = 0;
+        if (ck.failed) {
+            rc = -1;
+        } else if (stat(inputs[i], &st) != 0) {
+            snprintf(err, errlen, "%s: -: cannot open: %s", inputs[i], strerror(errno));
+            rc = -1;
+        } else if ((long)st.st_size != bytes ||
+                   (dg_file_sha256(inputs[i], hex, &got_bytes, NULL, err, errlen) == 0 &&
+                    strcmp(hex, want) != 0)) {
+            snprintf(err, errlen,
+                     "%s: -: its size or SHA-256 differs from what %s records for input %d "
+                     "(not the input the run scored)", inputs[i], path, i);
+            rc = -1;
+        } else if (got_bytes == 0 && bytes != 0) {
+            rc = -1; /* dg_file_sha256 failed: err is set */
+        }
+    }
+    json_decref(doc);
+    free(path);
+    return rc;
+}
+
 int gallery_main(int argc, char **argv)
 {
     const char *outdir = NULL, *rundir = NULL;
@@ -306,6 +360,8 @@ int gallery_main(int argc, char **argv)
                  csvpath, rcsv.n, rcsv.n == 1 ? "" : "s", ninputs);
         goto out;
     }
+    if (same_inputs(rundir, inputs, ninputs, err, sizeof err) < 0)
+        goto out;
     if (od_init(&od, outdir, err, sizeof err) < 0)
         goto out;
     od_ok = 1;
