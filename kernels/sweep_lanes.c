@@ -88,7 +88,7 @@ typedef struct {
     int32_t *S, *E, *LB, *head, *tail, *cnt;
     lrun *pool;
     int32_t n, peak;
-    int simple;
+    int32_t g; /* levels 1..g: lists; g+1..peak: one run each, S, E, LB */
 } lrow;
 
 /* Accumulators of the chains of single touching runs, per level. */
@@ -122,7 +122,7 @@ size_t sw_lanes_work_bytes(int H, int W, int nlev)
         return 0;
     size_t c = (size_t)cap, pc = lpool_cap(W, cap);
     return al8(c * sizeof(lstat)) + al8(c * sizeof(int32_t)) + al8(c) +
-           2 * al8(pc * sizeof(lrun)) + 24 * NL * sizeof(int32_t);
+           2 * al8(pc * sizeof(lrun)) + 26 * NL * sizeof(int32_t);
 }
 
 static int32_t lfind(int32_t *par, int32_t x)
@@ -180,50 +180,63 @@ static void lflush(lforest *f, lacc *a, int l)
     a->y1[l] = 0;
 }
 
-/* Step 1 for row k: peak, simple or not, the runs. F, L: scratch [NL].
- * Returns the row's number of runs, or -1 when a key exceeds nlev or the
- * row has more than room runs (checked before any run is stored; room is
- * at most the pool's, cap). */
+/* Step 1 for row k: peak, the highest level g with more than one run
+ * (0: none), the runs. Levels g+1..peak have one run each, the hull
+ * [first(l), last(l)] -> S, E; levels 1..g get per-level lists. F, L, O:
+ * scratch [NL]. Returns the row's number of runs, or -1 when a key exceeds
+ * nlev or the row has more than room runs (checked before any run is
+ * stored; room is at most the pool's, cap).
+ * g without branches: a rise to k[x] reopens the levels up to min(k[x], c),
+ * c the highest level a fall has closed so far in the row. */
 static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t room, int32_t *F,
-                         int32_t *L)
+                         int32_t *L, int32_t *O)
 {
-    int32_t peak = 0, up = k[0];
+    /* peak and positive steps: loops the compiler vectorises */
+    int32_t peak = 0, up = k[0], g = 0;
     for (int x = 0; x < W; x++)
         peak = k[x] > peak ? k[x] : peak;
-    for (int x = 1; x < W; x++) {
-        int32_t d = (int32_t)k[x] - (int32_t)k[x - 1];
-        up += d > 0 ? d : 0;
+    for (int x = 1; x < W; x++)
+        up += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
+    if (up != peak) { /* not one hump: the highest level with two runs */
+        int32_t c = 0;
+        for (int x = 1; x < W; x++) {
+            int32_t a = k[x - 1], b = k[x];
+            c = b < a && a > c ? a : c;
+            int32_t re = b < c ? b : c;
+            g = b > a && re > g ? re : g;
+        }
     }
     if (peak > nlev || up > room)
         return -1;
     r->peak = peak;
+    r->g = g;
     r->n = 0;
-    if (peak == 0) {
-        r->simple = 1;
+    if (peak == 0)
         return 0;
-    }
-    if (up == peak) {
-        r->simple = 1;
-        for (int l = 1; l <= peak; l++) {
+    if (g < peak) { /* the hulls of the single-run levels */
+        for (int l = g + 1; l <= peak; l++) {
             F[l] = W;
             L[l] = -1;
         }
-        for (int x = W - 1; x >= 0; x--)
+        /* a level's first column is at or before the peak, its last at or
+           after it: one scatter a pixel */
+        int am = (int)((const uint8_t *)memchr(k, peak, (size_t)W) - k);
+        for (int x = am; x >= 0; x--)
             F[k[x]] = x;
-        for (int x = 0; x < W; x++)
+        for (int x = am; x < W; x++)
             L[k[x]] = x;
         int32_t f = W, e = -1;
-        for (int l = peak; l >= 1; l--) {
+        for (int l = peak; l > g; l--) {
             f = F[l] < f ? F[l] : f;
             e = L[l] > e ? L[l] : e;
             r->S[l] = f;
             r->E[l] = e;
         }
-        return up;
     }
-    /* general: per-level lists, sorted by start (F holds the open columns) */
-    r->simple = 0;
-    for (int l = 1; l <= peak; l++) {
+    if (g == 0)
+        return up;
+    /* levels 1..g: per-level lists, sorted by start (O holds the open columns) */
+    for (int l = 1; l <= g; l++) {
         r->head[l] = -1;
         r->cnt[l] = 0;
     }
@@ -231,12 +244,12 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     for (int x = 0; x <= W; x++) {
         int kx = x < W ? k[x] : 0;
         if (kx > top) {
-            for (int l = top + 1; l <= kx; l++)
-                F[l] = x;
+            for (int l = top + 1; l <= kx && l <= g; l++)
+                O[l] = x;
         } else if (kx < top) {
-            for (int l = top; l > kx; l--) {
+            for (int l = top < g ? top : g; l > kx; l--) {
                 int32_t i = r->n++;
-                r->pool[i] = (lrun){F[l], x - 1, -1, -1};
+                r->pool[i] = (lrun){O[l], x - 1, -1, -1};
                 if (r->head[l] < 0)
                     r->head[l] = i;
                 else
@@ -255,11 +268,11 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
  * levels that do not touch. Returns the number of those. */
 static inline __attribute__((always_inline)) int32_t
 ljoin_body(lacc *a, int32_t *LB, const int32_t *S, const int32_t *E, const int32_t *PLB,
-           const int32_t *PS, const int32_t *PE, int32_t *nov, int lm, int32_t y)
+           const int32_t *PS, const int32_t *PE, int32_t *nov, int lo, int hi, int32_t y)
 {
     int32_t *an = a->n, *ax0 = a->x0, *ax1 = a->x1, *ay1 = a->y1, *alab = a->lab;
     int32_t bad = 0;
-    for (int l = 1; l <= lm; l++) {
+    for (int l = lo; l <= hi; l++) {
         int32_t s = S[l], e = E[l] + 1, ps = PS[l], pe = PE[l] + 1;
         int32_t ov = (ps <= e) & (s <= pe);
         int32_t x0 = ax0[l], x1 = ax1[l];
@@ -277,18 +290,18 @@ ljoin_body(lacc *a, int32_t *LB, const int32_t *S, const int32_t *E, const int32
 
 static int32_t ljoin_scalar(lacc *a, int32_t *LB, const int32_t *S, const int32_t *E,
                             const int32_t *PLB, const int32_t *PS, const int32_t *PE,
-                            int32_t *nov, int lm, int32_t y)
+                            int32_t *nov, int lo, int hi, int32_t y)
 {
-    return ljoin_body(a, LB, S, E, PLB, PS, PE, nov, lm, y);
+    return ljoin_body(a, LB, S, E, PLB, PS, PE, nov, lo, hi, y);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LJ_X86 1
 __attribute__((target("avx2"))) static int32_t
 ljoin_avx2(lacc *a, int32_t *LB, const int32_t *S, const int32_t *E, const int32_t *PLB,
-           const int32_t *PS, const int32_t *PE, int32_t *nov, int lm, int32_t y)
+           const int32_t *PS, const int32_t *PE, int32_t *nov, int lo, int hi, int32_t y)
 {
-    return ljoin_body(a, LB, S, E, PLB, PS, PE, nov, lm, y);
+    return ljoin_body(a, LB, S, E, PLB, PS, PE, nov, lo, hi, y);
 }
 #endif
 
@@ -304,7 +317,7 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
     lrun *cp;
     int32_t pi = -1, ci;
     if (l <= prev->peak) {
-        if (prev->simple) {
+        if (l > prev->g) {
             one_p = (lrun){prev->S[l], prev->E[l], prev->LB[l], -1};
             pp = &one_p;
             pi = 0;
@@ -315,7 +328,7 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
     } else {
         pp = &one_p;
     }
-    if (cur->simple) {
+    if (l > cur->g) {
         one_c = (lrun){cur->S[l], cur->E[l], -1, -1};
         cp = &one_c;
         ci = 0;
@@ -345,7 +358,7 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
             lab = lnew(f, c->s, c->e, y, W, l);
         c->lab = lab;
     }
-    if (cur->simple)
+    if (l > cur->g)
         cur->LB[l] = one_c.lab;
 }
 
@@ -385,7 +398,7 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         r->cnt = iw + 5 * NL;
         r->n = 0;
         r->peak = 0;
-        r->simple = 1;
+        r->g = 0;
         iw += 6 * NL;
     }
     lacc a = {iw, iw + NL, iw + 2 * NL, iw + 3 * NL, iw + 4 * NL};
@@ -397,37 +410,43 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         a.lab[l] = -1;
     }
     iw += 5 * NL;
-    int32_t *F = iw, *L = iw + NL, *nov = iw + 2 * NL; /* scratch */
-    int32_t *best = iw + 3 * NL;
+    int32_t *F = iw, *L = iw + NL, *nov = iw + 2 * NL, *O = iw + 3 * NL; /* scratch */
+    int32_t *best = iw + 4 * NL;
 
     lrow *prev = &rows[0], *cur = &rows[1];
     for (int32_t y = 0; y < H; y++) {
         /* a row opens at most one node a run: room for all of them */
-        if (lrow_scan(cur, key + (size_t)y * (size_t)W, W, nlev, cap - f.nn, F, L) < 0)
+        if (lrow_scan(cur, key + (size_t)y * (size_t)W, W, nlev, cap - f.nn, F, L, O) < 0)
             return -1;
-        int lm = 0;
-        if (cur->simple && prev->simple) {
-            lm = cur->peak < prev->peak ? cur->peak : prev->peak;
-            if (lm > 0) {
-                int32_t bad;
+        /* levels lo..hi have one run in both rows: the vector join */
+        int lo = (cur->g > prev->g ? cur->g : prev->g) + 1;
+        int hi = cur->peak < prev->peak ? cur->peak : prev->peak;
+        if (lo <= hi) {
+            int32_t bad;
 #ifdef LJ_X86
-                if (isa == SW_ISA_AVX2)
-                    bad = ljoin_avx2(&a, cur->LB, cur->S, cur->E, prev->LB, prev->S, prev->E,
-                                     nov, lm, y);
-                else
+            if (isa == SW_ISA_AVX2)
+                bad = ljoin_avx2(&a, cur->LB, cur->S, cur->E, prev->LB, prev->S, prev->E, nov,
+                                 lo, hi, y);
+            else
 #endif
-                    bad = ljoin_scalar(&a, cur->LB, cur->S, cur->E, prev->LB, prev->S,
-                                       prev->E, nov, lm, y);
-                for (int l = 1; bad > 0 && l <= lm; l++)
-                    if (nov[l]) {
-                        lflush(&f, &a, l);
-                        cur->LB[l] = lnew(&f, cur->S[l], cur->E[l], y, W, l);
-                        bad--;
-                    }
-            }
+                bad = ljoin_scalar(&a, cur->LB, cur->S, cur->E, prev->LB, prev->S, prev->E,
+                                   nov, lo, hi, y);
+            for (int l = lo; bad > 0 && l <= hi; l++)
+                if (nov[l]) {
+                    lflush(&f, &a, l);
+                    cur->LB[l] = lnew(&f, cur->S[l], cur->E[l], y, W, l);
+                    bad--;
+                }
+        } else {
+            lo = hi = cur->peak + 1; /* none */
         }
-        for (int l = lm + 1; l <= cur->peak; l++)
+        for (int l = 1; l <= cur->peak; l++) {
+            if (l == lo)
+                l = hi + 1;
+            if (l > cur->peak)
+                break;
             ljoin_general(&f, &a, cur, prev, l, y, W);
+        }
         lrow *t = prev;
         prev = cur;
         cur = t;
