@@ -263,14 +263,16 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     return up;
 }
 
-/* The branch-free join of levels 1..lm of two simple rows: a touching run
- * continues its component (stats to the accumulators), and nov[l] marks the
- * levels that do not touch. Returns the number of those. */
+/* The branch-free join of levels lo..hi, which have one run in both rows:
+ * a run that touches the one above continues its component (its label in
+ * LB, shared by the two rows, stays; its stats go to the accumulators,
+ * which belong to that label). Returns the number of levels whose runs do
+ * not touch (left as they were, for the caller). */
 static inline __attribute__((always_inline)) int32_t
-ljoin_body(lacc *a, int32_t *LB, const int32_t *S, const int32_t *E, const int32_t *PLB,
-           const int32_t *PS, const int32_t *PE, int32_t *nov, int lo, int hi, int32_t y)
+ljoin_body(lacc *a, const int32_t *S, const int32_t *E, const int32_t *PS, const int32_t *PE,
+           int lo, int hi, int32_t y)
 {
-    int32_t *an = a->n, *ax0 = a->x0, *ax1 = a->x1, *ay1 = a->y1, *alab = a->lab;
+    int32_t *an = a->n, *ax0 = a->x0, *ax1 = a->x1, *ay1 = a->y1;
     int32_t bad = 0;
     for (int l = lo; l <= hi; l++) {
         int32_t s = S[l], e = E[l] + 1, ps = PS[l], pe = PE[l] + 1;
@@ -280,28 +282,24 @@ ljoin_body(lacc *a, int32_t *LB, const int32_t *S, const int32_t *E, const int32
         ax0[l] = ov && s < x0 ? s : x0;
         ax1[l] = ov && e > x1 ? e : x1;
         ay1[l] = ov ? y + 1 : ay1[l];
-        alab[l] = ov ? PLB[l] : alab[l];
-        LB[l] = PLB[l];
-        nov[l] = 1 - ov;
         bad += 1 - ov;
     }
     return bad;
 }
 
-static int32_t ljoin_scalar(lacc *a, int32_t *LB, const int32_t *S, const int32_t *E,
-                            const int32_t *PLB, const int32_t *PS, const int32_t *PE,
-                            int32_t *nov, int lo, int hi, int32_t y)
+static int32_t ljoin_scalar(lacc *a, const int32_t *S, const int32_t *E, const int32_t *PS,
+                            const int32_t *PE, int lo, int hi, int32_t y)
 {
-    return ljoin_body(a, LB, S, E, PLB, PS, PE, nov, lo, hi, y);
+    return ljoin_body(a, S, E, PS, PE, lo, hi, y);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LJ_X86 1
 __attribute__((target("avx2"))) static int32_t
-ljoin_avx2(lacc *a, int32_t *LB, const int32_t *S, const int32_t *E, const int32_t *PLB,
-           const int32_t *PS, const int32_t *PE, int32_t *nov, int lo, int hi, int32_t y)
+ljoin_avx2(lacc *a, const int32_t *S, const int32_t *E, const int32_t *PS, const int32_t *PE,
+           int lo, int hi, int32_t y)
 {
-    return ljoin_body(a, LB, S, E, PLB, PS, PE, nov, lo, hi, y);
+    return ljoin_body(a, S, E, PS, PE, lo, hi, y);
 }
 #endif
 
@@ -358,8 +356,10 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
             lab = lnew(f, c->s, c->e, y, W, l);
         c->lab = lab;
     }
-    if (l > cur->g)
+    if (l > cur->g) { /* its accumulator (empty) now belongs to this label */
         cur->LB[l] = one_c.lab;
+        a->lab[l] = one_c.lab;
+    }
 }
 
 int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
@@ -392,7 +392,7 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         lrow *r = &rows[i];
         r->S = iw;
         r->E = iw + NL;
-        r->LB = iw + 2 * NL;
+        r->LB = rows[0].S + 2 * NL; /* one label array for both rows */
         r->head = iw + 3 * NL;
         r->tail = iw + 4 * NL;
         r->cnt = iw + 5 * NL;
@@ -410,7 +410,7 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         a.lab[l] = -1;
     }
     iw += 5 * NL;
-    int32_t *F = iw, *L = iw + NL, *nov = iw + 2 * NL, *O = iw + 3 * NL; /* scratch */
+    int32_t *F = iw, *L = iw + NL, *O = iw + 3 * NL; /* scratch */
     int32_t *best = iw + 4 * NL;
 
     lrow *prev = &rows[0], *cur = &rows[1];
@@ -425,16 +425,15 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
             int32_t bad;
 #ifdef LJ_X86
             if (isa == SW_ISA_AVX2)
-                bad = ljoin_avx2(&a, cur->LB, cur->S, cur->E, prev->LB, prev->S, prev->E, nov,
-                                 lo, hi, y);
+                bad = ljoin_avx2(&a, cur->S, cur->E, prev->S, prev->E, lo, hi, y);
             else
 #endif
-                bad = ljoin_scalar(&a, cur->LB, cur->S, cur->E, prev->LB, prev->S, prev->E,
-                                   nov, lo, hi, y);
+                bad = ljoin_scalar(&a, cur->S, cur->E, prev->S, prev->E, lo, hi, y);
             for (int l = lo; bad > 0 && l <= hi; l++)
-                if (nov[l]) {
+                if (!(prev->S[l] <= cur->E[l] + 1 && cur->S[l] <= prev->E[l] + 1)) {
                     lflush(&f, &a, l);
                     cur->LB[l] = lnew(&f, cur->S[l], cur->E[l], y, W, l);
+                    a.lab[l] = cur->LB[l];
                     bad--;
                 }
         } else {
