@@ -77,6 +77,12 @@ size_t sw_lanes_work_bytes(int H, int W, int nlev);
 int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
              int ngt, int isa, void *work);
 
+/* A step of sw_lanes, exposed for its tests: the highest level l with two
+ * or more runs of {k >= l} in the row k: (W), 0 when none, -1 when W < 1 or
+ * the CPU lacks isa. pm: (W) scratch. Every isa gives the same answer
+ * (SW_ISA_SCALAR: a plain loop; otherwise SSE2 where the CPU is x86-64). */
+int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa);
+
 /* One path on the same work buffer (sw_keys_work_bytes(H, W, nlev)):
  * SW_AUTO takes the runs when the map has at most two runs per pixel
  * (sw_runs_count), else the per-pixel union-find; SW_RUNS and SW_PIXELS

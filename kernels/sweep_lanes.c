@@ -122,7 +122,7 @@ size_t sw_lanes_work_bytes(int H, int W, int nlev)
         return 0;
     size_t c = (size_t)cap, pc = lpool_cap(W, cap);
     return al8(c * sizeof(lstat)) + al8(c * sizeof(int32_t)) + al8(c) +
-           2 * al8(pc * sizeof(lrun)) + 26 * NL * sizeof(int32_t);
+           2 * al8(pc * sizeof(lrun)) + 26 * NL * sizeof(int32_t) + al8((size_t)W);
 }
 
 static int32_t lfind(int32_t *par, int32_t x)
@@ -188,8 +188,92 @@ static void lflush(lforest *f, lacc *a, int l)
  * stored; room is at most the pool's, cap).
  * g without branches: a rise to k[x] reopens the levels up to min(k[x], c),
  * c the highest level a fall has closed so far in the row. */
+/* The highest level with two runs in row k (0: none): level l has two
+ * runs exactly when some column y has k[y] < l <= min(pm[y], sm[y]), the
+ * maxima of the columns up to y and from y, so g = the largest such
+ * min(pm, sm) over the columns where it exceeds k. Scalar: one pass (a rise
+ * to k[x] reopens the levels up to min(k[x], c), c the highest level a fall
+ * has closed so far). */
+static int32_t two_run_scalar(const uint8_t *k, int W)
+{
+    int32_t c = 0, g = 0;
+    for (int x = 1; x < W; x++) {
+        int32_t a = k[x - 1], b = k[x];
+        c = b < a && a > c ? a : c;
+        int32_t re = b < c ? b : c;
+        g = b > a && re > g ? re : g;
+    }
+    return g;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define LJ_SSE2 1
+/* The same from the formula, 16 columns at a time: prefix maxima into pm
+ * (log-step shifts inside a vector, then the carry of the vector before),
+ * then suffix maxima from the right the same way, fused with the test; the
+ * columns left over at either end in scalar. pm: (W) scratch. */
+static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm)
+{
+    int x = 0;
+    __m128i carry = _mm_setzero_si128();
+    for (; x + 16 <= W; x += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
+        v = _mm_max_epu8(v, _mm_slli_si128(v, 1));
+        v = _mm_max_epu8(v, _mm_slli_si128(v, 2));
+        v = _mm_max_epu8(v, _mm_slli_si128(v, 4));
+        v = _mm_max_epu8(v, _mm_slli_si128(v, 8));
+        v = _mm_max_epu8(v, carry);
+        _mm_storeu_si128((__m128i *)(void *)(pm + x), v);
+        carry = _mm_set1_epi8((char)(uint8_t)((unsigned)_mm_extract_epi16(v, 7) >> 8));
+    }
+    uint8_t m = x > 0 ? pm[x - 1] : 0;
+    for (; x < W; x++) {
+        m = k[x] > m ? k[x] : m;
+        pm[x] = m;
+    }
+    __m128i gv = _mm_setzero_si128();
+    carry = _mm_setzero_si128();
+    for (x = W - 16; x >= 0; x -= 16) {
+        __m128i kv = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
+        __m128i v = _mm_max_epu8(kv, _mm_srli_si128(kv, 1));
+        v = _mm_max_epu8(v, _mm_srli_si128(v, 2));
+        v = _mm_max_epu8(v, _mm_srli_si128(v, 4));
+        v = _mm_max_epu8(v, _mm_srli_si128(v, 8));
+        v = _mm_max_epu8(v, carry);
+        carry = _mm_set1_epi8((char)(uint8_t)_mm_cvtsi128_si32(v));
+        __m128i mn = _mm_min_epu8(v, _mm_loadu_si128((const __m128i *)(const void *)(pm + x)));
+        __m128i kge = _mm_cmpeq_epi8(_mm_max_epu8(kv, mn), kv); /* k >= mn */
+        gv = _mm_max_epu8(gv, _mm_andnot_si128(kge, mn));
+    }
+    uint8_t sm = (uint8_t)_mm_cvtsi128_si32(carry), gb[16];
+    _mm_storeu_si128((__m128i *)(void *)gb, gv);
+    int32_t g = 0;
+    for (int i = 0; i < 16; i++)
+        g = gb[i] > g ? gb[i] : g;
+    for (x = x + 15; x >= 0; x--) { /* the first W % 16 columns */
+        sm = k[x] > sm ? k[x] : sm;
+        uint8_t mn = pm[x] < sm ? pm[x] : sm;
+        g = k[x] < mn && mn > g ? mn : g;
+    }
+    return g;
+}
+#endif
+
+int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa)
+{
+    if (W < 1 || !sw_isa_supported(isa))
+        return -1;
+#ifdef LJ_SSE2
+    if (isa != SW_ISA_SCALAR)
+        return two_run_sse2(k, W, pm);
+#endif
+    (void)pm;
+    return two_run_scalar(k, W);
+}
+
 static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t room, int32_t *F,
-                         int32_t *L, int32_t *O)
+                         int32_t *L, int32_t *O, uint8_t *pm, int isa)
 {
     /* peak and positive steps: loops the compiler vectorises */
     int32_t peak = 0, up = k[0], g = 0;
@@ -198,13 +282,12 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     for (int x = 1; x < W; x++)
         up += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
     if (up != peak) { /* not one hump: the highest level with two runs */
-        int32_t c = 0;
-        for (int x = 1; x < W; x++) {
-            int32_t a = k[x - 1], b = k[x];
-            c = b < a && a > c ? a : c;
-            int32_t re = b < c ? b : c;
-            g = b > a && re > g ? re : g;
-        }
+#ifdef LJ_SSE2
+        if (isa != SW_ISA_SCALAR)
+            g = two_run_sse2(k, W, pm);
+        else
+#endif
+            g = two_run_scalar(k, W);
     }
     if (peak > nlev || up > room)
         return -1;
@@ -412,11 +495,12 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
     iw += 5 * NL;
     int32_t *F = iw, *L = iw + NL, *O = iw + 3 * NL; /* scratch */
     int32_t *best = iw + 4 * NL;
+    uint8_t *pm = (uint8_t *)(void *)(iw + 5 * NL); /* (W) */
 
     lrow *prev = &rows[0], *cur = &rows[1];
     for (int32_t y = 0; y < H; y++) {
         /* a row opens at most one node a run: room for all of them */
-        if (lrow_scan(cur, key + (size_t)y * (size_t)W, W, nlev, cap - f.nn, F, L, O) < 0)
+        if (lrow_scan(cur, key + (size_t)y * (size_t)W, W, nlev, cap - f.nn, F, L, O, pm, isa) < 0)
             return -1;
         /* levels lo..hi have one run in both rows: the vector join */
         int lo = (cur->g > prev->g ? cur->g : prev->g) + 1;

@@ -971,6 +971,50 @@ static void test_sw_lanes_vs_ref(void **state)
     free(work);
 }
 
+/* The two-run level of a row against a brute-force count of runs per
+ * level, on every ISA: rows of every width from 1 to 600 (vector chunks and
+ * leftovers), noise, few values, smooth humps, plateaus. */
+static void test_sw_two_run_level(void **state)
+{
+    (void)state;
+    rng r = {0x74776f};
+    uint8_t k[600], pm[600];
+    size_t rows = 0;
+    for (int it = 0; it < 6000; it++) {
+        int W = 1 + (int)(rng_next(&r) % (it % 3 == 0 ? 600 : 40));
+        int kind = it % 4;
+        double f = 0.02 + 0.3 * rng_unit(&r);
+        for (int x = 0; x < W; x++) {
+            uint64_t u = rng_next(&r);
+            int v;
+            switch (kind) {
+            case 0: v = (int)(u & 255); break;
+            case 1: v = (int)(u % 4); break;
+            case 2: v = (int)(120 + 120 * sin(x * f)) + (int)(u % 3); break;
+            default: v = x < W / 2 ? x * 255 / W : (W - x) * 255 / W + (u % 7 == 0 ? 3 : 0);
+            }
+            k[x] = (uint8_t)(v > 255 ? 255 : v);
+        }
+        int want = 0;
+        for (int l = 1; l <= 255; l++) {
+            int runs = 0;
+            for (int x = 0; x < W; x++)
+                runs += k[x] >= l && (x == 0 || k[x - 1] < l);
+            if (runs >= 2)
+                want = l;
+        }
+        for (int isa = SW_ISA_SCALAR; isa <= SW_ISA_AVX2; isa++)
+            if (sw_isa_supported(isa))
+                assert_int_equal(sw_two_run_level(k, W, pm, isa), want);
+        rows++;
+    }
+    /* a hand row: levels 1..3 have two runs, 4 and 5 one */
+    const uint8_t h[7] = {5, 2, 0, 3, 1, 1, 0};
+    assert_int_equal(sw_two_run_level(h, 7, pm, SW_ISA_AUTO), 3);
+    assert_int_equal(sw_two_run_level(h, 0, pm, SW_ISA_AUTO), -1);
+    printf("two-run level: %zu rows, every isa equal to the brute-force count\n", rows);
+}
+
 /* A hand case with known answers at every level: a 5x7 map holding a
  * pyramid (levels 1..3), a lone pixel of level 2 touching it only
  * diagonally, and a separate pair of level 1; a wrong answer must fail. */
@@ -1135,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_sw_norms_refuses),
         cmocka_unit_test(test_sw_norms_detects),
         cmocka_unit_test(test_sw_lookup_isas),
+        cmocka_unit_test(test_sw_two_run_level),
         cmocka_unit_test(test_sw_lanes_hand),
         cmocka_unit_test(test_sw_lanes_vs_ref),
         cmocka_unit_test(test_sw_lanes_upsampled),
