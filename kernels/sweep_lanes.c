@@ -260,6 +260,34 @@ static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm)
 }
 #endif
 
+#ifdef LJ_SSE2
+/* Peak and positive steps (k[-1] = 0) of a row, 16 columns a step: the
+ * steps are saturating differences, summed by psadbw. */
+static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
+{
+    __m128i mx = _mm_setzero_si128(), acc = _mm_setzero_si128(), zero = _mm_setzero_si128();
+    int x = 1;
+    for (; x + 16 <= W; x += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(k + x - 1));
+        mx = _mm_max_epu8(mx, b);
+        acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_subs_epu8(b, a), zero));
+    }
+    uint8_t mb[16];
+    _mm_storeu_si128((__m128i *)(void *)mb, mx);
+    int32_t p = k[0], u = k[0];
+    for (int i = 0; i < 16; i++)
+        p = mb[i] > p ? mb[i] : p;
+    u += (int32_t)_mm_cvtsi128_si32(acc) + (int32_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
+    for (; x < W; x++) {
+        p = k[x] > p ? k[x] : p;
+        u += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
+    }
+    *peak = p;
+    *up = u;
+}
+#endif
+
 int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa)
 {
     if (W < 1 || !sw_isa_supported(isa))
@@ -275,12 +303,19 @@ int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa)
 static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t room, int32_t *F,
                          int32_t *L, int32_t *O, uint8_t *pm, int isa)
 {
-    /* peak and positive steps: loops the compiler vectorises */
+    /* peak and positive steps */
     int32_t peak = 0, up = k[0], g = 0;
-    for (int x = 0; x < W; x++)
-        peak = k[x] > peak ? k[x] : peak;
-    for (int x = 1; x < W; x++)
-        up += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
+#ifdef LJ_SSE2
+    if (isa != SW_ISA_SCALAR)
+        peak_up_sse2(k, W, &peak, &up);
+    else
+#endif
+    {
+        for (int x = 0; x < W; x++)
+            peak = k[x] > peak ? k[x] : peak;
+        for (int x = 1; x < W; x++)
+            up += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
+    }
     if (up != peak) { /* not one hump: the highest level with two runs */
 #ifdef LJ_SSE2
         if (isa != SW_ISA_SCALAR)
