@@ -12,31 +12,33 @@
  * scalar steps per (row, level) pair.
  *
  * Why not the bilinear patch graph of issue 11: it needs the upsampler's
- * block structure (the engine's loc_eval sees only the upsampled map) and
- * premises (at most two components a patch, monotone patch rows) that are
- * verified numerically, not proven, so every map would pay a check. This
- * design has no premise: it is exact on any key map, and its fast case
- * (one run a level in a row) is decided exactly per row.
+ * block structure (loc_eval sees only the upsampled map), per-map checks of
+ * premises that were verified numerically, not proven, and a fallback; this
+ * design has no premise at all: it is exact on any key map. Its fast case
+ * (one run a level in both rows) is decided exactly per row and level.
  *
  * Algorithm, row by row:
- *   1. The row's peak and its positive steps (key[-1] = 0): their sum is
- *      the number of (level, run) pairs of the row; it equals the peak
- *      exactly when every level 1..peak has one run (a "simple" row: one
- *      hump, the usual row of a smooth map). For a simple row the run of
- *      level l is [first(l), last(l)], the first and last column with
- *      key >= l, found without branches: a descending scatter
- *      F[key[x]] = x and an ascending L[key[x]] = x, then a suffix min / max
- *      over the levels.
- *      Other rows get per-level linked lists of runs, sorted by start (a
- *      rise from a to b at x opens a+1..b, a fall closes them at x - 1).
- *   2. Joining row y to row y - 1. Where both rows are simple, the levels
- *      1..min(peaks) are one branch-free loop over level arrays (vectorised
- *      by the compiler): at each level the two runs touch or not; a run that
- *      touches continues the previous run's component, and its stats go to
- *      per-level accumulators (count, x0, x1, y1) instead of the union-find
- *      node. A level whose runs do not touch opens a new component (scalar,
- *      after the loop). All other levels take the general merge of two
- *      sorted run lists of sw_runs, after flushing that level's accumulator.
+ *   1. The row's peak and its positive steps (key[-1] = 0; their sum is the
+ *      row's number of (level, run) pairs). When the sum equals the peak,
+ *      every level has one run (one hump, the usual row of a smooth map);
+ *      otherwise g, the highest level with two runs, comes from prefix and
+ *      suffix maxima (l has two runs iff some column y has key[y] < l <=
+ *      min(max key[..y], max key[y..])). Levels g+1..peak have one run, the
+ *      hull [first(l), last(l)] of the columns with key >= l, found without
+ *      branches: scatters F[key[x]] = x (descending, up to the peak's first
+ *      column) and L[key[x]] = x (ascending, from it), then a suffix min /
+ *      max over the levels. Levels 1..g get per-level linked lists of runs,
+ *      sorted by start (a rise from a to b at x opens a+1..b, a fall closes
+ *      them at x - 1).
+ *   2. Joining row y to row y - 1. The levels with one run in both rows are
+ *      one branch-free pass over level arrays (8 levels a step in AVX2): a
+ *      run that touches the run above continues its component: the label,
+ *      kept in one array for both rows, stays, and the run's stats go to
+ *      per-level accumulators (count, x0, x1, y1) instead of the
+ *      union-find node. A level whose runs do not touch opens a new
+ *      component (scalar, after the pass). Every other level takes the
+ *      general merge of two sorted run lists (as in sw_runs), after
+ *      flushing that level's accumulator.
  *   3. At the end the accumulators are flushed and one scan of the roots
  *      fills out[], as in sw_runs.
  * Exactness: a component's stats are sums, minima and maxima of its runs'
@@ -45,23 +47,28 @@
  * gives the same stats as adding them at once, provided the fold happens
  * before the root is read or united. Nodes of level l are only read or
  * united by the general merge at level l and by the final scan, and both
- * flush level l first. An accumulator only ever belongs to one node: a
- * chain of touching single runs at level l never meets a union (there is
- * one run a row), and every other event at level l flushes it first.
+ * flush level l first. An accumulator only ever belongs to one node: it is
+ * handed to a label when a single run gets one (general merge, new
+ * component) and is empty then; a chain of touching single runs at level l
+ * never meets a union (one run a row), and every other event at level l
+ * flushes it first.
  *
  * Room: cap = 2 N + 64 nodes. A row opens at most one node a run, so a row
  * whose runs do not fit in the nodes left is refused (-1) before anything
- * is stored; the caller then takes another exact path. A row's runs also
- * fit its pool: at most ceil(W / 2) a level, and at most cap.
+ * is stored; the caller then takes another exact path (sw_sweep_keys: the
+ * previous run sweep or the pixel union-find). A row's runs also fit its
+ * pool: at most ceil(W / 2) a level, and at most cap.
  *
  * Work buffer (caller-owned, sw_lanes_work_bytes() bytes, 8-byte aligned):
  * node stats, parents, levels [cap]; two row pools of min(cap, ceil(W / 2)
  * * 255) + 1 runs; int32 level arrays [256] (two rows of start, end,
- * label, head, tail, count; the accumulators; scratch).
+ * head, tail, count; the labels; the accumulators; scratch); W bytes.
  *
- * Vector code: the join loop is compiled twice, for the baseline ISA and
- * with AVX2, chosen at run time (sw_isa_supported); both are the same C,
- * integer only, so they give the same results (tested).
+ * Vector code: SSE2 (peak and steps, the two-run level; the x86-64
+ * baseline) and AVX2 (the lane join), each beside a scalar loop; isa
+ * chooses at run time (SW_ISA_AUTO: the widest the CPU has, checked with
+ * sw_isa_supported). Integer only, so every path gives the same result
+ * (tested: both paths against sw_runs and the naive twin).
  *
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
  * out/work buffers.
