@@ -18,7 +18,8 @@
  *       and the whole loc_eval (both norms, pointing, energy, evidence), in
  *       ns per image pixel; the sweep of both normalisations as the engine
  *       runs it (sw_sweep_norms, from the map) and as it ran before (v1 and
- *       v2 formed, sw_sweep_pair), on the Grad-CAM and on the signed maps;
+ *       v2 formed, sw_sweep_pair), on the Grad-CAM and on the signed maps,
+ *       and on the lanes path (SW_LANES, kernels/sweep_lanes.c) loc_eval takes;
  *       and cam_maps_sel with Grad-CAM alone (or the
  *       variant mask given by --need, bit v = variant v of kernels/cam.h). One thread; best of R repetitions.
  * The file is read through h5in (the engine's loader) for `kernels`; `read`
