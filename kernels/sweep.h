@@ -98,7 +98,8 @@ int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, con
  * thr1: (n1) and thr2: (n2) ascending, n1 + n2 <= 255 -> out1: (n1) equal to
  * sw_sweep(m / mx, thr1) and out2: (n2) equal to sw_sweep((m - mn) / (mx -
  * mn), thr2), bit for bit. work: sw_norms_work_bytes() bytes (0: sizes not
- * supported). Returns the path taken (SW_RUNS or SW_PIXELS), or -1 when the
+ * supported). path: as for sw_sweep_keys. Returns the path taken (SW_LANES,
+ * SW_RUNS or SW_PIXELS), or -1 when the
  * premises fail (non-finite extremes or span, thresholds not ascending):
  * the caller then sweeps v1 and v2 with sw_sweep_pair. */
 size_t sw_norms_work_bytes(int H, int W, int n1, int n2);

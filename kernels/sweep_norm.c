@@ -26,8 +26,10 @@
  * (a table lookup); in a bin that holds cuts, those few are compared in
  * double. Values outside [mn, mx] or NaN take an exact binary search or
  * level 0. Nothing here depends on an error bound: only on monotonicity.
- *   The levels go to sw_sweep_keys (row runs where the map is smooth, the
- * per-pixel union-find where it is not).
+ *   The levels go to sw_sweep_keys (with SW_LANES, as loc_eval asks: the
+ * row runs with the levels as vector lanes, sweep_lanes.c; else row runs
+ * where the map is smooth, the per-pixel union-find where it is not). The
+ * level table is filled by ranges between the bins that hold cuts.
  *
  * Returns -1 (the caller then uses sw_sweep_pair on v1, v2) when the
  * premises fail: mx, mn or the span not finite, mx <= 0, span <= 0, B / span
