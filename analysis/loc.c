@@ -11,7 +11,10 @@
  *   - boxes: both normalisations (m / max, (m - min) / (max - min)) are
  *     swept over the 100 thresholds at once, from m itself
  *     (kernels/sweep_norm.c: each threshold becomes an exact cut on m,
- *     one level byte per pixel, a row-run sweep); where its premises fail
+ *     one level byte per pixel, then the row-run sweep with the levels as
+ *     vector lanes, kernels/sweep_lanes.c, which refuses only maps with
+ *     more nodes than its room: those take the previous row-run or pixel
+ *     sweep, with the same result); where its premises fail
  *     (non-finite extremes) the normalised maps are formed and swept by
  *     sw_sweep_pair, the previous version, with the same result; the box
  *     at the chosen threshold is the sweep's level when the threshold is
@@ -190,7 +193,7 @@ void loc_eval(loc_result *r, const double *m, int H, int W, const float *gt,
     double span = mx - mn;
     int have_v = 0;
     if (sw_sweep_norms(lv[LOC_MAX], thr, LOC_NTHR, lv[LOC_MINMAX], thr, LOC_NTHR, m, H, W, mx, mn,
-                       gt, ngt, SW_AUTO, swork) < 0) {
+                       gt, ngt, SW_LANES, swork) < 0) {
         for (size_t i = 0; i < npix; i++) {
             v1[i] = m[i] / mx;
             v2[i] = (m[i] - mn) / span;

@@ -367,9 +367,11 @@ static int64_t runs_cap(int H, int W)
 size_t sw_keys_work_bytes(int H, int W, int nlev)
 {
     size_t a = sw_work_bytes(H, W, nlev), b = sw_runs_work_bytes(H, W, runs_cap(H, W));
-    if (a == 0 || b == 0 || nlev < 1 || nlev > 255)
+    size_t c = sw_lanes_work_bytes(H, W, nlev);
+    if (a == 0 || b == 0 || c == 0 || nlev < 1 || nlev > 255)
         return 0;
-    return a > b ? a : b;
+    a = a > b ? a : b;
+    return a > c ? a : c;
 }
 
 int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
@@ -377,6 +379,11 @@ int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, con
 {
     if (sw_keys_work_bytes(H, W, nlev) == 0)
         return -1;
+    if (path == SW_LANES) {
+        if (sw_lanes(out, key, H, W, nlev, gt, ngt, SW_ISA_AUTO, work) == 0)
+            return SW_LANES;
+        path = SW_AUTO;
+    }
     if (path != SW_PIXELS) {
         int64_t cap = runs_cap(H, W);
         if (path == SW_RUNS || sw_runs_count(key, H, W, NULL) <= cap) {

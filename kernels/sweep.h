@@ -52,7 +52,7 @@ double sw_best_iou(const sw_box *b, const float *gt, int ngt);
  * key: (H, W), each in 0..nlev (1 <= nlev <= 255; larger keys count as nlev)
  * -> out: (nlev), out[j - 1] describes the set {key >= j} exactly as
  * sw_sweep describes {v >= thr[j - 1]}. */
-enum { SW_AUTO = 0, SW_RUNS = 1, SW_PIXELS = 2 };
+enum { SW_AUTO = 0, SW_RUNS = 1, SW_PIXELS = 2, SW_LANES = 3 };
 
 /* Runs of a level map: the sum over rows of the key's positive steps
  * (key[-1] = 0), which is the number of (row, level) runs sw_runs makes;
@@ -67,10 +67,27 @@ size_t sw_runs_work_bytes(int H, int W, int64_t cap);
 int sw_runs(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
             int ngt, int64_t cap, void *work);
 
-/* Either path on the same work buffer (sw_keys_work_bytes(H, W, nlev)):
+/* The row-run sweep with the levels as vector lanes (sweep_lanes.c): the
+ * same output as sw_runs, exactly, on any key map. work:
+ * sw_lanes_work_bytes(H, W, nlev) bytes (0: sizes not supported); isa:
+ * SW_ISA_AUTO, SW_ISA_SCALAR or SW_ISA_AVX2 (same results). Returns 0, or -1
+ * on bad sizes, a key above nlev, more than 2 H W + 64 runs, or an isa the
+ * CPU lacks (out is then unspecified). */
+size_t sw_lanes_work_bytes(int H, int W, int nlev);
+int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
+             int ngt, int isa, void *work);
+
+/* A step of sw_lanes, exposed for its tests: the highest level l with two
+ * or more runs of {k >= l} in the row k: (W), 0 when none, -1 when W < 1 or
+ * the CPU lacks isa. pm: (W) scratch. Every isa gives the same answer
+ * (SW_ISA_SCALAR: a plain loop; otherwise SSE2 where the CPU is x86-64). */
+int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa);
+
+/* One path on the same work buffer (sw_keys_work_bytes(H, W, nlev)):
  * SW_AUTO takes the runs when the map has at most two runs per pixel
  * (sw_runs_count), else the per-pixel union-find; SW_RUNS and SW_PIXELS
- * force one (for tests; SW_RUNS may refuse past two). Returns the path
+ * force one (for tests; SW_RUNS may refuse past two); SW_LANES takes
+ * sw_lanes and, where it refuses, what SW_AUTO takes. Returns the path
  * taken, or -1 on bad sizes. */
 size_t sw_keys_work_bytes(int H, int W, int nlev);
 int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
@@ -81,7 +98,8 @@ int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, con
  * thr1: (n1) and thr2: (n2) ascending, n1 + n2 <= 255 -> out1: (n1) equal to
  * sw_sweep(m / mx, thr1) and out2: (n2) equal to sw_sweep((m - mn) / (mx -
  * mn), thr2), bit for bit. work: sw_norms_work_bytes() bytes (0: sizes not
- * supported). Returns the path taken (SW_RUNS or SW_PIXELS), or -1 when the
+ * supported). path: as for sw_sweep_keys. Returns the path taken (SW_LANES,
+ * SW_RUNS or SW_PIXELS), or -1 when the
  * premises fail (non-finite extremes or span, thresholds not ascending):
  * the caller then sweeps v1 and v2 with sw_sweep_pair. */
 size_t sw_norms_work_bytes(int H, int W, int n1, int n2);

@@ -26,8 +26,10 @@
  * (a table lookup); in a bin that holds cuts, those few are compared in
  * double. Values outside [mn, mx] or NaN take an exact binary search or
  * level 0. Nothing here depends on an error bound: only on monotonicity.
- *   The levels go to sw_sweep_keys (row runs where the map is smooth, the
- * per-pixel union-find where it is not).
+ *   The levels go to sw_sweep_keys (with SW_LANES, as loc_eval asks: the
+ * row runs with the levels as vector lanes, sweep_lanes.c; else row runs
+ * where the map is smooth, the per-pixel union-find where it is not). The
+ * level table is filled by ranges between the bins that hold cuts.
  *
  * Returns -1 (the caller then uses sw_sweep_pair on v1, v2) when the
  * premises fail: mx, mn or the span not finite, mx <= 0, span <= 0, B / span
@@ -312,23 +314,29 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
 
     /* the level table over NB bins of f(x) = (x - mn) * c: the level of a
        bin that holds no cut, or LV_EXACT for one that does */
-    int32_t *cnt = (int32_t *)(void *)lv; /* lv is free until the sweep */
-    memset(cnt, 0, NB * sizeof *cnt);
-    int below = 0;
-    for (int j = 0; j < nu; j++) {
+    /* the level table over NB bins of f(x) = (x - mn) * c: the level of a
+       bin that holds no cut, or LV_EXACT for one that does. Cuts ascending
+       have non-decreasing bins (f is monotone), so the bins between two
+       cut bins all have one level, the number of cuts before: the table is
+       filled by ranges. */
+    int j = 0, b0 = 0;
+    for (; j < nu; j++) {
         /* the table serves only x >= mn (q >= 0 means exactly that), so a
            cut at or below mn is below every pixel it serves, wherever its
            own q lands (a cut a hair below 0 can round to q = -0) */
-        double q = (u[j] - mn) * c;
         if (u[j] <= mn)
-            below++;
-        else if (q < (double)NB)
-            cnt[(int)q]++;
+            continue;
+        double q = (u[j] - mn) * c;
+        if (!(q < (double)NB))
+            break; /* this cut and every later one lie past the table */
+        int b = (int)q;
+        for (; b0 < b; b0++)
+            tab[b0] = j;
+        tab[b] = LV_EXACT;
+        b0 = b + 1;
     }
-    for (int b = 0, lo = below; b < NB; b++) {
-        tab[b] = cnt[b] ? LV_EXACT : lo;
-        lo += cnt[b];
-    }
+    for (; b0 < NB; b0++)
+        tab[b0] = j;
 
     /* the level of every pixel (cuts <= m[p]): the table, then the exact
        count for the pixels it leaves open */

@@ -18,7 +18,8 @@
  *       and the whole loc_eval (both norms, pointing, energy, evidence), in
  *       ns per image pixel; the sweep of both normalisations as the engine
  *       runs it (sw_sweep_norms, from the map) and as it ran before (v1 and
- *       v2 formed, sw_sweep_pair), on the Grad-CAM and on the signed maps;
+ *       v2 formed, sw_sweep_pair), on the Grad-CAM and on the signed maps,
+ *       and on the lanes path (SW_LANES, kernels/sweep_lanes.c) loc_eval takes;
  *       and cam_maps_sel with Grad-CAM alone (or the
  *       variant mask given by --need, bit v = variant v of kernels/cam.h). One thread; best of R repetitions.
  * The file is read through h5in (the engine's loader) for `kernels`; `read`
@@ -172,8 +173,8 @@ static double time_norms(const double *up, int64_t T, size_t npmax, const h5in_m
         int ngt = m->bfirst[i + 1] > m->bfirst[i] ? 1 : 0;
         if (fast) {
             int used = sw_sweep_norms(a, thr, LOC_NTHR, b, thr, LOC_NTHR, u, H, W, mx, mn, gt,
-                                      ngt, SW_AUTO, work);
-            *runs += used == SW_RUNS;
+                                      ngt, fast == 2 ? SW_LANES : SW_AUTO, work);
+            *runs += used == (fast == 2 ? SW_LANES : SW_RUNS);
         } else {
             double span = mx - mn;
             for (size_t p = 0; p < n; p++) {
@@ -253,9 +254,9 @@ static int cmd_kernels(int argc, char **argv)
         fprintf(stderr, "gradcam-bench: %s\n", err);
         return 1;
     }
-    double best[12];
-    int64_t runs_g = 0, runs_s = 0;
-    for (int s = 0; s < 12; s++)
+    double best[13];
+    int64_t runs_g = 0, runs_s = 0, lanes_g = 0, lanes_s = 0;
+    for (int s = 0; s < 13; s++)
         best[s] = 1e300;
     int64_t npix = 0;
     for (int64_t t = 0; t < T; t++) {
@@ -324,12 +325,14 @@ static int cmd_kernels(int argc, char **argv)
             ups_bilinear(ups2 + (size_t)t * npmax, maps + ((size_t)t * CAM_NMAPS + CAM_SIGNED) * hw,
                          h, w, m->size[2 * i], m->size[2 * i + 1], uw);
         }
-        double d[11] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6,
+        double d[13] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6,
                         time_norms(up, T, npmax, m, 0, v1, v2, nw, &runs_g),
                         time_norms(ups2, T, npmax, m, 0, v1, v2, nw, &runs_s),
                         time_norms(up, T, npmax, m, 1, v1, v2, nw, &runs_g),
-                        time_norms(ups2, T, npmax, m, 1, v1, v2, nw, &runs_s)};
-        for (int s = 0; s < 11; s++)
+                        time_norms(ups2, T, npmax, m, 1, v1, v2, nw, &runs_s),
+                        time_norms(up, T, npmax, m, 2, v1, v2, nw, &lanes_g),
+                        time_norms(ups2, T, npmax, m, 2, v1, v2, nw, &lanes_s)};
+        for (int s = 0; s < 13; s++)
             if (d[s] < best[s]) best[s] = d[s];
     }
     double elems = 2.0 * (double)T * (double)khw;
@@ -343,7 +346,7 @@ static int cmd_kernels(int argc, char **argv)
            " \"cam_gradcam_only_us_per_target\": %.3f,\n"
            " \"pair_prev_gradcam_ns_per_px\": %.4f, \"pair_prev_signed_ns_per_px\": %.4f,\n"
            " \"norms_gradcam_ns_per_px\": %.4f, \"norms_signed_ns_per_px\": %.4f,\n"
-           " \"norms_gradcam_run_path_share\": %.4f, \"norms_signed_run_path_share\": %.4f}\n",
+           " \"norms_gradcam_run_path_share\": %.4f, \"norms_signed_run_path_share\": %.4f,\n",
            path, (long long)T, K, h, w, (long long)npix, reps, best[0] * 1e9 / elems,
            best[1] * 1e9 / elems, best[0] * 1e6 / (double)T, best[1] * 1e6 / (double)T,
            best[2] * 1e9 / (double)npix, best[3] * 1e9 / (double)npix,
@@ -351,6 +354,11 @@ static int cmd_kernels(int argc, char **argv)
            (long long)npix_ref, best[6] * 1e6 / (double)T, best[7] * 1e9 / (double)npix,
            best[8] * 1e9 / (double)npix, best[9] * 1e9 / (double)npix,
            best[10] * 1e9 / (double)npix, (double)runs_g / (double)T, (double)runs_s / (double)T);
+    /* the lanes path (kernels/sweep_lanes.c), as loc_eval runs it */
+    printf(" \"norms_lanes_gradcam_ns_per_px\": %.4f, \"norms_lanes_signed_ns_per_px\": %.4f,\n"
+           " \"norms_lanes_gradcam_path_share\": %.4f, \"norms_lanes_signed_path_share\": %.4f}\n",
+           best[11] * 1e9 / (double)npix, best[12] * 1e9 / (double)npix,
+           (double)lanes_g / (double)T, (double)lanes_s / (double)T);
     (void)sink;
     h5in_close(f);
     free(A); free(G); free(maps); free(weights); free(cw); free(region); free(up);
