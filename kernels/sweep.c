@@ -58,6 +58,7 @@
  * allocates nothing. Reentrant on distinct out/work buffers.
  */
 #include "kernels/sweep.h"
+#include "kernels/sweep_int.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -77,26 +78,6 @@ static size_t live_cap(int H, int W)
     return ((size_t)H + 1) / 2 * (((size_t)W + 1) / 2);
 }
 
-double sw_iou(const sw_box *b, const float *g)
-{
-    if (b->x1 <= b->x0 || b->y1 <= b->y0)
-        return 0.0;
-    double bx0 = b->x0, by0 = b->y0, bx1 = b->x1, by1 = b->y1;
-    double gx0 = (double)g[0], gy0 = (double)g[1], gx1 = (double)g[2], gy1 = (double)g[3];
-    double iw = (bx1 < gx1 ? bx1 : gx1) - (bx0 > gx0 ? bx0 : gx0);
-    double ih = (by1 < gy1 ? by1 : gy1) - (by0 > gy0 ? by0 : gy0);
-    iw = iw > 0.0 ? iw : 0.0;
-    ih = ih > 0.0 ? ih : 0.0;
-    double inter = iw * ih;
-    double gw = gx1 - gx0, gh = gy1 - gy0;
-    gw = gw > 0.0 ? gw : 0.0;
-    gh = gh > 0.0 ? gh : 0.0;
-    double uni = (bx1 - bx0) * (by1 - by0) + gw * gh - inter;
-    if (!(uni > 0.0))
-        return 0.0;
-    return inter / uni;
-}
-
 size_t sw_work_bytes(int H, int W, int nthr)
 {
     if (H < 1 || W < 1 || nthr < 0)
@@ -106,18 +87,6 @@ size_t sw_work_bytes(int H, int W, int nthr)
     size_t n = (size_t)H * (size_t)W;
     return live_cap(H, W) * sizeof(comp) + 4 * n * sizeof(int32_t) +
            ((size_t)nthr + 1) * sizeof(int32_t);
-}
-
-/* Best IoU of box b over the ngt gt boxes (0 when ngt == 0). */
-double sw_best_iou(const sw_box *b, const float *gt, int ngt)
-{
-    double best = 0.0;
-    for (int j = 0; j < ngt; j++) {
-        double u = sw_iou(b, gt + 4 * (size_t)j);
-        if (u > best)
-            best = u;
-    }
-    return best;
 }
 
 /* Root of x, with full path compression (every node on the path then
@@ -355,44 +324,11 @@ void sw_sweep(sw_level *out, const double *v, int H, int W, const double *thr, i
     sweep_levels(out, H, W, nthr, gt, ngt, &s);
 }
 
-/* Runs per pixel up to which the row-run path is taken: it costs a few ns a
- * run, the pixel path about 18 ns a pixel (README, Benchmark), so the
- * break-even sits past one run per pixel; the bench's upsampled maps have
- * 0.1-0.4, noise up to ~100 (one per level step). */
-static int64_t runs_cap(int H, int W)
+/* The per-pixel union-find over byte levels (sw_sweep_keys' path for maps
+ * with many runs): work as sw_keys_work_bytes, sizes already checked. */
+void sw_pixels_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
+                    int ngt, void *work)
 {
-    return (int64_t)((size_t)H * (size_t)W * 2) + 64;
-}
-
-size_t sw_keys_work_bytes(int H, int W, int nlev)
-{
-    size_t a = sw_work_bytes(H, W, nlev), b = sw_runs_work_bytes(H, W, runs_cap(H, W));
-    size_t c = sw_lanes_work_bytes(H, W, nlev);
-    if (a == 0 || b == 0 || c == 0 || nlev < 1 || nlev > 255)
-        return 0;
-    a = a > b ? a : b;
-    return a > c ? a : c;
-}
-
-int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
-                  int ngt, int path, void *work)
-{
-    if (sw_keys_work_bytes(H, W, nlev) == 0)
-        return -1;
-    if (path == SW_LANES) {
-        if (sw_lanes(out, key, H, W, nlev, gt, ngt, SW_ISA_AUTO, work) == 0)
-            return SW_LANES;
-        path = SW_AUTO;
-    }
-    if (path != SW_PIXELS) {
-        int64_t cap = runs_cap(H, W);
-        if (path == SW_RUNS || sw_runs_count(key, H, W, NULL) <= cap) {
-            if (sw_runs(out, key, H, W, nlev, gt, ngt, cap, work) == 0)
-                return SW_RUNS;
-            if (path == SW_RUNS)
-                return -1;
-        }
-    }
     int32_t n = (int32_t)((size_t)H * (size_t)W);
     sweep_ws s = sweep_carve(work, H, W);
     for (int i = 0; i <= nlev; i++)
@@ -405,7 +341,6 @@ int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, con
             s.head[l]++;
     }
     sweep_levels(out, H, W, nlev, gt, ngt, &s);
-    return SW_PIXELS;
 }
 
 size_t sw_pair_work_bytes(int H, int W, int n1, int n2)

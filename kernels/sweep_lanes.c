@@ -504,6 +504,43 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
     }
 }
 
+/* One scan of the forest's roots: each level's components, its largest
+ * (ties to the first pixel) and the IoUs. best: (nlev + 1) scratch. */
+static void read_roots(sw_level *out, const lforest *fo, int32_t *best, int nlev,
+                       const float *gt, int ngt)
+{
+    const lforest f = *fo;
+    for (int l = 0; l < nlev; l++) {
+        out[l] = (sw_level){{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
+        best[l + 1] = -1;
+    }
+    const lstat *st = f.st;
+    for (int32_t i = 0; i < f.nn; i++) {
+        if (f.par[i] != i)
+            continue;
+        int l = f.lev[i];
+        sw_level *o = &out[l - 1];
+        const lstat *s = &st[i];
+        o->ncomp++;
+        int32_t b = best[l];
+        if (b < 0 || s->n > st[b].n || (s->n == st[b].n && s->first < st[b].first))
+            best[l] = i;
+        sw_box bx = {s->x0, s->y0, s->x1, s->y1};
+        double u = sw_best_iou(&bx, gt, ngt);
+        if (u > o->iou_any)
+            o->iou_any = u;
+    }
+    for (int l = 1; l <= nlev; l++) {
+        int32_t b = best[l];
+        if (b < 0)
+            continue;
+        sw_level *o = &out[l - 1];
+        o->largest = (sw_box){st[b].x0, st[b].y0, st[b].x1, st[b].y1};
+        o->largest_n = st[b].n;
+        o->iou_largest = sw_best_iou(&o->largest, gt, ngt);
+    }
+}
+
 int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
              int ngt, int isa, void *work)
 {
@@ -598,35 +635,6 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
     for (int l = 1; l < NL; l++)
         lflush(&f, &a, l);
 
-    /* one scan of the roots */
-    for (int l = 0; l < nlev; l++) {
-        out[l] = (sw_level){{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
-        best[l + 1] = -1;
-    }
-    const lstat *st = f.st;
-    for (int32_t i = 0; i < f.nn; i++) {
-        if (f.par[i] != i)
-            continue;
-        int l = f.lev[i];
-        sw_level *o = &out[l - 1];
-        const lstat *s = &st[i];
-        o->ncomp++;
-        int32_t b = best[l];
-        if (b < 0 || s->n > st[b].n || (s->n == st[b].n && s->first < st[b].first))
-            best[l] = i;
-        sw_box bx = {s->x0, s->y0, s->x1, s->y1};
-        double u = sw_best_iou(&bx, gt, ngt);
-        if (u > o->iou_any)
-            o->iou_any = u;
-    }
-    for (int l = 1; l <= nlev; l++) {
-        int32_t b = best[l];
-        if (b < 0)
-            continue;
-        sw_level *o = &out[l - 1];
-        o->largest = (sw_box){st[b].x0, st[b].y0, st[b].x1, st[b].y1};
-        o->largest_n = st[b].n;
-        o->iou_largest = sw_best_iou(&o->largest, gt, ngt);
-    }
+    read_roots(out, &f, best, nlev, gt, ngt);
     return 0;
 }

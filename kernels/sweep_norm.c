@@ -115,18 +115,6 @@ lv_avx512(uint8_t *key, const double *m, size_t n, double mn, double c, const in
 }
 #endif
 
-int sw_isa_supported(int isa)
-{
-#ifdef LV_X86
-    if (isa == SW_ISA_AVX2)
-        return __builtin_cpu_supports("avx2");
-    if (isa == SW_ISA_AVX512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx2");
-#endif
-    return isa == SW_ISA_SCALAR || isa == SW_ISA_AUTO;
-}
-
 int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double c,
                      const int32_t *tab, int isa)
 {

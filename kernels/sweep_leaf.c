@@ -1,0 +1,60 @@
+/* sweep_leaf.c: what every sweep path shares: a box's IoU with the ground
+ * truth, and which instruction sets this CPU has (the vectorised paths are
+ * chosen at run time, with a scalar path always there).
+ *
+ * DESIGN
+ * IoU in double from float gt corners and integer pixel edges, the same
+ * formula sw_sweep_ref uses; a gt box with x1 < x0 counts as width 0.
+ * Pure and thread-safe (__builtin_cpu_supports reads a table the runtime
+ * filled at start-up).
+ */
+#include "kernels/sweep.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LEAF_X86 1
+#endif
+
+double sw_iou(const sw_box *b, const float *g)
+{
+    if (b->x1 <= b->x0 || b->y1 <= b->y0)
+        return 0.0;
+    double bx0 = b->x0, by0 = b->y0, bx1 = b->x1, by1 = b->y1;
+    double gx0 = (double)g[0], gy0 = (double)g[1], gx1 = (double)g[2], gy1 = (double)g[3];
+    double iw = (bx1 < gx1 ? bx1 : gx1) - (bx0 > gx0 ? bx0 : gx0);
+    double ih = (by1 < gy1 ? by1 : gy1) - (by0 > gy0 ? by0 : gy0);
+    iw = iw > 0.0 ? iw : 0.0;
+    ih = ih > 0.0 ? ih : 0.0;
+    double inter = iw * ih;
+    double gw = gx1 - gx0, gh = gy1 - gy0;
+    gw = gw > 0.0 ? gw : 0.0;
+    gh = gh > 0.0 ? gh : 0.0;
+    double uni = (bx1 - bx0) * (by1 - by0) + gw * gh - inter;
+    if (!(uni > 0.0))
+        return 0.0;
+    return inter / uni;
+}
+
+/* Best IoU of box b over the ngt gt boxes (0 when ngt == 0). */
+double sw_best_iou(const sw_box *b, const float *gt, int ngt)
+{
+    double best = 0.0;
+    for (int j = 0; j < ngt; j++) {
+        double u = sw_iou(b, gt + 4 * (size_t)j);
+        if (u > best)
+            best = u;
+    }
+    return best;
+}
+
+int sw_isa_supported(int isa)
+{
+#ifdef LEAF_X86
+    if (isa == SW_ISA_AVX2)
+        return __builtin_cpu_supports("avx2");
+    if (isa == SW_ISA_AVX512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx2");
+#endif
+    return isa == SW_ISA_SCALAR || isa == SW_ISA_AUTO;
+}
+
