@@ -33,21 +33,17 @@
 #include "kernels/cam.h"
 #include "kernels/sweep.h"
 #include "kernels/upsample.h"
+#include "pipeline/common/args.h"
+#include "pipeline/common/timer.h"
 #include "pipeline/input/h5in.h"
 
+#include <getopt.h>
 #include <hdf5.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int die(const char *path, const char *what, const char *msg)
 {
@@ -97,24 +93,28 @@ static int read_all(hid_t fid, const char *path, const char *name, void *buf, si
 
 static int cmd_read(int argc, char **argv)
 {
-    const char *path = NULL;
     double mib = 64;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--batch-mib") == 0 && i + 1 < argc)
-            mib = atof(argv[++i]);
-        else
-            path = argv[i];
-    }
-    if (!path || mib <= 0) {
+    static const struct option opts[] = {{"batch-mib", required_argument, NULL, 'b'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+        if (c != 'b' || arg_double(optarg, &mib) < 0 || !(mib > 0) || mib > 1e6) {
+            fprintf(stderr, "usage: gradcam-bench read FILE [--batch-mib M]\n");
+            return 2;
+        }
+    if (argc - optind != 1) {
         fprintf(stderr, "usage: gradcam-bench read FILE [--batch-mib M]\n");
         return 2;
     }
+    const char *path = argv[optind];
     size_t cap = (size_t)(mib * 1048576.0);
     void *buf = malloc(cap + 1048576 * 8); /* one row of the biggest dataset fits too */
     if (!buf)
         return die(path, "-", "out of memory");
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    double t0 = now_s();
+    double t0 = tm_now_s();
     hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (fid < 0) {
         free(buf);
@@ -125,7 +125,7 @@ static int cmd_read(int argc, char **argv)
     if (rc == 0)
         rc = read_all(fid, path, "/targets/gradients", buf, cap, &bytes);
     H5Fclose(fid);
-    double dt = now_s() - t0;
+    double dt = tm_now_s() - t0;
     free(buf);
     if (rc)
         return rc;
@@ -156,7 +156,7 @@ static double time_norms(const double *up, int64_t T, size_t npmax, const h5in_m
     for (int k = 0; k < LOC_NTHR; k++)
         thr[k] = k / 100.0;
     *runs = 0;
-    double t0 = now_s();
+    double t0 = tm_now_s();
     for (int64_t t = 0; t < T; t++) {
         int64_t i = m->timg[t];
         int H = m->size[2 * i], W = m->size[2 * i + 1];
@@ -184,158 +184,158 @@ static double time_norms(const double *up, int64_t T, size_t npmax, const h5in_m
             sw_sweep_pair(a, v1, thr, LOC_NTHR, b, v2, thr, LOC_NTHR, H, W, gt, ngt, work);
         }
     }
-    return now_s() - t0;
+    return tm_now_s() - t0;
 }
 
-static int cmd_kernels(int argc, char **argv)
+/* What cmd_kernels works on: the first T targets' inputs and every buffer. */
+typedef struct {
+    const h5in_meta *m;
+    int64_t T, nimg, npix;
+    int K, h, w, hw, maxH, maxW;
+    size_t khw, npmax;
+    float *A, *G, *maps;
+    double *weights, *cw, *up, *ups2, *v1, *v2;
+    uint8_t *region, *tm, *om;
+    void *sgw, *nw, *uw, *sw, *lw;
+    sw_level *lev;
+} kbench;
+
+static void kb_free(kbench *b)
 {
-    const char *path = NULL;
-    int64_t want = 200;
-    int reps = 3;
-    unsigned need = CAM_BIT(CAM_GRADCAM);
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--need") == 0 && i + 1 < argc)
-            need = (unsigned)strtoul(argv[++i], NULL, 0);
-        else if (strcmp(argv[i], "--targets") == 0 && i + 1 < argc)
-            want = atoll(argv[++i]);
-        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
-            reps = atoi(argv[++i]);
-        else
-            path = argv[i];
-    }
-    if (!path || want < 1 || reps < 1) {
-        fprintf(stderr, "usage: gradcam-bench kernels FILE [--targets N] [--reps R] [--need MASK]\n");
-        return 2;
-    }
-    h5in *f;
-    char err[H5IN_ERRLEN];
-    if (h5in_open(&f, path, err, sizeof err) != 0) {
-        fprintf(stderr, "gradcam-bench: %s\n", err);
-        return 1;
-    }
-    const h5in_meta *m = h5in_meta_of(f);
-    int K = (int)m->K, h = (int)m->h, w = (int)m->w, hw = h * w;
-    int64_t T = m->T < want ? m->T : want;
-    int64_t nimg = m->timg[T - 1] + 1;
-    size_t khw = (size_t)K * (size_t)hw;
-    float *A = malloc((size_t)nimg * khw * sizeof(float));
-    float *G = malloc((size_t)T * khw * sizeof(float));
-    float *maps = malloc((size_t)T * CAM_NMAPS * (size_t)hw * sizeof(float));
-    double *weights = malloc((size_t)CAM_NW * (size_t)K * sizeof(double));
-    double *cw = malloc(cam_work_doubles(K, hw) * sizeof(double));
-    uint8_t *region = calloc((size_t)hw, 1);
-    void *sgw = malloc(sgn_work_bytes(hw));
-    int maxH = 0, maxW = 0;
-    for (int64_t t = 0; t < T; t++) {
+    free(b->A); free(b->G); free(b->maps); free(b->weights); free(b->cw); free(b->region);
+    free(b->up); free(b->uw); free(b->sw); free(b->lw); free(b->tm); free(b->om); free(b->lev);
+    free(b->sgw); free(b->ups2); free(b->v1); free(b->v2); free(b->nw);
+}
+
+/* Sizes and buffers for the first `want` targets of m; 0 or -1 (out of memory). */
+static int kb_alloc(kbench *b, const h5in_meta *m, int64_t want)
+{
+    memset(b, 0, sizeof *b);
+    b->m = m;
+    b->K = (int)m->K, b->h = (int)m->h, b->w = (int)m->w, b->hw = b->h * b->w;
+    b->T = m->T < want ? m->T : want;
+    b->nimg = m->timg[b->T - 1] + 1;
+    b->khw = (size_t)b->K * (size_t)b->hw;
+    for (int64_t t = 0; t < b->T; t++) {
         int64_t i = m->timg[t];
-        if (m->size[2 * i] > maxH) maxH = m->size[2 * i];
-        if (m->size[2 * i + 1] > maxW) maxW = m->size[2 * i + 1];
+        if (m->size[2 * i] > b->maxH) b->maxH = m->size[2 * i];
+        if (m->size[2 * i + 1] > b->maxW) b->maxW = m->size[2 * i + 1];
+        b->npix += (int64_t)m->size[2 * i] * m->size[2 * i + 1];
     }
-    size_t npmax = (size_t)maxH * (size_t)maxW;
-    double *up = malloc((size_t)T * npmax * sizeof(double));
-    double *ups2 = malloc((size_t)T * npmax * sizeof(double)); /* the signed maps */
-    double *v1 = malloc(npmax * sizeof(double)), *v2 = malloc(npmax * sizeof(double));
+    int maxH = b->maxH, maxW = b->maxW;
+    b->npmax = (size_t)maxH * (size_t)maxW;
+    b->A = malloc((size_t)b->nimg * b->khw * sizeof(float));
+    b->G = malloc((size_t)b->T * b->khw * sizeof(float));
+    b->maps = malloc((size_t)b->T * CAM_NMAPS * (size_t)b->hw * sizeof(float));
+    b->weights = malloc((size_t)CAM_NW * (size_t)b->K * sizeof(double));
+    b->cw = malloc(cam_work_doubles(b->K, b->hw) * sizeof(double));
+    b->region = calloc((size_t)b->hw, 1);
+    b->sgw = malloc(sgn_work_bytes(b->hw));
+    b->up = malloc((size_t)b->T * b->npmax * sizeof(double));
+    b->ups2 = malloc((size_t)b->T * b->npmax * sizeof(double)); /* the signed maps */
+    b->v1 = malloc(b->npmax * sizeof(double));
+    b->v2 = malloc(b->npmax * sizeof(double));
     size_t nwb = sw_norms_work_bytes(maxH, maxW, LOC_NTHR, LOC_NTHR);
     size_t pwb = sw_pair_work_bytes(maxH, maxW, LOC_NTHR, LOC_NTHR);
-    void *nw = malloc(nwb > pwb ? nwb : pwb);
-    void *uw = malloc(ups_work_bytes(h, w, maxH, maxW));
-    void *sw = malloc(sw_work_bytes(maxH, maxW, LOC_NTHR));
-    void *lw = malloc(loc_work_bytes(maxH, maxW));
-    uint8_t *tm = malloc(npmax), *om = malloc(npmax);
-    sw_level *lev = malloc(LOC_NTHR * sizeof(sw_level));
-    if (!A || !G || !maps || !weights || !cw || !region || !up || !uw || !sw || !lw || !tm ||
-        !om || !lev || !sgw || !ups2 || !v1 || !v2 || !nw) {
-        fprintf(stderr, "gradcam-bench: %s: -: out of memory for %lld targets\n", path,
-                (long long)T);
-        return 1;
-    }
-    if (h5in_read_acts(f, A, 0, nimg, err, sizeof err) < 0 ||
-        h5in_read_grads(f, G, 0, T, err, sizeof err) < 0) {
-        fprintf(stderr, "gradcam-bench: %s\n", err);
-        return 1;
-    }
-    double best[13];
-    int64_t runs_g = 0, runs_s = 0, lanes_g = 0, lanes_s = 0;
-    for (int s = 0; s < 13; s++)
-        best[s] = 1e300;
-    int64_t npix = 0;
+    b->nw = malloc(nwb > pwb ? nwb : pwb);
+    b->uw = malloc(ups_work_bytes(b->h, b->w, maxH, maxW));
+    b->sw = malloc(sw_work_bytes(maxH, maxW, LOC_NTHR));
+    b->lw = malloc(loc_work_bytes(maxH, maxW));
+    b->tm = malloc(b->npmax);
+    b->om = malloc(b->npmax);
+    b->lev = malloc(LOC_NTHR * sizeof(sw_level));
+    return b->A && b->G && b->maps && b->weights && b->cw && b->region && b->up && b->uw &&
+                   b->sw && b->lw && b->tm && b->om && b->lev && b->sgw && b->ups2 && b->v1 &&
+                   b->v2 && b->nw
+               ? 0 : -1;
+}
+
+enum { KB_NSTAGE = 13 };
+
+/* One repetition of every timed stage into d (seconds); counts the maps that
+ * took the fast paths; *npix_ref: pixels the naive twin swept. */
+static void kb_rep(kbench *b, unsigned need, double d[KB_NSTAGE], int64_t runs[4],
+                   int64_t *npix_ref, volatile double *sink)
+{
+    const h5in_meta *m = b->m;
+    int64_t T = b->T, nref = T < 5 ? T : 5;
+    int K = b->K, h = b->h, w = b->w, hw = b->hw;
+    size_t khw = b->khw, npmax = b->npmax;
+    double t0 = tm_now_s();
+    for (int64_t t = 0; t < T; t++)
+        cam_maps(b->maps + (size_t)t * CAM_NMAPS * hw, b->weights,
+                 b->A + (size_t)m->timg[t] * khw, b->G + (size_t)t * khw, NULL, K, hw, b->cw);
+    double t1 = tm_now_s();
+    sgn_table st[2];
+    for (int64_t t = 0; t < T; t++)
+        sgn_tables(&st[0], &st[1], b->A + (size_t)m->timg[t] * khw, b->G + (size_t)t * khw,
+                   b->weights, b->region, K, hw, b->sgw);
+    *sink += st[0].s[0][0];
+    double t2 = tm_now_s();
     for (int64_t t = 0; t < T; t++) {
         int64_t i = m->timg[t];
-        npix += (int64_t)m->size[2 * i] * m->size[2 * i + 1];
+        ups_bilinear(b->up + (size_t)t * npmax, b->maps + (size_t)t * CAM_NMAPS * hw, h, w,
+                     m->size[2 * i], m->size[2 * i + 1], b->uw);
     }
-    int64_t nref = T < 5 ? T : 5, npix_ref = 0;
-    volatile double sink = 0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
-        for (int64_t t = 0; t < T; t++)
-            cam_maps(maps + (size_t)t * CAM_NMAPS * hw, weights,
-                     A + (size_t)m->timg[t] * khw, G + (size_t)t * khw, NULL, K, hw, cw);
-        double t1 = now_s();
-        sgn_table st[2];
-        for (int64_t t = 0; t < T; t++)
-            sgn_tables(&st[0], &st[1], A + (size_t)m->timg[t] * khw, G + (size_t)t * khw,
-                       weights, region, K, hw, sgw);
-        sink += st[0].s[0][0];
-        double t2 = now_s();
-        for (int64_t t = 0; t < T; t++) {
-            int64_t i = m->timg[t];
-            ups_bilinear(up + (size_t)t * npmax, maps + (size_t)t * CAM_NMAPS * hw, h, w,
-                         m->size[2 * i], m->size[2 * i + 1], uw);
-        }
-        double t3 = now_s();
-        double thr[LOC_NTHR];
-        for (int64_t t = 0; t < T; t++) {
-            int64_t i = m->timg[t];
-            int H = m->size[2 * i], W = m->size[2 * i + 1];
-            const double *u = up + (size_t)t * npmax;
-            max_grid(thr, u, (size_t)H * (size_t)W);
-            sw_sweep(lev, u, H, W, thr, LOC_NTHR, m->bxyxy + 4 * m->bfirst[i], 1, sw);
-            sink += lev[15].iou_largest;
-        }
-        double t4 = now_s();
-        loc_params lp = {0.15, 15};
-        for (int64_t t = 0; t < T; t++) {
-            int64_t i = m->timg[t];
-            int H = m->size[2 * i], W = m->size[2 * i + 1];
-            int64_t b0 = m->bfirst[i], nb = m->bfirst[i + 1] - b0;
-            loc_masks(tm, om, H, W, m->bxyxy + 4 * b0, m->bcls + b0, (int)nb, m->tcls[t]);
-            loc_result lr;
-            loc_eval(&lr, up + (size_t)t * npmax, H, W, m->bxyxy + 4 * b0, nb > 0 ? 1 : 0, tm,
-                     om, &lp, lw);
-            sink += lr.energy;
-        }
-        double t5 = now_s();
-        npix_ref = 0;
-        for (int64_t t = 0; t < nref; t++) {
-            int64_t i = m->timg[t];
-            int H = m->size[2 * i], W = m->size[2 * i + 1];
-            const double *u = up + (size_t)t * npmax;
-            max_grid(thr, u, (size_t)H * (size_t)W);
-            sw_sweep_ref(lev, u, H, W, thr, LOC_NTHR, m->bxyxy + 4 * m->bfirst[i], 1);
-            npix_ref += (int64_t)H * W;
-        }
-        double t6 = now_s();
-        for (int64_t t = 0; t < T; t++)
-            cam_maps_sel(maps + (size_t)t * CAM_NMAPS * hw, weights,
-                         A + (size_t)m->timg[t] * khw, G + (size_t)t * khw, NULL, K, hw, cw,
-                         need);
-        double t7 = now_s();
-        for (int64_t t = 0; t < T; t++) {
-            int64_t i = m->timg[t];
-            ups_bilinear(ups2 + (size_t)t * npmax, maps + ((size_t)t * CAM_NMAPS + CAM_SIGNED) * hw,
-                         h, w, m->size[2 * i], m->size[2 * i + 1], uw);
-        }
-        double d[13] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6,
-                        time_norms(up, T, npmax, m, 0, v1, v2, nw, &runs_g),
-                        time_norms(ups2, T, npmax, m, 0, v1, v2, nw, &runs_s),
-                        time_norms(up, T, npmax, m, 1, v1, v2, nw, &runs_g),
-                        time_norms(ups2, T, npmax, m, 1, v1, v2, nw, &runs_s),
-                        time_norms(up, T, npmax, m, 2, v1, v2, nw, &lanes_g),
-                        time_norms(ups2, T, npmax, m, 2, v1, v2, nw, &lanes_s)};
-        for (int s = 0; s < 13; s++)
-            if (d[s] < best[s]) best[s] = d[s];
+    double t3 = tm_now_s();
+    double thr[LOC_NTHR];
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = m->timg[t];
+        int H = m->size[2 * i], W = m->size[2 * i + 1];
+        const double *u = b->up + (size_t)t * npmax;
+        max_grid(thr, u, (size_t)H * (size_t)W);
+        sw_sweep(b->lev, u, H, W, thr, LOC_NTHR, m->bxyxy + 4 * m->bfirst[i], 1, b->sw);
+        *sink += b->lev[15].iou_largest;
     }
-    double elems = 2.0 * (double)T * (double)khw;
+    double t4 = tm_now_s();
+    loc_params lp = {0.15, 15};
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = m->timg[t];
+        int H = m->size[2 * i], W = m->size[2 * i + 1];
+        int64_t b0 = m->bfirst[i], nb = m->bfirst[i + 1] - b0;
+        loc_masks(b->tm, b->om, H, W, m->bxyxy + 4 * b0, m->bcls + b0, (int)nb, m->tcls[t]);
+        loc_result lr;
+        loc_eval(&lr, b->up + (size_t)t * npmax, H, W, m->bxyxy + 4 * b0, nb > 0 ? 1 : 0, b->tm,
+                 b->om, &lp, b->lw);
+        *sink += lr.energy;
+    }
+    double t5 = tm_now_s();
+    *npix_ref = 0;
+    for (int64_t t = 0; t < nref; t++) {
+        int64_t i = m->timg[t];
+        int H = m->size[2 * i], W = m->size[2 * i + 1];
+        const double *u = b->up + (size_t)t * npmax;
+        max_grid(thr, u, (size_t)H * (size_t)W);
+        sw_sweep_ref(b->lev, u, H, W, thr, LOC_NTHR, m->bxyxy + 4 * m->bfirst[i], 1);
+        *npix_ref += (int64_t)H * W;
+    }
+    double t6 = tm_now_s();
+    for (int64_t t = 0; t < T; t++)
+        cam_maps_sel(b->maps + (size_t)t * CAM_NMAPS * hw, b->weights,
+                     b->A + (size_t)m->timg[t] * khw, b->G + (size_t)t * khw, NULL, K, hw,
+                     b->cw, need);
+    double t7 = tm_now_s();
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = m->timg[t];
+        ups_bilinear(b->ups2 + (size_t)t * npmax,
+                     b->maps + ((size_t)t * CAM_NMAPS + CAM_SIGNED) * hw, h, w, m->size[2 * i],
+                     m->size[2 * i + 1], b->uw);
+    }
+    double e[KB_NSTAGE] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6,
+                           time_norms(b->up, T, npmax, m, 0, b->v1, b->v2, b->nw, &runs[0]),
+                           time_norms(b->ups2, T, npmax, m, 0, b->v1, b->v2, b->nw, &runs[1]),
+                           time_norms(b->up, T, npmax, m, 1, b->v1, b->v2, b->nw, &runs[0]),
+                           time_norms(b->ups2, T, npmax, m, 1, b->v1, b->v2, b->nw, &runs[1]),
+                           time_norms(b->up, T, npmax, m, 2, b->v1, b->v2, b->nw, &runs[2]),
+                           time_norms(b->ups2, T, npmax, m, 2, b->v1, b->v2, b->nw, &runs[3])};
+    memcpy(d, e, sizeof e);
+}
+
+static void kb_print(const char *path, const kbench *b, int reps, const double *best,
+                     const int64_t runs[4], int64_t npix_ref)
+{
+    double elems = 2.0 * (double)b->T * (double)b->khw, T = (double)b->T;
+    double npix = (double)b->npix;
     printf("{\"file\": \"%s\", \"targets\": %lld, \"K\": %d, \"h\": %d, \"w\": %d, "
            "\"pixels\": %lld, \"reps\": %d,\n"
            " \"cam_maps_ns_per_element\": %.4f, \"sign_tables_ns_per_element\": %.4f,\n"
@@ -347,33 +347,90 @@ static int cmd_kernels(int argc, char **argv)
            " \"pair_prev_gradcam_ns_per_px\": %.4f, \"pair_prev_signed_ns_per_px\": %.4f,\n"
            " \"norms_gradcam_ns_per_px\": %.4f, \"norms_signed_ns_per_px\": %.4f,\n"
            " \"norms_gradcam_run_path_share\": %.4f, \"norms_signed_run_path_share\": %.4f,\n",
-           path, (long long)T, K, h, w, (long long)npix, reps, best[0] * 1e9 / elems,
-           best[1] * 1e9 / elems, best[0] * 1e6 / (double)T, best[1] * 1e6 / (double)T,
-           best[2] * 1e9 / (double)npix, best[3] * 1e9 / (double)npix,
-           best[4] * 1e9 / (double)npix, best[5] * 1e9 / (double)npix_ref,
-           (long long)npix_ref, best[6] * 1e6 / (double)T, best[7] * 1e9 / (double)npix,
-           best[8] * 1e9 / (double)npix, best[9] * 1e9 / (double)npix,
-           best[10] * 1e9 / (double)npix, (double)runs_g / (double)T, (double)runs_s / (double)T);
+           path, (long long)b->T, b->K, b->h, b->w, (long long)b->npix, reps,
+           best[0] * 1e9 / elems, best[1] * 1e9 / elems, best[0] * 1e6 / T, best[1] * 1e6 / T,
+           best[2] * 1e9 / npix, best[3] * 1e9 / npix, best[4] * 1e9 / npix,
+           best[5] * 1e9 / (double)npix_ref, (long long)npix_ref, best[6] * 1e6 / T,
+           best[7] * 1e9 / npix, best[8] * 1e9 / npix, best[9] * 1e9 / npix,
+           best[10] * 1e9 / npix, (double)runs[0] / T, (double)runs[1] / T);
     /* the lanes path (kernels/sweep_lanes.c), as loc_eval runs it */
     printf(" \"norms_lanes_gradcam_ns_per_px\": %.4f, \"norms_lanes_signed_ns_per_px\": %.4f,\n"
            " \"norms_lanes_gradcam_path_share\": %.4f, \"norms_lanes_signed_path_share\": %.4f}\n",
-           best[11] * 1e9 / (double)npix, best[12] * 1e9 / (double)npix,
-           (double)lanes_g / (double)T, (double)lanes_s / (double)T);
-    (void)sink;
+           best[11] * 1e9 / npix, best[12] * 1e9 / npix, (double)runs[2] / T,
+           (double)runs[3] / T);
+}
+
+static const char KUSAGE[] =
+    "usage: gradcam-bench kernels FILE [--targets N] [--reps R] [--need MASK]\n";
+
+static int cmd_kernels(int argc, char **argv)
+{
+    long want = 200, reps = 3, need = CAM_BIT(CAM_GRADCAM);
+    static const struct option opts[] = {{"targets", required_argument, NULL, 't'},
+                                         {"reps", required_argument, NULL, 'r'},
+                                         {"need", required_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        char buf[128];
+        int bad = c == '?' || c == ':' ||
+                  (c == 't' && arg_long(optarg, 1, 1L << 40, &want) < 0) ||
+                  (c == 'r' && arg_long(optarg, 1, 1000000, &reps) < 0) ||
+                  (c == 'n' && arg_long(optarg, 1, (long)CAM_ALL, &need) < 0);
+        if (bad) {
+            fprintf(stderr, "gradcam-bench: kernels: %s: bad or incomplete option\n%s",
+                    c == '?' || c == ':' ? arg_refused(argv, optind, optopt, buf, sizeof buf)
+                                         : argv[optind - 2 >= 0 ? optind - 2 : 0],
+                    KUSAGE);
+            return 2;
+        }
+    }
+    if (argc - optind != 1) {
+        fputs(KUSAGE, stderr);
+        return 2;
+    }
+    const char *path = argv[optind];
+    h5in *f;
+    char err[H5IN_ERRLEN];
+    if (h5in_open(&f, path, err, sizeof err) != 0) {
+        fprintf(stderr, "gradcam-bench: %s\n", err);
+        return 1;
+    }
+    kbench b;
+    int rc = 1;
+    if (kb_alloc(&b, h5in_meta_of(f), want) < 0) {
+        fprintf(stderr, "gradcam-bench: %s: -: out of memory for %lld targets\n", path,
+                (long long)b.T);
+    } else if (h5in_read_acts(f, b.A, 0, b.nimg, err, sizeof err) < 0 ||
+               h5in_read_grads(f, b.G, 0, b.T, err, sizeof err) < 0) {
+        fprintf(stderr, "gradcam-bench: %s\n", err);
+    } else {
+        double best[KB_NSTAGE], d[KB_NSTAGE];
+        int64_t runs[4] = {0, 0, 0, 0}, npix_ref = 0;
+        volatile double sink = 0;
+        for (int s = 0; s < KB_NSTAGE; s++)
+            best[s] = 1e300;
+        for (long r = 0; r < reps; r++) {
+            kb_rep(&b, (unsigned)need, d, runs, &npix_ref, &sink);
+            for (int s = 0; s < KB_NSTAGE; s++)
+                if (d[s] < best[s]) best[s] = d[s];
+        }
+        kb_print(path, &b, (int)reps, best, runs, npix_ref);
+        rc = 0;
+    }
+    kb_free(&b);
     h5in_close(f);
-    free(A); free(G); free(maps); free(weights); free(cw); free(region); free(up);
-    free(uw); free(sw); free(lw); free(tm); free(om); free(lev); free(sgw);
-    free(ups2); free(v1); free(v2); free(nw);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "read") == 0)
-        return cmd_read(argc - 2, argv + 2);
+        return cmd_read(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "kernels") == 0)
-        return cmd_kernels(argc - 2, argv + 2);
-    fprintf(stderr, "usage: gradcam-bench read FILE [--batch-mib M]\n"
-                    "       gradcam-bench kernels FILE [--targets N] [--reps R] [--need MASK]\n");
+        return cmd_kernels(argc - 1, argv + 1);
+    fprintf(stderr, "usage: gradcam-bench read FILE [--batch-mib M]\n%s", KUSAGE);
     return 2;
 }
