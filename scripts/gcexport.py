@@ -15,19 +15,215 @@ explain(forward, x, image_of_target, class_of_target, taps, saliency=True)
 H5Writer(path, ...)
     Creates every dataset up front (the sizes are known before the network runs) with one image
     (or target) per chunk, fills them batch by batch, and on close() renames PATH.tmpPID into
-    PATH, so an interrupted export leaves no half file.
+    PATH, so an interrupted export leaves no half file (abort() removes it).
+
+Command-line conventions shared by both exporters (run_main, ExportError, OneLineParser,
+HelpFormatter, Progress, note):
+    - a problem with an input is one line on stderr, "PROG: CULPRIT: what is wrong" (CULPRIT is
+      the file, folder or option at fault), exit status 1, no traceback and no output file;
+      an unexpected exception is reported the same way ("PROG: -: unexpected ...: ...", exit 1);
+    - a usage error (unknown option, a value that is not a number) is one line too, exit 2;
+    - SIGINT, SIGTERM and SIGHUP remove the temporary output and end with one line and exit
+      status 128 + the signal number (130, 143, 129);
+    - progress (images done of the total, rate, time left) goes to stderr only when stderr is a
+      terminal and --quiet is not given; tqdm (Debian's python3-tqdm) is used when installed.
 """
 
+import argparse
 import os
+import signal
+import sys
+import time
 
 import h5py
 import numpy as np
-import torch
 
 SCHEMA = "gradcam-study/1"
 
 
+class ExportError(Exception):
+    """A problem with an input: reported as one line "PROG: CULPRIT: MESSAGE", exit 1."""
+
+    def __init__(self, culprit, message):
+        super().__init__("%s: %s" % (culprit, message))
+        self.culprit, self.message = str(culprit), message
+
+
+class Interrupted(BaseException):
+    """SIGINT, SIGTERM or SIGHUP while exporting (a BaseException, like KeyboardInterrupt, so
+    that only the outermost handler catches it)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def one_line(text, limit=600):
+    """Collapse TEXT to one line (newlines and runs of blanks -> one space), at most LIMIT
+    characters."""
+    t = " ".join(str(text).split())
+    return t if len(t) <= limit else t[:limit - 3] + "..."
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+def run_main(prog, body, argv=None, out_hint="-"):
+    """Run BODY(argv) -> exit status under the conventions above and return the status.
+    Signal handlers are installed for the call and restored after it."""
+    import warnings
+    old_show = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        _err("%s: note: %s: %s" % (prog, category.__name__, one_line(message, 400)))
+    warnings.showwarning = show
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            old[sig] = signal.signal(sig, _raise_interrupted)
+        except (ValueError, OSError):  # not the main thread: leave the handlers alone
+            pass
+    try:
+        return body(argv)
+    except ExportError as e:
+        _err("%s: %s: %s" % (prog, one_line(e.culprit, 300), one_line(e.message)))
+        return 1
+    except Interrupted as e:
+        name = signal.Signals(e.signum).name
+        _err("%s: %s: interrupted by %s, nothing written" % (prog, out_hint() if callable(out_hint)
+                                                               else out_hint, name))
+        return 128 + e.signum
+    except KeyboardInterrupt:  # SIGINT before the handler was in place
+        _err("%s: %s: interrupted by SIGINT, nothing written" % (prog, out_hint() if callable(out_hint)
+                                                                  else out_hint))
+        return 128 + signal.SIGINT
+    except SystemExit as e:  # argparse (--help: 0, usage errors: 2)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except MemoryError:
+        _err("%s: -: out of memory (try a smaller --batch)" % prog)
+        return 1
+    except Exception as e:  # noqa: BLE001 -- never a traceback; name the exception instead
+        _err("%s: -: unexpected %s: %s" % (prog, type(e).__name__, one_line(e)))
+        return 1
+    finally:
+        warnings.showwarning = old_show
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _err(line):
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def bad_name(name):
+    """Why NAME cannot be an /images/name entry (data/SCHEMA.md), or None: it must be
+    non-empty, valid UTF-8 and free of control characters (C0, DEL, C1)."""
+    import unicodedata
+    if not name:
+        return "empty name"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid UTF-8 (an undecodable byte in the file name)"
+    for ch in name:
+        if unicodedata.category(ch) == "Cc":
+            return "control character U+%04X in the name" % ord(ch)
+    return None
+
+
+def note(prog, text):
+    """A warning about the data that does not stop the export: one line on stderr."""
+    _err("%s: note: %s" % (prog, one_line(text, 2000)))
+
+
+def named(items, first=5):
+    """'a, b, c and 7 more' for a list of strings."""
+    items = list(items)
+    s = ", ".join(items[:first])
+    return s + (" and %d more" % (len(items) - first) if len(items) > first else "")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: "PROG: error: MESSAGE (see --help)", exit 2."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, one_line(message)))
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The docstring as written, and every option's default after its help (left out for
+    required options, flags and defaults of None)."""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if ("%(default)" not in h and action.option_strings and not action.required
+                and action.default not in (None, False, argparse.SUPPRESS)
+                and not isinstance(action, argparse._HelpAction)):
+            h += " (default: %(default)s)"
+        return h
+
+
+class Progress:
+    """Images done of the total, rate and time left, on stderr when it is a terminal (and not
+    QUIET); nothing otherwise.  tqdm when installed, else one line rewritten in place."""
+
+    def __init__(self, total, desc, unit="img", quiet=False):
+        self.total, self.desc, self.unit, self.n = int(total), desc, unit, 0
+        self.on = (not quiet) and sys.stderr.isatty()
+        self.bar, self.t0, self.shown = None, time.time(), 0.0
+        if not self.on:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            tqdm = None
+        if tqdm is not None:
+            self.bar = tqdm(total=self.total, desc=desc, unit=unit, file=sys.stderr,
+                            dynamic_ncols=True, leave=True, smoothing=0.2)
+
+    def update(self, k=1):
+        if not self.on:
+            return
+        self.n += k
+        if self.bar is not None:
+            self.bar.update(k)
+            return
+        now = time.time()
+        if now - self.shown < 0.25 and self.n < self.total:
+            return
+        self.shown = now
+        dt = max(now - self.t0, 1e-9)
+        rate = self.n / dt
+        left = (self.total - self.n) / rate if rate > 0 else float("nan")
+        sys.stderr.write("\r%s: %d/%d %s, %.1f %s/s, %s left   " % (
+            self.desc, self.n, self.total, self.unit + "s", rate, self.unit, _hms(left)))
+        sys.stderr.flush()
+
+    def close(self):
+        if not self.on:
+            return
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+        self.on = False
+
+
+def _hms(s):
+    if s != s:
+        return "?"
+    s = int(round(s))
+    return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60) if s >= 3600 else "%d:%02d" % (s // 60, s % 60)
+
+
 def explain(forward, x, image_of_target, class_of_target, taps, saliency=True):
+    import torch
     image_of_target = torch.as_tensor(np.asarray(image_of_target), dtype=torch.long)
     class_of_target = torch.as_tensor(np.asarray(class_of_target), dtype=torch.long)
     rows = x.index_select(0, image_of_target).detach().clone()
@@ -55,14 +251,25 @@ def _str(v):
 
 class H5Writer:
     def __init__(self, path, *, classes, n_images, n_targets, act_shape, frame, boxes,
-                 attrs, pixel_channels=None, saliency=True, dtype="f4"):
+                 attrs, pixel_channels=None, saliency=True, dtype="f4", names=None):
         """act_shape = (K, h, w); frame = (H, W); boxes = (image [B], class [B], xyxy [B, 4],
-        difficult [B] or None); attrs: model, layer, activation, dataset (+ any extra)."""
+        difficult [B] or None); attrs: model, layer, activation, dataset (+ any extra);
+        names: None, or N image names for the optional /images/name (variable-length UTF-8;
+        each non-empty, without control characters)."""
         self.path = path
         self.tmp = "%s.tmp%d" % (path, os.getpid())
         d = os.path.dirname(os.path.abspath(path))
         os.makedirs(d, exist_ok=True)
         f = self.f = h5py.File(self.tmp, "w", track_order=False)
+        try:
+            self._create(f, classes, n_images, n_targets, act_shape, frame, boxes, attrs,
+                         pixel_channels, saliency, dtype, names)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _create(self, f, classes, n_images, n_targets, act_shape, frame, boxes, attrs,
+                pixel_channels, saliency, dtype, names):
         f.attrs["schema"] = SCHEMA
         for k in ("model", "layer", "activation", "dataset"):
             f.attrs[k] = _str(attrs[k])
@@ -76,6 +283,14 @@ class H5Writer:
         H, W = frame
         C = len(classes)
         f.create_dataset("images/size", data=np.tile(np.array([[H, W]], np.int32), (N, 1)))
+        if names is not None:
+            names = [str(n) for n in names]
+            bad = [n for n in names if bad_name(n)]
+            if len(names) != N or bad:
+                raise ValueError("images/name: %d names for %d images; %s" % (
+                    len(names), N, bad_name(bad[0]) if bad else "one name per image"))
+            f.create_dataset("images/name", data=np.array(names, dtype=object),
+                             dtype=h5py.string_dtype("utf-8"))
         self.labels = f.create_dataset("images/labels", (N, C), dtype="u1")
         self.scores = f.create_dataset("images/scores", (N, C), dtype="f4")
         self.pixels = None
