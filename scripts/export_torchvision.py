@@ -707,16 +707,9 @@ def export(argv=None):
     # the images and their XML
     s = scan(a, files, xml_files, name_to_idx, quiet)
     s.others = others
-    notes(a, s, name_to_idx)
     if not s.items:
-        why = []
-        if s.no_xml:
-            why.append("%d without an XML file in %s" % (len(s.no_xml), a.annotations))
-        if s.no_known:
-            why.append("%d whose XML has no object of a class in %s" % (len(s.no_known), a.classes))
-        if s.bad:
-            why.append("%d unreadable" % len(s.bad))
-        raise ExportError(a.images, "no image to export (of %d: %s)" % (len(files), "; ".join(why)))
+        nothing(a, s, files, xml_files, name_to_idx)
+    notes(a, s, name_to_idx)
     items = s.items
     N = len(items)
     classes = [idx_to_name.get(i, "class_%d" % i) for i in range(C)]
@@ -785,6 +778,29 @@ def export(argv=None):
                   len(s.outside), len(s.no_xml), len(s.no_known), len(s.bad),
                   counts["objects_unknown_class"], time.time() - t0), flush=True)
     return 0
+
+
+def nothing(a, s, files, xml_files, name_to_idx):
+    """No image is left to export: one error naming the likeliest culprit."""
+    if s.no_xml and not s.no_known and not s.bad:
+        raise ExportError(a.annotations, "no XML file for any of the %d images in %s (%s needs %s; "
+                          "the folder holds %s)" % (len(s.no_xml), a.images, s.no_xml[0],
+                                                    os.path.splitext(s.no_xml[0])[0] + ".xml",
+                                                    named(xml_files, 3)))
+    if s.no_known and not s.bad:
+        raise ExportError(a.classes, "no object in the XML files of the %d images has a class listed "
+                          "here%s; the XML names: %s" % (
+                              len(s.no_known), " (%d more images have no XML file)" % len(s.no_xml)
+                              if s.no_xml else "",
+                              unknown_note(s.unknown, name_to_idx, a.classes).split("left out: ", 1)[-1]))
+    why = []
+    if s.no_xml:
+        why.append("%d without an XML file in %s" % (len(s.no_xml), a.annotations))
+    if s.no_known:
+        why.append("%d whose XML has no object of a class in %s" % (len(s.no_known), a.classes))
+    if s.bad:
+        why.append("%d unreadable (%s)" % (len(s.bad), named([f for f, _ in s.bad], 3)))
+    raise ExportError(a.images, "no image to export (of %d: %s)" % (len(files), "; ".join(why)))
 
 
 def notes(a, s, name_to_idx):
