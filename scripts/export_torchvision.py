@@ -339,8 +339,13 @@ def read_weights(path):
         except TypeError:  # torch without weights_only
             sd = torch.load(path, map_location="cpu")
     except Exception as e:  # noqa: BLE001 -- pickle, zip and torch errors alike
+        msg = gcexport.one_line(e, 2000)
+        if "Weights only load failed" in msg:  # keep torch's reason, not its advice
+            msg = msg.split("WeightsUnpickler error:", 1)[-1].strip()
+            if msg.startswith("Unsupported class"):
+                msg += ": a pickled model object, not a state_dict"
         raise ExportError(path, "not a state_dict torch.load can read (%s); save one with "
-                                "torch.save(model.state_dict(), PATH)" % gcexport.one_line(e, 200))
+                                "torch.save(model.state_dict(), PATH)" % gcexport.one_line(msg, 200))
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):
             sd = sd[key]

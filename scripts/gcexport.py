@@ -200,8 +200,8 @@ class Progress:
         dt = max(now - self.t0, 1e-9)
         rate = self.n / dt
         left = (self.total - self.n) / rate if rate > 0 else float("nan")
-        sys.stderr.write("\r%s: %d/%d %s, %.1f %s/s, %s left   " % (
-            self.desc, self.n, self.total, self.unit + "s", rate, self.unit, _hms(left)))
+        sys.stderr.write("\r%s: %d/%d, %.1f %s/s, %s left   " % (
+            self.desc, self.n, self.total, rate, self.unit, _hms(left)))
         sys.stderr.flush()
 
     def close(self):

@@ -764,3 +764,46 @@ def test_bad_input_as_a_process(tmp_path):
     assert r.stderr.splitlines() == ["export_torchvision.py: %s: not well-formed XML: no element found: "
                                      "line 1, column 12" % (c.ann / "a.xml")]
     assert c.outputs() == []
+
+
+def _on_a_terminal(argv, no_tqdm=False):
+    """Run the exporter with stderr on a pseudo-terminal -> (exit status, stdout, what the
+    terminal got)."""
+    import pty
+    master, slave = pty.openpty()
+    pre = "import sys\nsys.modules['tqdm'] = None\n" if no_tqdm else ""
+    code = pre + ("sys.path.insert(0, %r)\nimport export_torchvision\nsys.exit(export_torchvision.main(sys.argv[1:]))"
+                  % os.path.join(ROOT, "scripts"))
+    if not no_tqdm:
+        code = "import sys\n" + code
+    p = subprocess.Popen([sys.executable, "-c", code] + argv, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            b = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not b:
+            break
+        chunks.append(b)
+    out = p.stdout.read().decode()
+    p.wait()
+    os.close(master)
+    return p.returncode, out, b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.parametrize("no_tqdm", [False, True], ids=["tqdm", "without tqdm"])
+def test_progress_on_a_terminal_only(tmp_path, capfd, no_tqdm):
+    c = _Case(tmp_path)
+    rc, out, tty = _on_a_terminal(c.args(), no_tqdm)
+    assert rc == 0, tty
+    assert "export" in tty and "2/2" in tty and "img/s" in tty, tty
+    assert "scan" in tty
+    assert out.startswith("export_torchvision: %s: 2 images, 3 targets" % c.out), out
+    # not a terminal: nothing on stderr (no note for this folder); --quiet: nothing at all
+    os.unlink(c.out)
+    rc, out, err = _run_tv(capfd, c.args())
+    assert rc == 0 and err == "" and out.startswith("export_torchvision: ")
+    rc, out, tty = _on_a_terminal(c.args() + ["--quiet"], no_tqdm)
+    assert rc == 0 and out == "" and tty == "", (out, tty)
