@@ -223,7 +223,7 @@ def test_default_exporter_tiny(tmp_path, checker):
         assert np.allclose(scores[ti[t]], lg[0].detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_interrupted_export_leaves_no_file(tmp_path, monkeypatch):
+def test_interrupted_export_leaves_no_file(tmp_path, monkeypatch, capfd):
     calls = []
 
     def boom(*a, **k):
@@ -233,10 +233,76 @@ def test_interrupted_export_leaves_no_file(tmp_path, monkeypatch):
         return real(*a, **k)
     real = gcexport.explain
     monkeypatch.setattr(gcexport, "explain", boom)
-    with pytest.raises(KeyboardInterrupt):
-        export.main(["--random-init", "--count", "6", "--batch", "3", "--out", str(tmp_path),
-                     "--nets", "vgg-relu"])
+    rc = export.main(["--random-init", "--count", "6", "--batch", "3", "--out", str(tmp_path),
+                      "--nets", "vgg-relu"])
+    assert rc == 130
+    assert capfd.readouterr().err == "export.py: %s: interrupted by SIGINT, nothing written\n" % tmp_path
     assert os.listdir(tmp_path) == []
+
+
+def _export_refused(capfd, argv, culprit, words):
+    rc = export.main(argv)
+    out, err = capfd.readouterr()
+    lines = err.splitlines()
+    assert rc == 1 and len(lines) == 1 and "Traceback" not in err, (rc, err)
+    assert lines[0].startswith("export.py: %s: " % culprit) and words in lines[0], lines[0]
+    print(lines[0])
+
+
+def test_default_exporter_bad_input(tmp_path, capfd):
+    """export.py's options and inputs: one line naming the culprit, exit 1, nothing written."""
+    out = tmp_path / "out"
+    base = ["--count", "3", "--out", str(out)]
+    _export_refused(capfd, base + ["--random-init", "--nets", "vgg-relu,foo"], "--nets vgg-relu,foo",
+                    "unknown net 'foo' (known: vgg-relu, gap-linear, vgg-signed)")
+    _export_refused(capfd, base + ["--random-init", "--count", "0"], "--count 0", "must be at least 1")
+    _export_refused(capfd, base + ["--random-init", "--batch", "0"], "--batch 0", "must be at least 1")
+    _export_refused(capfd, base + ["--random-init", "--weights", "data/weights"], "--weights data/weights",
+                    "given together with --random-init")
+    _export_refused(capfd, base + ["--weights", str(tmp_path / "nope")], str(tmp_path / "nope"),
+                    "no such folder (--weights")
+    w = tmp_path / "w"
+    w.mkdir()
+    _export_refused(capfd, base + ["--weights", str(w), "--nets", "vgg-relu"], str(w / "vgg-relu.pt"),
+                    "no such weights file (train it with scripts/train.py --net vgg-relu)")
+    torch.save(nets.build("gap-linear").state_dict(), w / "vgg-relu.pt")
+    _export_refused(capfd, base + ["--weights", str(w), "--nets", "vgg-relu"], str(w / "vgg-relu.pt"),
+                    "not weights of vgg-relu: Missing key(s)")
+    (w / "vgg-signed.pt").write_bytes(b"junk")
+    _export_refused(capfd, base + ["--weights", str(w), "--nets", "vgg-signed"], str(w / "vgg-signed.pt"),
+                    "not a state_dict torch.load can read")
+    (tmp_path / "file").write_text("x")
+    _export_refused(capfd, ["--random-init", "--count", "3", "--out", str(tmp_path / "file")],
+                    str(tmp_path / "file"), "not a folder (--out)")
+    assert not out.exists()
+    assert export.main(base + ["--count", "x"]) == 2
+    assert capfd.readouterr().err == \
+        "export.py: error: argument --count: invalid int value: 'x' (see --help)\n"
+
+
+def test_default_exporter_sigterm_leaves_no_file(tmp_path):
+    import signal
+    import time
+    slow = _SLOW.replace("export_torchvision", "export") % os.path.join(ROOT, "scripts")
+    p = subprocess.Popen([sys.executable, "-c", slow, "--random-init", "--count", "12", "--batch", "1",
+                          "--nets", "gap-linear", "--out", str(tmp_path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not os.listdir(tmp_path) and p.poll() is None and time.time() - t0 < 60:
+        time.sleep(0.02)
+    assert os.listdir(tmp_path) == ["gap-linear.h5.tmp%d" % p.pid]
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    assert err == "export.py: %s: interrupted by SIGTERM, nothing written\n" % tmp_path
+    assert os.listdir(tmp_path) == []
+
+
+def test_default_exporter_help():
+    for action in export.parser()._actions:
+        assert action.help, action.option_strings
+    h = export.parser().format_help()
+    assert "(default: 2000)" in h and "(default: data/default)" in h
 
 
 # --------------------------------------------------------------------------- VOC exporter
