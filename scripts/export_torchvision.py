@@ -85,17 +85,18 @@ The summary line goes to stdout (not with --quiet); notes about skipped images, 
 unknown classes go to stderr always.
 
 Size of the file: per image, A (K*h*w float32) + pixels (F*F*3 bytes) + scores and labels (5 C
-bytes); per target, G (K*h*w float32) + saliency (F*F float32).  For VGG-16 features.29 at a
-224 crop (K*h*w = 512*14*14) and C = 1000, measured: 0.556 MB per image + 0.602 MB per target
-(1.16 MB for an image with one target; 0.41 + 0.40 MB without saliency and pixels).
-ILSVRC val images mostly hold one class, so 1,000 images take about 1.2 GB and the whole
-50,000-image val set about 58 GB (40 GB with --no-saliency --no-pixels); use --limit for a
-subset.
+bytes); per target, G (K*h*w float32) + saliency (F*F float32); plus about 60 KB per file and
+300 bytes per image and target (chunk indices, names).  Measured for VGG-16 features.29 at a 224
+crop (K*h*w = 512*14*14) and C = 1000: 0.557 MB per image + 0.602 MB per target (1.16 MB for an
+image with one target); 0.406 + 0.401 MB with --no-saliency --no-pixels.  An ILSVRC val image
+holds one class (one target), so 1,000 images take 1.16 GB and the whole 50,000-image val set
+58 GB (40 GB with --no-saliency --no-pixels); use --limit for a subset.
 
 Reproducing the paper's ILSVRC localization setting (Grad-CAM, sec. 4.1):
     # 1. VGG-16 ImageNet weights, copied by hand (torchvision's vgg16-397923af.pth)
     # 2. ILSVRC2012 val images + their XML boxes (LOC_val / ILSVRC2012_bbox_val_v3), and
-    #    LOC_synset_mapping.txt (or a file "WNID INDEX" in torchvision's order, sorted wnids)
+    #    LOC_synset_mapping.txt (sorted WNIDs: torchvision's class order; or a file
+    #    "WNID INDEX" in that order)
     /usr/bin/python3 scripts/export_torchvision.py --arch vgg16 --weights vgg16-397923af.pth \\
         --layer features.29 --images val/ --annotations val_xml/ \\
         --classes LOC_synset_mapping.txt --resize-mode crop --resize 256 --crop 224 \\

@@ -122,7 +122,7 @@ def _err(line):
 
 def bad_name(name):
     """Why NAME cannot be an /images/name entry (data/SCHEMA.md), or None: it must be
-    non-empty, valid UTF-8 and free of control characters (C0, DEL, C1)."""
+    non-empty, valid UTF-8, at most 4096 bytes and free of control characters (C0, DEL, C1)."""
     import unicodedata
     if not name:
         return "empty name"
@@ -130,6 +130,8 @@ def bad_name(name):
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "not valid UTF-8 (an undecodable byte in the file name)"
+    if len(name.encode("utf-8")) > 4096:
+        return "longer than 4096 bytes"
     for ch in name:
         if unicodedata.category(ch) == "Cc":
             return "control character U+%04X in the name" % ord(ch)
