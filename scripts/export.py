@@ -216,7 +216,8 @@ def export(argv=None):
 
 
 def main(argv=None):
-    return gcexport.run_main(PROG, export, argv, out_hint=lambda: _STATE["out"])
+    return gcexport.run_main(PROG, export, argv, out_hint=lambda: _STATE["out"],
+                             interrupted="the files being written removed (finished ones kept)")
 
 
 if __name__ == "__main__":

@@ -774,7 +774,7 @@ def export(argv=None):
         w.close()
     except BaseException:
         bar.close()
-        w.abort()
+        w.abort(renamed_too=True)
         raise
     if not quiet:
         print("export_torchvision: %s: %d images, %d targets, %d boxes (%d clipped; left out: %d cropped "

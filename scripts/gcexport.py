@@ -69,7 +69,7 @@ def _raise_interrupted(signum, frame):
     raise Interrupted(signum)
 
 
-def run_main(prog, body, argv=None, out_hint="-"):
+def run_main(prog, body, argv=None, out_hint="-", interrupted="nothing written"):
     """Run BODY(argv) -> exit status under the conventions above and return the status.
     Signal handlers are installed for the call and restored after it."""
     import warnings
@@ -91,12 +91,12 @@ def run_main(prog, body, argv=None, out_hint="-"):
         return 1
     except Interrupted as e:
         name = signal.Signals(e.signum).name
-        _err("%s: %s: interrupted by %s, nothing written" % (prog, out_hint() if callable(out_hint)
-                                                               else out_hint, name))
+        _err("%s: %s: interrupted by %s, %s" % (prog, out_hint() if callable(out_hint)
+                                                  else out_hint, name, interrupted))
         return 128 + e.signum
     except KeyboardInterrupt:  # SIGINT before the handler was in place
-        _err("%s: %s: interrupted by SIGINT, nothing written" % (prog, out_hint() if callable(out_hint)
-                                                                  else out_hint))
+        _err("%s: %s: interrupted by SIGINT, %s" % (prog, out_hint() if callable(out_hint)
+                                                     else out_hint, interrupted))
         return 128 + signal.SIGINT
     except SystemExit as e:  # argparse (--help: 0, usage errors: 2)
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -331,12 +331,24 @@ class H5Writer:
             self.sal[start:start + n] = np.asarray(sal, np.float32)
 
     def close(self):
-        self.f.close()
-        os.replace(self.tmp, self.path)
+        """Close and rename into place, with SIGINT/SIGTERM/SIGHUP held back meanwhile: a signal
+        then arrives either before (abort() removes the temporary) or after the rename."""
+        sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+        try:
+            self.f.close()
+            os.replace(self.tmp, self.path)
+            self.renamed = True
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
-    def abort(self):
+    def abort(self, renamed_too=False):
+        """Remove the temporary file; with RENAMED_TOO also the file close() renamed into place
+        (an export interrupted right after its rename leaves no output either)."""
         try:
             self.f.close()
         finally:
             if os.path.exists(self.tmp):
                 os.unlink(self.tmp)
+            if renamed_too and getattr(self, "renamed", False) and os.path.exists(self.path):
+                os.unlink(self.path)

@@ -236,7 +236,8 @@ def test_interrupted_export_leaves_no_file(tmp_path, monkeypatch, capfd):
     rc = export.main(["--random-init", "--count", "6", "--batch", "3", "--out", str(tmp_path),
                       "--nets", "vgg-relu"])
     assert rc == 130
-    assert capfd.readouterr().err == "export.py: %s: interrupted by SIGINT, nothing written\n" % tmp_path
+    assert capfd.readouterr().err == ("export.py: %s: interrupted by SIGINT, the files being written "
+                                      "removed (finished ones kept)\n" % tmp_path)
     assert os.listdir(tmp_path) == []
 
 
@@ -294,7 +295,8 @@ def test_default_exporter_sigterm_leaves_no_file(tmp_path):
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 143, err
-    assert err == "export.py: %s: interrupted by SIGTERM, nothing written\n" % tmp_path
+    assert err == "export.py: %s: interrupted by SIGTERM, the files being written removed (finished " \
+        "ones kept)\n" % tmp_path
     assert os.listdir(tmp_path) == []
 
 
