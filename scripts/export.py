@@ -33,7 +33,6 @@ temporary files (exit status 128 + the signal number).  On a terminal, a progres
 (scenes done of the total, rate, time left); --quiet also drops the summary lines on stdout.
 """
 
-import argparse
 import os
 import sys
 import time
@@ -128,6 +127,11 @@ def export_net(name, taps_files, model, data, out_dir, seed, batch, saliency, lo
         bar.close()
         for w in writers.values():
             w.close()
+    except OSError as e:  # creating or filling an output file
+        bar.close()
+        for w in writers.values():
+            w.abort()
+        raise ExportError(out_dir, "cannot write: %s" % gcexport.one_line(e, 300))
     except BaseException:
         bar.close()
         for w in writers.values():

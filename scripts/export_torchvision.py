@@ -107,7 +107,6 @@ Reproducing the paper's ILSVRC localization setting (Grad-CAM, sec. 4.1):
   classes, which is what the box metrics need.)
 """
 
-import argparse
 import difflib
 import math
 import os
@@ -744,11 +743,14 @@ def export(argv=None):
              "layer": a.layer, "activation": act,
              "dataset": a.dataset or "%s (%s)" % (os.path.abspath(a.images), how)}
     attrs.update({k: np.int64(v) for k, v in counts.items()})
-    w = gcexport.H5Writer(
-        a.out, classes=classes, n_images=N, n_targets=len(t_img), act_shape=tuple(shape[1:]),
-        frame=(a.crop, a.crop), boxes=(bi, bc, bx, bd), attrs=attrs,
-        pixel_channels=None if a.no_pixels else 3, saliency=not a.no_saliency,
-        names=[it[0] for it in items])
+    try:
+        w = gcexport.H5Writer(
+            a.out, classes=classes, n_images=N, n_targets=len(t_img), act_shape=tuple(shape[1:]),
+            frame=(a.crop, a.crop), boxes=(bi, bc, bx, bd), attrs=attrs,
+            pixel_channels=None if a.no_pixels else 3, saliency=not a.no_saliency,
+            names=[it[0] for it in items])
+    except OSError as e:
+        raise ExportError(a.out, "cannot write: %s" % gcexport.one_line(e, 300))
     mean = torch.tensor(MEAN).view(1, 3, 1, 1)
     std = torch.tensor(STD).view(1, 3, 1, 1)
     bar = gcexport.Progress(N, "export", quiet=quiet)
@@ -772,6 +774,10 @@ def export(argv=None):
             bar.update(e - st)
         bar.close()
         w.close()
+    except OSError as e:  # the output (images are read in load_image, which names them)
+        bar.close()
+        w.abort(renamed_too=True)
+        raise ExportError(a.out, "cannot write: %s" % gcexport.one_line(e, 300))
     except BaseException:
         bar.close()
         w.abort(renamed_too=True)

@@ -563,6 +563,14 @@ def _other_arch_weights(c):
     return str(p)
 
 
+def _newline_name(c):
+    """An image whose name holds a newline: refused (it would break a CSV line); the culprit is
+    printed on one line all the same."""
+    (c.img / "a.png").rename(c.img / "a\nb.png")
+    (c.ann / "a.xml").rename(c.ann / "a\nb.xml")
+    return str(c.img / "a b.png")
+
+
 def _then(_, culprit):
     return culprit
 
@@ -622,6 +630,10 @@ BAD = {
     "--layer not a feature map": (lambda c: "--layer fc", "its output [1, 3] is not a feature map",
                                   {"--layer": "fc"}),
     "-o is a folder": (lambda c: c.out.mkdir(parents=True) or str(c.out), "is a folder", {}),
+    "-o under a file": (lambda c: _then((c.root / "f").write_text("x"), str(c.root / "f" / "x.h5")),
+                        "cannot be written: ", {"-o": "f/x.h5"}),
+    "file name with a newline": (_newline_name, "file name unusable as /images/name: control "
+                                 "character U+000A in the name; rename the file", {}),
 }
 
 
@@ -634,13 +646,34 @@ def test_bad_input_one_line(tmp_path, capfd, case):
     culprit = make(c)
     over = dict(over)
     drop = over.pop("drop", ())
-    for k in ("--images", "--annotations", "--classes", "--weights"):
+    for k in ("--images", "--annotations", "--classes", "--weights", "-o"):
         if k in over and not os.path.isabs(over[k]):
             over[k] = str(tmp_path / over[k])
     rc, out, err = _run_tv(capfd, c.args(drop=drop, **over))
     _one_line(rc, err, culprit, words)
     assert out == ""
     assert [f for f in c.outputs() if f != "x.h5" or case != "-o is a folder"] == []
+    assert not (tmp_path / "f" / "x.h5").exists()
+
+
+def test_image_modes(tmp_path, capfd):
+    """Greyscale, RGBA, palette and CMYK pictures are read as RGB."""
+    from PIL import Image
+    c = _Case(tmp_path)
+    rng = np.random.default_rng(3)
+    rgb = Image.fromarray(rng.integers(0, 256, (60, 90, 3), dtype=np.uint8))
+    for n, im, ext in (("g", rgb.convert("L"), ".jpg"), ("r", rgb.convert("RGBA"), ".png"),
+                       ("p", rgb.convert("P"), ".png"), ("k", rgb.convert("CMYK"), ".jpg")):
+        im.save(c.img / (n + ext))
+        _write_xml(c.ann / (n + ".xml"), 90, 60, [("cat", 30, 10, 60, 50)])
+    rc, out, err = _run_tv(capfd, c.args())
+    assert rc == 0 and err == "", err
+    with h5py.File(c.out, "r") as h:
+        names = [x.decode() if isinstance(x, bytes) else x for x in h["images/name"][:]]
+        assert names == ["a.png", "b.jpg", "g.jpg", "k.jpg", "p.png", "r.png"]
+        px = h["images/pixels"][:]
+        g = px[names.index("g.jpg")].astype(int)
+        assert np.array_equal(g[..., 0], g[..., 1]) and np.array_equal(g[..., 0], g[..., 2])
 
 
 def test_wrong_layer_vgg_lists_the_last_convs(tmp_path, capfd):
