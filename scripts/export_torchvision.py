@@ -413,8 +413,8 @@ def probe(model, arch, crop):
         with torch.no_grad():
             logits = model(torch.zeros(1, 3, crop, crop))
     except RuntimeError as e:
-        raise ExportError("--crop %d" % crop, "too small for %s (its forward pass fails on a %dx%d "
-                          "frame: %s)" % (arch, crop, crop, gcexport.one_line(e, 200)))
+        raise ExportError("--crop %d" % crop, "too small for %s (its forward pass fails on a frame of "
+                          "%dx%d: %s)" % (arch, crop, crop, gcexport.one_line(e, 200)))
     finally:
         for h in hooks:
             h.remove()
@@ -520,7 +520,7 @@ def scan(a, files, xml_files, name_to_idx, quiet):
             image_stems.add(stem)
             path = os.path.join(a.images, f)
             if stem + ".xml" not in xml_set:
-                s.no_xml.append(f)
+                s.no_xml.append(gcexport.shown(f))
                 continue
             xml = os.path.join(a.annotations, stem + ".xml")
             try:
@@ -533,7 +533,7 @@ def scan(a, files, xml_files, name_to_idx, quiet):
                     if o[0] not in name_to_idx:
                         s.unknown.setdefault(o[0], []).append(stem + ".xml")
                 if not known:
-                    s.no_known.append(f)
+                    s.no_known.append(gcexport.shown(f))
                     continue
                 im = decode_image(path)
                 W, H = im.size

@@ -65,6 +65,12 @@ def one_line(text, limit=600):
     return t if len(t) <= limit else t[:limit - 3] + "..."
 
 
+def shown(name):
+    """NAME (a path) for a one-line message: control characters escaped (a newline as \\n)."""
+    import unicodedata
+    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) == "Cc" else ch for ch in str(name))
+
+
 def _raise_interrupted(signum, frame):
     raise Interrupted(signum)
 
@@ -87,7 +93,7 @@ def run_main(prog, body, argv=None, out_hint="-", interrupted="nothing written")
     try:
         return body(argv)
     except ExportError as e:
-        _err("%s: %s: %s" % (prog, one_line(e.culprit, 300), one_line(e.message)))
+        _err("%s: %s: %s" % (prog, one_line(shown(e.culprit), 300), one_line(e.message)))
         return 1
     except Interrupted as e:
         name = signal.Signals(e.signum).name

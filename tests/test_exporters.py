@@ -568,7 +568,7 @@ def _newline_name(c):
     printed on one line all the same."""
     (c.img / "a.png").rename(c.img / "a\nb.png")
     (c.ann / "a.xml").rename(c.ann / "a\nb.xml")
-    return str(c.img / "a b.png")
+    return str(c.img / "a\\nb.png")
 
 
 def _then(_, culprit):
