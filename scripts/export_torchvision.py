@@ -600,7 +600,8 @@ def parser():
     g = ap.add_argument_group("network")
     g.add_argument("--arch", required=True, help="torchvision.models name (vgg16, resnet50, ...)")
     g.add_argument("--weights", metavar="FILE",
-                   help="local state_dict of ARCH (torch.save(model.state_dict())); nothing is downloaded")
+                   help="local state_dict of ARCH (torch.save(model.state_dict())); nothing is downloaded; "
+                        "required unless --random-init")
     g.add_argument("--random-init", action="store_true",
                    help="random weights instead of --weights (tests; refused together with --weights)")
     g.add_argument("--num-classes", type=int, default=0, metavar="C",

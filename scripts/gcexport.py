@@ -164,16 +164,19 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """The docstring as written, and every option's default after its help (left out for
-    required options, flags and defaults of None)."""
+    """The docstring as written, and every option's default after its help ("off" for a flag;
+    left out for required options and where the help states it)."""
 
     def _get_help_string(self, action):
         h = action.help or ""
-        if ("%(default)" not in h and action.option_strings and not action.required
-                and action.default not in (None, False, argparse.SUPPRESS)
-                and not isinstance(action, argparse._HelpAction)):
-            h += " (default: %(default)s)"
-        return h
+        if ("%(default)" in h or "(default:" in h or not action.option_strings or action.required
+                or isinstance(action, argparse._HelpAction) or action.default is argparse.SUPPRESS):
+            return h
+        if isinstance(action, argparse._StoreTrueAction):
+            return h + " (default: off)"
+        if action.default is None:
+            return h
+        return h + " (default: %(default)s)"
 
 
 class Progress:
