@@ -33,8 +33,20 @@ temporary files (exit status 128 + the signal number).  On a terminal, a progres
 (scenes done of the total, rate, time left); --quiet also drops the summary lines on stdout.
 """
 
-import os
+import signal
 import sys
+
+if __name__ == "__main__":  # until run_main's handlers: a signal during the imports, one line
+    def _early_signal(signum, frame):
+        sys.stderr.write("export.py: -: interrupted by %s, nothing written\n"
+                         % signal.Signals(signum).name)
+        sys.stderr.flush()
+        import os
+        os._exit(128 + signum)
+    for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(_sig, _early_signal)
+
+import os
 import time
 
 import numpy as np
@@ -221,8 +233,11 @@ def export(argv=None):
 
 def main(argv=None):
     return gcexport.run_main(PROG, export, argv, out_hint=lambda: _STATE["out"],
-                             interrupted="the files being written removed (finished ones kept)")
+                             interrupted="the files being written removed (finished ones kept)",
+                             keep_finished=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    gcexport.hold_signals()  # a signal while the interpreter shuts down leaves a finished export alone
+    sys.exit(status)

@@ -107,11 +107,23 @@ Reproducing the paper's ILSVRC localization setting (Grad-CAM, sec. 4.1):
   classes, which is what the box metrics need.)
 """
 
+import signal
+import sys
+
+if __name__ == "__main__":  # until run_main's handlers: a signal during the imports, one line
+    def _early_signal(signum, frame):
+        sys.stderr.write("export_torchvision.py: -: interrupted by %s, nothing written\n"
+                         % signal.Signals(signum).name)
+        sys.stderr.flush()
+        import os
+        os._exit(128 + signum)
+    for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(_sig, _early_signal)
+
 import difflib
 import math
 import os
 import re
-import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -857,4 +869,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    gcexport.hold_signals()  # a signal while the interpreter shuts down leaves a finished export alone
+    sys.exit(status)

@@ -24,7 +24,9 @@ HelpFormatter, Progress, note):
       an unexpected exception is reported the same way ("PROG: -: unexpected ...: ...", exit 1);
     - a usage error (unknown option, a value that is not a number) is one line too, exit 2;
     - SIGINT, SIGTERM and SIGHUP remove the temporary output and end with one line and exit
-      status 128 + the signal number (130, 143, 129);
+      status 128 + the signal number (130, 143, 129).  The handler only records the signal;
+      check_interrupt() acts on it between images and batches (Progress.update, the writes),
+      and run_main once more at the end;
     - progress (images done of the total, rate, time left) goes to stderr only when stderr is a
       terminal and --quiet is not given; tqdm (Debian's python3-tqdm) is used when installed.
 """
@@ -39,6 +41,8 @@ import h5py
 import numpy as np
 
 SCHEMA = "gradcam-study/1"
+_LIVE = set()  # H5Writer temporaries of this process, until renamed or removed
+_RENAMED = []  # outputs renamed into place during run_main's call
 
 
 class ExportError(Exception):
@@ -71,13 +75,33 @@ def shown(name):
     return "".join(repr(ch)[1:-1] if unicodedata.category(ch) == "Cc" else ch for ch in str(name))
 
 
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
+_STOPPING = [False]  # set once the interruption is being handled: later signals are ignored
+_PENDING = [None]  # the first signal received, until check_interrupt() acts on it
 
 
-def run_main(prog, body, argv=None, out_hint="-", interrupted="nothing written"):
+def _note_signal(signum, frame):
+    """The handler only records the signal: raising from it could land anywhere, e.g. inside a
+    __del__ or a logging call, where Python prints the exception and carries on."""
+    if _PENDING[0] is None and not _STOPPING[0]:
+        _PENDING[0] = signum
+
+
+def check_interrupt():
+    """Raise Interrupted if a signal arrived.  Called between images and batches (Progress.update
+    and the writer's writes), so an export stops within one batch of the signal."""
+    if _PENDING[0] is not None and not _STOPPING[0]:
+        _STOPPING[0] = True
+        raise Interrupted(_PENDING[0])
+
+
+def run_main(prog, body, argv=None, out_hint="-", interrupted="nothing written", keep_finished=False):
     """Run BODY(argv) -> exit status under the conventions above and return the status.
-    Signal handlers are installed for the call and restored after it."""
+    After a signal, the files renamed into place during the call are removed too, unless
+    KEEP_FINISHED (export.py's finished files are complete and kept).
+    Signal handlers are installed for the call and restored after it when ARGV is given (a
+    call from Python); a script's own call (ARGV None) keeps them, so that a signal arriving
+    after the export finished, while the interpreter shuts down, no longer kills the process
+    (its exit status then still says what happened: 0, the file complete)."""
     import warnings
     old_show = warnings.showwarning
 
@@ -85,17 +109,29 @@ def run_main(prog, body, argv=None, out_hint="-", interrupted="nothing written")
         _err("%s: note: %s: %s" % (prog, category.__name__, one_line(message, 400)))
     warnings.showwarning = show
     old = {}
+    _STOPPING[0] = False
+    _PENDING[0] = None
+    del _RENAMED[:]
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
-            old[sig] = signal.signal(sig, _raise_interrupted)
+            old[sig] = signal.signal(sig, _note_signal)
         except (ValueError, OSError):  # not the main thread: leave the handlers alone
             pass
     try:
-        return body(argv)
+        rc = body(argv)
+        check_interrupt()  # a signal after the last check: the run counts as interrupted
+        return rc
     except ExportError as e:
         _err("%s: %s: %s" % (prog, one_line(shown(e.culprit), 300), one_line(e.message)))
         return 1
     except Interrupted as e:
+        _STOPPING[0] = True
+        if not keep_finished:
+            for p in _RENAMED:
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
         name = signal.Signals(e.signum).name
         _err("%s: %s: interrupted by %s, %s" % (prog, out_hint() if callable(out_hint)
                                                   else out_hint, name, interrupted))
@@ -113,9 +149,25 @@ def run_main(prog, body, argv=None, out_hint="-", interrupted="nothing written")
         _err("%s: -: unexpected %s: %s" % (prog, type(e).__name__, one_line(e)))
         return 1
     finally:
-        warnings.showwarning = old_show
-        for sig, h in old.items():
-            signal.signal(sig, h)
+        _STOPPING[0] = True
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, set(old))  # no signal during the clean-up
+        try:
+            remove_live_temporaries()
+            warnings.showwarning = old_show
+            if argv is not None:
+                for sig, h in old.items():
+                    signal.signal(sig, h)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def hold_signals():
+    """Ignore SIGINT, SIGTERM and SIGHUP for the rest of the process (its shut-down, after
+    run_main returned): Python puts back the default handlers of the signals it handled while it
+    finalizes (not an ignored one), and a signal then, delivered to any of torch's threads, would
+    kill a process whose work is done."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _err(line):
@@ -198,6 +250,7 @@ class Progress:
                             dynamic_ncols=True, leave=True, smoothing=0.2)
 
     def update(self, k=1):
+        check_interrupt()
         if not self.on:
             return
         self.n += k
@@ -269,11 +322,13 @@ class H5Writer:
         each non-empty, without control characters)."""
         self.path = path
         self.tmp = "%s.tmp%d" % (path, os.getpid())
+        self.f = None
         d = os.path.dirname(os.path.abspath(path))
         os.makedirs(d, exist_ok=True)
-        f = self.f = h5py.File(self.tmp, "w", track_order=False)
+        _LIVE.add(self.tmp)  # before the file exists: run_main removes it whatever happens next
         try:
-            self._create(f, classes, n_images, n_targets, act_shape, frame, boxes, attrs,
+            self.f = h5py.File(self.tmp, "w", track_order=False)
+            self._create(self.f, classes, n_images, n_targets, act_shape, frame, boxes, attrs,
                          pixel_channels, saliency, dtype, names)
         except BaseException:
             self.abort()
@@ -324,6 +379,7 @@ class H5Writer:
             f.create_dataset("boxes/difficult", data=np.asarray(bd, np.uint8))
 
     def write_images(self, start, labels, scores, acts, pixels=None):
+        check_interrupt()
         n = len(labels)
         self.labels[start:start + n] = labels
         self.scores[start:start + n] = np.asarray(scores, np.float32)
@@ -332,6 +388,7 @@ class H5Writer:
             self.pixels[start:start + n] = pixels
 
     def write_targets(self, start, image, cls, grads, sal=None):
+        check_interrupt()
         n = len(image)
         self.t_image[start:start + n] = image
         self.t_class[start:start + n] = cls
@@ -348,6 +405,8 @@ class H5Writer:
             self.f.close()
             os.replace(self.tmp, self.path)
             self.renamed = True
+            _RENAMED.append(self.path)
+            _LIVE.discard(self.tmp)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
@@ -355,9 +414,22 @@ class H5Writer:
         """Remove the temporary file; with RENAMED_TOO also the file close() renamed into place
         (an export interrupted right after its rename leaves no output either)."""
         try:
-            self.f.close()
+            if self.f is not None:
+                self.f.close()
         finally:
             if os.path.exists(self.tmp):
                 os.unlink(self.tmp)
+            _LIVE.discard(self.tmp)
             if renamed_too and getattr(self, "renamed", False) and os.path.exists(self.path):
                 os.unlink(self.path)
+
+
+def remove_live_temporaries():
+    """Remove every temporary file of this process not yet renamed into place or removed (a
+    signal may land between creating a writer and storing it where an except clause sees it)."""
+    for tmp in sorted(_LIVE):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    _LIVE.clear()
