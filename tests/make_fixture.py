@@ -115,6 +115,10 @@ def main(argv=None):
     ap.add_argument("--activation", choices=("post-relu", "pre-activation"), default="post-relu")
     ap.add_argument("--saliency", action="store_true")
     ap.add_argument("--pixels", action="store_true")
+    ap.add_argument("--names", action="store_true",
+                    help="write /images/name (awkward names: spaces, a comma, a quote, UTF-8)")
+    ap.add_argument("--export-counts", action="store_true",
+                    help="write the exporter's count attributes (boxes_dropped 3, ... 1..6)")
     ap.add_argument("--targets-per-image", type=parse_range, default=(1, 3))
     a = ap.parse_args(argv)
 
@@ -223,6 +227,15 @@ def main(argv=None):
         f.create_dataset("classes", data=np.array(["class%d" % c for c in range(C)], dtype=object),
                          dtype=h5py.string_dtype("utf-8"))
         gi = f.create_group("images")
+        if a.names:
+            names = ["img %d, \"q\" \u00e9t\u00e9.jpg" % n if n % 3 == 0 else "img%03d.png" % n
+                     for n in range(N)]
+            gi.create_dataset("name", data=np.array(names, dtype=h5py.string_dtype()))
+        if a.export_counts:
+            for k, name in enumerate(("boxes_dropped", "boxes_clipped", "boxes_inverted",
+                                      "boxes_outside_image", "objects_unknown_class",
+                                      "images_skipped")):
+                f.attrs[name] = np.int64(k + 1)
         gi.create_dataset("size", data=np.tile(np.array([[H, W]], np.int32), (N, 1)))
         gi.create_dataset("labels", data=labels)
         gi.create_dataset("scores", data=scores)

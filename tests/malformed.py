@@ -101,6 +101,39 @@ def case_list():
         rewrite(f, "targets/image", np.zeros(0, np.int32)),
         rewrite(f, "targets/class", np.zeros(0, np.int32)),
         rewrite(f, "targets/gradients", np.zeros((0,) + f["activations"].shape[1:], np.float32))))
+    # the optional image names (/images/name) and the exporter's counts (data/SCHEMA.md)
+    def names(f, values, dtype=None):
+        if "images/name" in f:
+            del f["images/name"]
+        f.create_dataset("images/name", data=np.array(values, dtype=dtype or h5py.string_dtype()))
+
+    def n_imgs(f):
+        return f["images/size"].shape[0]
+
+    case("image names: one too few", "/images/name",
+         lambda f: names(f, ["a%d.jpg" % i for i in range(n_imgs(f) - 1)]))
+    case("image names: numbers", "/images/name",
+         lambda f: names(f, np.arange(n_imgs(f)), np.int32))
+    case("image names: an empty name", "/images/name",
+         lambda f: names(f, [""] + ["a%d.jpg" % i for i in range(1, n_imgs(f))]))
+    case("image names: a newline in a name", "/images/name",
+         lambda f: names(f, ["a\nb.jpg"] + ["a%d.jpg" % i for i in range(1, n_imgs(f))]))
+    case("image names: a C1 control character", "/images/name",
+         lambda f: names(f, ["a\u0085b.jpg"] + ["a%d.jpg" % i for i in range(1, n_imgs(f))]))
+    case("image names: invalid UTF-8 (fixed length)", "/images/name",
+         lambda f: names(f, [b"a\xff.jpg"] + [b"a%d.jpg" % i for i in range(1, n_imgs(f))],
+                         "S12"))
+    case("image names: an overlong UTF-8 form", "/images/name",
+         lambda f: names(f, [b"a\xc0\xafb"] + [b"a%d.jpg" % i for i in range(1, n_imgs(f))],
+                         "S12"))
+    case("image names: a name past 4096 bytes", "/images/name",
+         lambda f: names(f, ["x" * 5000] + ["a%d.jpg" % i for i in range(1, n_imgs(f))]))
+    case("exporter count: negative", "/@boxes_dropped",
+         lambda f: f.attrs.__setitem__("boxes_dropped", np.int64(-2)))
+    case("exporter count: a string", "/@images_skipped",
+         lambda f: f.attrs.__setitem__("images_skipped", "three"))
+    case("exporter count: an array", "/@boxes_clipped",
+         lambda f: f.attrs.__setitem__("boxes_clipped", np.array([1, 2], np.int64)))
     return C
 
 

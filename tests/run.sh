@@ -128,6 +128,39 @@ tty_progress() { # on a terminal (script(1) gives run a pty): a progress line an
     cmp "$T/tty/targets.csv" "$T/tty3/targets.csv" && cmp "$T/tty/signs.csv" "$T/tty3/signs.csv"
 }
 step "run on a terminal: progress line and final table; nothing with --quiet or when piped; same outputs" tty_progress
+names_flow() { # /images/name and the exporter's counts, from check to the report
+    $PY tests/make_fixture.py "$T/nm.h5" --seed 4 --images 9 --names --export-counts --pixels \
+        >/dev/null &&
+    "$BIN" check "$T/nm.h5" >"$T/nm.check" &&
+    grep -q 'image names (/images/name): yes' "$T/nm.check" &&
+    grep -q 'boxes_dropped 1, boxes_clipped 2' "$T/nm.check" &&
+    "$BIN" run -o "$T/nmrun" --save-maps --bootstrap 0 "$T/nm.h5" "$T/f32.h5" &&
+    $PY - "$T/nmrun" "$T/nm.h5" <<'PYEOF' &&
+import csv, json, sys
+import h5py
+run, h5 = sys.argv[1], sys.argv[2]
+names = [n.decode() for n in h5py.File(h5, "r")["images/name"][()]]
+rows = list(csv.DictReader(open(run + "/targets.csv", newline="", encoding="utf-8")))
+bad = [r for r in rows if r["image_name"] != (names[int(r["image"])] if r["input"] == "0" else "")]
+assert rows and not bad, "image_name wrong in %d rows, e.g. %r" % (len(bad), bad[:1])
+assert any("," in n and '"' in n for n in names), "the fixture lacks an awkward name"
+d = json.load(open(run + "/summary.json"))
+a, b = d["inputs"]
+assert a["counts"]["images_named"] == len(names) and "images_named" not in b["counts"]
+assert a["export"] == {"boxes_dropped": 1, "boxes_clipped": 2, "boxes_inverted": 3,
+                       "boxes_outside_image": 4, "objects_unknown_class": 5,
+                       "images_skipped": 6}, a["export"]
+assert "export" not in b
+PYEOF
+    "$BIN" gallery -o "$T/nmgal" --run "$T/nmrun" "$T/nm.h5" "$T/f32.h5" >"$T/nmgal.txt" &&
+    grep -q '(image [0-9]* "img' "$T/nmgal.txt" &&
+    "$BIN" report --out "$T/nmrep/R.md" --figures "$T/nmrep/fig" "$T/nmrun/summary.json" &&
+    grep -q '9 images carry their file names' "$T/nmrep/R.md" &&
+    grep -q 'The export recorded 1 boxes cropped away, 2 boxes clipped' "$T/nmrep/R.md" &&
+    "$BIN" run -o "$T/nmrun2" --bootstrap 0 "$T/f32.h5" &&
+    ! head -1 "$T/nmrun2/targets.csv" | grep -q image_name
+}
+step "image names and export counts: check, targets.csv (quoted), summary.json, gallery, report; absent without them" names_flow
 
 bad_input() {
     printf 'not hdf5 at all\n' >"$T/junk.h5"

@@ -136,6 +136,15 @@ static void help(void)
           stdout);
 }
 
+/* ' "NAME"' of image i when the input names its images, else "". */
+static const char *named(const h5in_meta *m, int i, char *buf, size_t n)
+{
+    if (!m->has_names)
+        return "";
+    snprintf(buf, n, " \"%s\"", m->names[i]);
+    return buf;
+}
+
 /* One input: validate against the run, pick, draw, write the PNG's temporary. */
 static int one_input(od_set *od, const char *input, int index, const tcsv_table *rcsv,
                      const char *rundir, const char *csvpath, int per_rule, char *err,
@@ -180,18 +189,20 @@ static int one_input(od_set *od, const char *input, int index, const tcsv_table 
         printf("%s: %s has no /images/pixels: the image panels are mid-gray\n", name, input);
     for (int i = 0; i < np; i++) {
         const pick *p = &picks[i];
+        char q[4200];
         const tcsv_row *r = &ti->r[p->t];
         if (p->rule == R_NEG)
-            printf("%s: negative %d: target %lld (image %d, class %d %s): gradcam-signed "
+            printf("%s: negative %d: target %lld (image %d%s, class %d %s): gradcam-signed "
                    "neg_other x negative fraction %.6g, rank %lld of %lld, highest first, "
                    "among targets where it is defined\n",
-                   name, p->rank, (long long)p->t, r->image, r->cls, m->classes[r->cls], p->key,
-                   (long long)p->pos, (long long)p->pool);
+                   name, p->rank, (long long)p->t, r->image, named(m, r->image, q, sizeof q),
+                   r->cls, m->classes[r->cls], p->key, (long long)p->pos, (long long)p->pool);
         else
-            printf("%s: %s %d: target %lld (image %d, class %d %s): gradcam iou_max %.6g, "
+            printf("%s: %s %d: target %lld (image %d%s, class %d %s): gradcam iou_max %.6g, "
                    "rank %lld of %lld, %s first, among targets with a box and a "
                    "non-degenerate gradcam map\n",
-                   name, GAL_RULE[p->rule], p->rank, (long long)p->t, r->image, r->cls,
+                   name, GAL_RULE[p->rule], p->rank, (long long)p->t, r->image,
+                   named(m, r->image, q, sizeof q), r->cls,
                    m->classes[r->cls], p->key, (long long)p->pos, (long long)p->pool,
                    p->rule == R_BEST ? "highest" : "lowest");
     }

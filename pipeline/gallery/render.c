@@ -171,8 +171,9 @@ static int render_row(draw_canvas *c, int y, int pw, const pick *pk, const tcsv_
     gal_upper_ascii(cname);
     int xmax = c->w - MARGIN;
     int x = draw_text(c, MARGIN, y + 4, 2, C_RULE, GAL_RULE[pk->rule], xmax);
-    snprintf(s, sizeof s, " %d  TARGET %lld  IMAGE %d  CLASS %d (%s)", pk->rank, (long long)pk->t,
-             img, cls, cname);
+    snprintf(s, sizeof s, " %d  TARGET %lld  IMAGE %d  CLASS %d (%s)%s%.120s", pk->rank,
+             (long long)pk->t, img, cls, cname, m->has_names ? "  " : "",
+             m->has_names ? m->names[img] : "");
     draw_text(c, x, y + 4, 2, C_TEXT, s, xmax);
     for (int k = 0; k < NPANEL; k++) {
         int px = MARGIN + k * (pw + GAP);

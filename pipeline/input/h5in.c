@@ -100,59 +100,123 @@ static int rd_classes(h5in *f, char *err, size_t n)
         return -1;
     int rc = 0;
     if (di.cls != H5T_STRING) {
-        rc = h5in_fail(f, err, n, "/classes", "type is %s, expected string", h5in_class_name(di.cls));
+        rc = h5in_fail(f, err, n, "/classes", "type is %s, expected string",
+                       h5in_class_name(di.cls));
     } else if (di.dims[0] < 1 || di.dims[0] > 65535) {
         rc = h5in_fail(f, err, n, "/classes", "%llu classes, expected 1..65535",
-                  (unsigned long long)di.dims[0]);
+                       (unsigned long long)di.dims[0]);
     } else {
-        size_t C = (size_t)di.dims[0];
-        f->m.C = (int)C;
-        f->m.classes = calloc(C, sizeof(char *));
-        hid_t t = H5Dget_type(di.d);
-        if (!f->m.classes) {
-            rc = h5in_fail(f, err, n, "/classes", "out of memory");
-        } else if (H5Tis_variable_str(t) > 0) {
-            char **tmp = calloc(C, sizeof(char *));
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            H5Tset_cset(mt, H5Tget_cset(t));
-            if (!tmp || H5Dread(di.d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0) {
-                rc = h5in_fail(f, err, n, "/classes", "read failed");
-            } else {
-                for (size_t i = 0; i < C && rc == 0; i++) {
-                    f->m.classes[i] = strdup(tmp[i] ? tmp[i] : "");
-                    if (!f->m.classes[i])
-                        rc = h5in_fail(f, err, n, "/classes", "out of memory");
-                }
-                hid_t sp = H5Dget_space(di.d);
-                H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
-                H5Sclose(sp);
-            }
-            free(tmp);
-            H5Tclose(mt);
-        } else {
-            size_t sz = H5Tget_size(t);
-            char *buf = calloc(C, sz + 1);
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, sz);
-            H5Tset_strpad(mt, H5T_STR_NULLPAD);
-            H5Tset_cset(mt, H5Tget_cset(t));
-            if (!buf || H5Dread(di.d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-                rc = h5in_fail(f, err, n, "/classes", "read failed");
-            } else {
-                for (size_t i = 0; i < C && rc == 0; i++) {
-                    f->m.classes[i] = strndup(buf + i * sz, sz);
-                    if (!f->m.classes[i])
-                        rc = h5in_fail(f, err, n, "/classes", "out of memory");
-                }
-            }
-            free(buf);
-            H5Tclose(mt);
-        }
-        H5Tclose(t);
+        f->m.C = (int)di.dims[0];
+        rc = h5in_rd_strings(f, &di, "/classes", (size_t)f->m.C, &f->m.classes, err, n);
     }
     h5in_ds_close(&di);
     return rc;
+}
+
+/* Length of the valid UTF-8 sequence at s (no overlong forms, no
+ * surrogates, at most U+10FFFF) and its code point, or 0 when invalid. */
+static int utf8_one(const unsigned char *s, unsigned *cp)
+{
+    unsigned c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (len == 0 || c > 0xF4)
+        return 0;
+    unsigned v = c & (0x7Fu >> len);
+    for (int k = 1; k < len; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[k] & 0x3Fu);
+    }
+    if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
+        (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+/* Optional /images/name: N names, each non-empty, at most 4096 bytes, valid
+ * UTF-8 without control characters (data/SCHEMA.md), so a name can go into
+ * a CSV field or a caption whole. */
+static int rd_names(h5in *f, char *err, size_t n)
+{
+    const char *ds = "/images/name";
+    dsinfo di;
+    int r = h5in_ds_open(f, ds, 1, 1, &di, err, n);
+    if (r <= 0)
+        return r;
+    int rc = 0;
+    if (di.cls != H5T_STRING)
+        rc = h5in_fail(f, err, n, ds, "type is %s, expected string", h5in_class_name(di.cls));
+    else if ((int64_t)di.dims[0] != f->m.N)
+        rc = h5in_fail(f, err, n, ds, "%llu names for N = %lld images",
+                       (unsigned long long)di.dims[0], (long long)f->m.N);
+    else
+        rc = h5in_rd_strings(f, &di, ds, (size_t)f->m.N, &f->m.names, err, n);
+    for (int64_t i = 0; rc == 0 && i < f->m.N; i++) {
+        const unsigned char *q = (const unsigned char *)f->m.names[i];
+        size_t len = strlen((const char *)q);
+        if (len == 0 || len > 4096) {
+            rc = h5in_fail(f, err, n, ds, "name of image %lld is %s", (long long)i,
+                           len ? "longer than 4096 bytes" : "empty");
+            break;
+        }
+        for (size_t k = 0; k < len && rc == 0;) {
+            unsigned cp = 0;
+            int l = utf8_one(q + k, &cp);
+            if (l == 0)
+                rc = h5in_fail(f, err, n, ds, "name of image %lld is not valid UTF-8 (byte %zu)",
+                               (long long)i, k);
+            else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))
+                rc = h5in_fail(f, err, n, ds, "name of image %lld holds control character "
+                               "U+%04X (byte %zu)", (long long)i, cp, k);
+            k += (size_t)(l ? l : 1);
+        }
+    }
+    if (rc == 0)
+        f->m.has_names = 1;
+    h5in_ds_close(&di);
+    return rc;
+}
+
+/* The exporter's optional counts (data/SCHEMA.md): scalar integers >= 0;
+ * -1 in meta when absent. */
+static int rd_export_counts(h5in *f, char *err, size_t n)
+{
+    for (int k = 0; k < H5IN_NEXPORT; k++) {
+        const char *name = h5in_export_count_name(k);
+        char where[64];
+        snprintf(where, sizeof where, "/@%s", name);
+        guard_note(name);
+        f->m.export_count[k] = -1;
+        if (H5Aexists(f->fid, name) <= 0)
+            continue;
+        hid_t a = H5Aopen(f->fid, name, H5P_DEFAULT);
+        if (a < 0)
+            return h5in_fail(f, err, n, where, "cannot open attribute");
+        hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+        long long v = -1;
+        int rc = 0;
+        if (H5Tget_class(t) != H5T_INTEGER)
+            rc = h5in_fail(f, err, n, where, "type is %s, expected integer",
+                           h5in_class_name(H5Tget_class(t)));
+        else if (H5Sget_simple_extent_npoints(sp) != 1)
+            rc = h5in_fail(f, err, n, where, "expected one integer");
+        else if (H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
+            rc = h5in_fail(f, err, n, where, "read failed");
+        else if (v < 0)
+            rc = h5in_fail(f, err, n, where, "%lld, expected a count >= 0", v);
+        H5Tclose(t);
+        H5Sclose(sp);
+        H5Aclose(a);
+        if (rc < 0)
+            return rc;
+        f->m.export_count[k] = v;
+    }
+    return 0;
 }
 
 static int rd_images(h5in *f, char *err, size_t n)
@@ -575,7 +639,8 @@ static int open_any(h5in **out, const char *path, const void *image, size_t len,
         goto bad;
     }
     if (check_schema(f, err, errlen) < 0 || rd_classes(f, err, errlen) < 0 ||
-        rd_images(f, err, errlen) < 0 || rd_labels_scores(f, err, errlen) < 0 ||
+        rd_images(f, err, errlen) < 0 || rd_names(f, err, errlen) < 0 ||
+        rd_export_counts(f, err, errlen) < 0 || rd_labels_scores(f, err, errlen) < 0 ||
         rd_targets(f, err, errlen) < 0 || rd_boxes(f, err, errlen) < 0 ||
         rd_big_shapes(f, err, errlen) < 0)
         goto bad;
@@ -623,6 +688,14 @@ int h5in_open_image(h5in **out, const void *image, size_t len, const char *name,
     return rc;
 }
 
+const char *h5in_export_count_name(int k)
+{
+    static const char *const names[H5IN_NEXPORT] = {
+        "boxes_dropped", "boxes_clipped", "boxes_inverted", "boxes_outside_image",
+        "objects_unknown_class", "images_skipped"};
+    return k >= 0 && k < H5IN_NEXPORT ? names[k] : NULL;
+}
+
 const h5in_meta *h5in_meta_of(const h5in *f)
 {
     return &f->m;
@@ -644,6 +717,10 @@ void h5in_close(h5in *f)
         for (int i = 0; i < f->m.C; i++)
             free(f->m.classes[i]);
     free(f->m.classes);
+    if (f->m.names)
+        for (int64_t i = 0; i < f->m.N; i++)
+            free(f->m.names[i]);
+    free(f->m.names);
     free(f->m.size);
     free(f->m.labels);
     free(f->m.scores);

@@ -7,6 +7,10 @@
 
 #define H5IN_ERRLEN 512
 
+/* The exporter's optional count attributes (data/SCHEMA.md), in the order
+ * of h5in_meta.export_count (names: h5in_export_count_name). */
+#define H5IN_NEXPORT 6
+
 /* Everything small about one input, read and validated by h5in_open. */
 typedef struct {
     char *path;
@@ -27,12 +31,18 @@ typedef struct {
     int64_t pix_h, pix_w, pix_ch;   /* /images/pixels dims (if present) */
     int64_t sal_h, sal_w;           /* /targets/saliency dims (if present) */
     int64_t boxes_clipped, boxes_difficult;
+    int has_names;            /* /images/name present (valid) */
+    char **names;             /* [N] image names, or NULL */
+    int64_t export_count[H5IN_NEXPORT];  /* the exporter's counts (h5in_export_count_name), -1 absent */
     int64_t max_hw;           /* largest H * W over images */
     int64_t max_targets;      /* most targets of one image */
     const char *dtype_a, *dtype_g; /* "float16", "float32", "float64" */
 } h5in_meta;
 
 typedef struct h5in h5in;
+
+/* Name of the exporter's count attribute k (0..H5IN_NEXPORT-1), or NULL. */
+const char *h5in_export_count_name(int k);
 
 /* Open path, read every small dataset and validate the whole schema except
  * the values of the big arrays (checked as they are read). On failure returns

@@ -221,3 +221,54 @@ int h5in_rd_floats_small(h5in *f, dsinfo *di, const char *name, float *dst, size
     return 0;
 }
 
+
+int h5in_rd_strings(h5in *f, dsinfo *di, const char *name, size_t count, char ***out, char *err,
+                    size_t n)
+{
+    char **v = calloc(count ? count : 1, sizeof(char *));
+    *out = v;
+    if (!v)
+        return h5in_fail(f, err, n, name, "out of memory");
+    int rc = 0;
+    hid_t t = H5Dget_type(di->d);
+    if (H5Tis_variable_str(t) > 0) {
+        char **tmp = calloc(count ? count : 1, sizeof(char *));
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t));
+        if (!tmp || H5Dread(di->d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0) {
+            rc = h5in_fail(f, err, n, name, "read failed");
+        } else {
+            for (size_t i = 0; i < count && rc == 0; i++) {
+                v[i] = strdup(tmp[i] ? tmp[i] : "");
+                if (!v[i])
+                    rc = h5in_fail(f, err, n, name, "out of memory");
+            }
+            hid_t sp = H5Dget_space(di->d);
+            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
+            H5Sclose(sp);
+        }
+        free(tmp);
+        H5Tclose(mt);
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *buf = calloc(count ? count : 1, sz + 1);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, sz);
+        H5Tset_strpad(mt, H5T_STR_NULLPAD);
+        H5Tset_cset(mt, H5Tget_cset(t));
+        if (!buf || H5Dread(di->d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+            rc = h5in_fail(f, err, n, name, "read failed");
+        } else {
+            for (size_t i = 0; i < count && rc == 0; i++) {
+                v[i] = strndup(buf + i * sz, sz);
+                if (!v[i])
+                    rc = h5in_fail(f, err, n, name, "out of memory");
+            }
+        }
+        free(buf);
+        H5Tclose(mt);
+    }
+    H5Tclose(t);
+    return rc;
+}

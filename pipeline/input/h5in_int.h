@@ -42,5 +42,10 @@ int64_t *h5in_rd_int_array(h5in *f, dsinfo *di, const char *name, size_t count, 
                              size_t n);
 int h5in_rd_floats_small(h5in *f, dsinfo *di, const char *name, float *dst, size_t count,
                            char *err, size_t n);
+/* Read a string dataset of count entries (variable or fixed length; a
+ * fixed-length entry ends at its first NUL) into *out, count new strings
+ * (*out is set even on failure, for h5in_close to free). 0 or -1. */
+int h5in_rd_strings(h5in *f, dsinfo *di, const char *name, size_t count, char ***out, char *err,
+                    size_t n);
 
 #endif

@@ -53,6 +53,7 @@ typedef struct {
     int64_t bytes;
     char maps_name[32];
     int save_maps;
+    int name_col;                 /* targets.csv has the image_name column (any input has names) */
 } input_res;
 
 /* One target's results, as the workers leave them for the walk. */

@@ -189,7 +189,19 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     jw_int(w, "targets_scored", m->T - ir->targets_without_box);
     jw_str(w, "dtype_activations", m->dtype_a);
     jw_str(w, "dtype_gradients", m->dtype_g);
+    if (m->has_names)
+        jw_int(w, "images_named", m->N); /* only when /images/name exists: older bytes kept */
     jw_obj_end(w);
+    int nexp = 0;
+    for (int k = 0; k < H5IN_NEXPORT; k++)
+        nexp += m->export_count[k] >= 0;
+    if (nexp) { /* the exporter's own counts (root attributes), only when it wrote some */
+        jw_obj(w, "export");
+        for (int k = 0; k < H5IN_NEXPORT; k++)
+            if (m->export_count[k] >= 0)
+                jw_int(w, h5in_export_count_name(k), m->export_count[k]);
+        jw_obj_end(w);
+    }
     jw_obj(w, "protocol");
     jw_num(w, "threshold", o->threshold);
     jw_num(w, "tolerance", o->tolerance);

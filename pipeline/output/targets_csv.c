@@ -28,7 +28,26 @@ const char TCSV_HEADER[] =
     "point_x,point_y,point_hit,energy,"
     "other_area,neg_other,pos_other,neg_enrichment,pos_enrichment\n";
 
-void tcsv_write_row(FILE *f, int input, int64_t t, int img, int cls, int v, const target_res *r)
+void tcsv_write_header(FILE *f, int name_col)
+{
+    fwrite(TCSV_HEADER, 1, sizeof TCSV_HEADER - 2, f); /* without its newline */
+    fputs(name_col ? ",image_name\n" : "\n", f);
+}
+
+/* s as one CSV field, always quoted ("" for a quote inside). */
+static void put_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void tcsv_write_row(FILE *f, int input, int64_t t, int img, int cls, int v, const target_res *r,
+                    int name_col, const char *name)
 {
     const loc_result *L = &r->loc[v];
     int show = r->has_box && !L->degenerate;
@@ -62,6 +81,11 @@ void tcsv_write_row(FILE *f, int input, int64_t t, int img, int cls, int v, cons
         if (L->pos_ok) fprintf(f, ",%.9g", L->pos_other / L->other_area); else fputs(",", f);
     } else {
         fputs(",,,,,", f);
+    }
+    if (name_col) {
+        fputc(',', f);
+        if (name)
+            put_quoted(f, name);
     }
     fputc('\n', f);
 }
@@ -132,15 +156,40 @@ static int parse_opt(const char *s, double *out)
 }
 
 /* Split line (no newline) at commas in place; returns the field count, at most max. */
+/* Split line (no newline) into fields in place, RFC 4180 style: a field
+ * that starts with '"' runs to the closing quote, "" inside it is one
+ * quote (the writer quotes image names so). Returns the field count (at
+ * most max stored), or -1 for an unterminated quoted field. */
 static int split(char *line, char **f, int max)
 {
     int n = 0;
     char *p = line;
     for (;;) {
+        char *field = p, *c;
+        if (*p == '"') {
+            char *w = p;
+            field = w;
+            for (p++;; p++) {
+                if (*p == 0)
+                    return -1;
+                if (*p == '"') {
+                    if (p[1] != '"')
+                        break;
+                    p++;
+                }
+                *w++ = *p;
+            }
+            p++; /* past the closing quote */
+            *w = 0;
+            if (*p != ',' && *p != 0)
+                return -1;
+            c = *p == ',' ? p : NULL;
+        } else {
+            c = strchr(p, ',');
+        }
         if (n < max)
-            f[n] = p;
+            f[n] = field;
         n++;
-        char *c = strchr(p, ',');
         if (!c)
             break;
         *c = 0;
@@ -301,6 +350,11 @@ int tcsv_read(tcsv_table *rc, const char *path, const char *const *names, int nv
         if (!*line)
             continue;
         int nf = split(line, f, 64);
+        if (nf < 0) {
+            snprintf(err, errlen, "%s: line %ld: a quoted field without its closing quote", path,
+                     lineno);
+            goto done;
+        }
         if (nf != ncols) {
             snprintf(err, errlen, "%s: line %ld: %d fields, the header has %d", path, lineno, nf,
                      ncols);

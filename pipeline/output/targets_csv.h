@@ -11,8 +11,15 @@
 extern const char TCSV_HEADER[];
 extern const char TCSV_SIGNS_HEADER[];
 
-/* The targets.csv row of target t, variant v. */
-void tcsv_write_row(FILE *f, int input, int64_t t, int img, int cls, int v, const target_res *r);
+/* The header of targets.csv; name_col: with the last column image_name
+ * (when any input carries /images/name; without it the bytes are as
+ * before the column existed). */
+void tcsv_write_header(FILE *f, int name_col);
+
+/* The targets.csv row of target t, variant v; name_col as the header's,
+ * name: the image's name (quoted) or NULL (an empty field). */
+void tcsv_write_row(FILE *f, int input, int64_t t, int img, int cls, int v, const target_res *r,
+                    int name_col, const char *name);
 
 /* The signs.csv rows of target t (both tables, every region). */
 void tcsv_write_signs(FILE *f, int input, int64_t t, int img, int cls, const target_res *r);

@@ -55,6 +55,42 @@ static void question(FILE *md, const rp_study *st)
         "its variants.\n\n");
 }
 
+/* For inputs written by the torchvision exporter: image names and what the
+ * export lost (only when the summary has them, so other reports keep their
+ * bytes). */
+static void provenance_notes(FILE *md, const rp_study *st)
+{
+    static const char *const label[H5IN_NEXPORT] = {
+        "boxes cropped away", "boxes clipped to their image", "inverted or empty boxes",
+        "boxes outside their image", "objects of classes not in the classes file",
+        "images skipped"};
+    int any = 0;
+    for (int i = 0; i < st->n; i++) {
+        const rp_input *in = &st->in[i];
+        int nexp = 0;
+        for (int k = 0; k < H5IN_NEXPORT; k++)
+            nexp += in->export_count[k] >= 0;
+        if (!in->images_named && !nexp)
+            continue;
+        any = 1;
+        fprintf(md, "- `%s`:", in->stem);
+        if (in->images_named)
+            fprintf(md, " the %ld images carry their file names (`/images/name`; the "
+                        "`image_name` column of targets.csv, the gallery's captions).",
+                    in->images_named);
+        if (nexp) {
+            fprintf(md, " The export recorded");
+            for (int k = 0, j = 0; k < H5IN_NEXPORT; k++)
+                if (in->export_count[k] >= 0)
+                    fprintf(md, "%s %ld %s", j++ ? "," : "", in->export_count[k], label[k]);
+            fprintf(md, " (README, the exporter's named problems).");
+        }
+        fprintf(md, "\n");
+    }
+    if (any)
+        fprintf(md, "\n");
+}
+
 static void method(FILE *md, const rp_study *st)
 {
     char x[RP_NUM], y[RP_NUM];
@@ -96,6 +132,7 @@ static void method(FILE *md, const rp_study *st)
                 in->width, in->dtype_a, in->dtype_g, x);
     }
     fprintf(md, "\n");
+    provenance_notes(md, st);
     if (!st->models_given) {
         fprintf(md, "The test mAP is not available: the report was run without `--models` "
                     "(the training records).\n\n");

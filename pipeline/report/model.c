@@ -328,6 +328,16 @@ static void load_header(sum_ck *c, json_t *o, const char *at, rp_input *in)
     in->targets_scored = sum_count(c, n, p, "targets_scored");
     in->dtype_a = md_str(c, n, p, "dtype_activations");
     in->dtype_g = md_str(c, n, p, "dtype_gradients");
+    in->images_named = json_object_get(n, "images_named") ? sum_count(c, n, p, "images_named") : 0;
+    json_t *ex = json_object_get(o, "export");
+    fmtn(p, sizeof p, "%s.export", at);
+    if (ex && !json_is_object(ex))
+        sum_fail(c, at, "export", "expected an object, found %s", sum_type_name(ex));
+    for (int k = 0; k < H5IN_NEXPORT; k++) {
+        const char *name = h5in_export_count_name(k);
+        in->export_count[k] =
+            ex && json_is_object(ex) && json_object_get(ex, name) ? sum_count(c, ex, p, name) : -1;
+    }
     fmtn(p, sizeof p, "%s.protocol", at);
     json_t *pr = sum_obj(c, o, at, "protocol");
     in->threshold = sum_num(c, pr, p, "threshold", 0, 1);

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "pipeline/input/h5in.h"
+
 #include <jansson.h>
 
 #include "pipeline/common/variants.h"
@@ -67,6 +69,8 @@ typedef struct {
     const char *model, *layer, *activation, *dataset;
     long images, nclasses, channels, height, width, targets, boxes, boxes_difficult,
         boxes_clipped, targets_without_box, targets_scored;
+    long images_named;        /* counts.images_named, 0 when absent */
+    long export_count[H5IN_NEXPORT]; /* the "export" object's counts, -1 when absent */
     const char *dtype_a, *dtype_g;
     double threshold, tolerance, iou;
     long nthr, resamples, seed;

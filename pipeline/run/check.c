@@ -84,6 +84,17 @@ int run_check(const char *path, FILE *out, int64_t max_memory_mib, char *err, si
             (long long)m->boxes_difficult, (long long)m->boxes_clipped);
     fprintf(out, "  saliency: %s; pixels: %s\n", m->has_saliency ? "yes" : "no",
             m->has_pixels ? "yes" : "no");
+    if (m->has_names)
+        fprintf(out, "  image names (/images/name): yes, e.g. image 0 is \"%s\"\n", m->names[0]);
+    else
+        fprintf(out, "  image names (/images/name): no (images are named by index)\n");
+    int nexp = 0;
+    for (int k = 0; k < H5IN_NEXPORT; k++)
+        if (m->export_count[k] >= 0)
+            fprintf(out, "%s%s %lld", nexp++ ? ", " : "  the exporter recorded: ",
+                    h5in_export_count_name(k), (long long)m->export_count[k]);
+    if (nexp)
+        fputc('\n', out);
     fprintf(out, "  all values finite; indices in range and ordered\n");
     h5in_close(f);
     if (fflush(out) != 0) {

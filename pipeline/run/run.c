@@ -400,8 +400,13 @@ int run_study(const run_opts *o, char *err, size_t errlen)
     if (rc == 0 && rank == 0 && (!(csv = od_fopen(&od, "targets.csv", err, errlen)) ||
                                  !(sgn = od_fopen(&od, "signs.csv", err, errlen))))
         rc = -2;
+    int name_col = 0;
+    for (int i = 0; rc == 0 && i < o->ninputs; i++)
+        name_col |= h5in_meta_of(irs[i].f)->has_names;
+    for (int i = 0; rc == 0 && i < o->ninputs; i++)
+        irs[i].name_col = name_col;
     if (rc == 0 && rank == 0) {
-        fputs(TCSV_HEADER, csv);
+        tcsv_write_header(csv, name_col);
         fputs(TCSV_SIGNS_HEADER, sgn);
     }
     for (int i = 0; i < o->ninputs; i++) {

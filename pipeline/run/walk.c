@@ -29,7 +29,8 @@ int walk_batch(walk_ctx *w, int64_t t0, int64_t nt, const target_res *res,
         const target_res *r = &res[j];
         for (int v = 0; v < VAR_N; v++)
             if (ir->active[v]) {
-                tcsv_write_row(w->csv, w->index, t, m->timg[t], m->tcls[t], v, r);
+                tcsv_write_row(w->csv, w->index, t, m->timg[t], m->tcls[t], v, r, ir->name_col,
+                               m->has_names ? m->names[m->timg[t]] : NULL);
                 agg_add(&ir->agg[v], &r->loc[v], r->has_box, m->tcls[t]);
                 ci_rec_set(&ir->rec[t * VAR_N + v], &r->loc[v], r->has_box);
             }
