@@ -52,7 +52,7 @@ step "numpy reference, odd sizes, threshold 0.37 tolerance 4" e2e odd --threshol
 
 # --- planted answers --------------------------------------------------------
 if [ "${SUITE:-}" != sanitizers ]; then   # Python only: once is enough
-    step "exporters (pytest): gradients vs autograd and finite differences, scenes, VOC exporter" \
+    step "exporters (pytest): gradients vs autograd and finite differences, scenes, VOC exporter, every bad input named in one line, resize modes, progress" \
         $PY -m pytest -q -p no:cacheprovider tests/test_exporters.py
 fi
 step "planted-answer fixtures" $PY tests/planted.py "$BIN" "$T/planted"
