@@ -302,12 +302,6 @@ int gallery_main(int argc, char **argv)
 {
     const char *outdir = NULL, *rundir = NULL;
     long per_rule = 2;
-    const char **inputs = calloc((size_t)(argc > 0 ? argc : 1), sizeof *inputs);
-    int ninputs = 0;
-    if (!inputs) {
-        fputs("gradcam-study: gallery: out of memory\n", stderr);
-        return 1;
-    }
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
                                          {"run", required_argument, NULL, 'r'},
                                          {"per-rule", required_argument, NULL, 'p'},
@@ -319,7 +313,6 @@ int gallery_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
         if (c == 'h') {
             help();
-            free(inputs);
             return 0;
         } else if (c == 'o') {
             outdir = optarg;
@@ -327,27 +320,23 @@ int gallery_main(int argc, char **argv)
             rundir = optarg;
         } else if (c == 'p') {
             if (arg_long(optarg, 1, PER_RULE_MAX, &per_rule) < 0) {
-                free(inputs);
-                return usage_error("--per-rule takes 1..20, not ", optarg);
+                    return usage_error("--per-rule takes 1..20, not ", optarg);
             }
         } else {
             char b[128];
-            free(inputs);
             return usage_error("unknown or incomplete option ",
                                arg_refused(argv, optind, optopt, b, sizeof b));
         }
     }
-    for (int i = optind; i < argc; i++)
-        inputs[ninputs++] = argv[i];
+    const char **inputs = (const char **)(argv + optind);
+    int ninputs = argc - optind;
     if (!outdir || !rundir || ninputs == 0) {
-        free(inputs);
         return usage_error(!outdir ? "needs -o DIR" : !rundir ? "needs --run RUNDIR"
                                                                : "needs at least one INPUT.h5",
                            "");
     }
     char png[300];
     if (same_stems(inputs, ninputs, png, sizeof png)) {
-        free(inputs);
         return usage_error("two inputs would both write ", png);
     }
 
@@ -359,7 +348,6 @@ int gallery_main(int argc, char **argv)
     int rc = 1, od_ok = 0;
     if (!csvpath) {
         snprintf(err, sizeof err, "%s: -: out of memory", rundir);
-        free(inputs);
         fprintf(stderr, "gradcam-study: %s\n", err);
         return 1;
     }
@@ -397,6 +385,5 @@ out_nocsv:
     if (rc != 0)
         fprintf(stderr, "gradcam-study: %s\n", err);
     free(csvpath);
-    free(inputs);
     return rc;
 }
