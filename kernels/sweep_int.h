@@ -11,4 +11,49 @@
 void sw_pixels_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
                     int ngt, void *work);
 
+/* ---- the row sweeps' union-find (sweep_runs.c, sweep_lanes.c) ----------
+ * A component's statistics: pixel count, first pixel (row-major index),
+ * box in edge coordinates. */
+typedef struct {
+    int32_t n, first, x0, y0, x1, y1;
+} sw_cstat;
+
+/* Root of x, halving the path on the way. */
+static inline int32_t sw_cfind(int32_t *par, int32_t x)
+{
+    while (par[x] != x) {
+        par[x] = par[par[x]];
+        x = par[x];
+    }
+    return x;
+}
+
+/* Merge the components of roots a != b (the larger survives, by size);
+ * returns the surviving root. */
+static inline int32_t sw_cunite(int32_t *par, sw_cstat *st, int32_t a, int32_t b)
+{
+    if (st[a].n < st[b].n) {
+        int32_t t = a;
+        a = b;
+        b = t;
+    }
+    sw_cstat *sa = &st[a];
+    const sw_cstat *sb = &st[b];
+    par[b] = a;
+    sa->n += sb->n;
+    if (sb->first < sa->first) sa->first = sb->first;
+    if (sb->x0 < sa->x0) sa->x0 = sb->x0;
+    if (sb->y0 < sa->y0) sa->y0 = sb->y0;
+    if (sb->x1 > sa->x1) sa->x1 = sb->x1;
+    if (sb->y1 > sa->y1) sa->y1 = sb->y1;
+    return a;
+}
+
+/* sweep_leaf.c: one scan of the roots of a forest of nn nodes (par, node
+ * levels lev in 1..nlev, stats st) into out: (nlev), each level's
+ * component count, its largest component (ties to the first pixel) and
+ * both IoUs. best: (nlev + 1) scratch. */
+void sw_read_roots(sw_level *out, const sw_cstat *st, const int32_t *par, const uint8_t *lev,
+                   int32_t nn, int32_t *best, int nlev, const float *gt, int ngt);
+
 #endif

@@ -73,16 +73,15 @@
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
  * out/work buffers.
  */
-#include "sweep.h"
+#include "kernels/sweep.h"
+#include "kernels/sweep_int.h"
 
 #include <stdint.h>
 #include <string.h>
 
 enum { NL = 256 }; /* level arrays, index = level 0..255 */
 
-typedef struct {
-    int32_t n, first, x0, y0, x1, y1;
-} lstat;
+typedef sw_cstat lstat;
 
 /* One run of one row at one level (general rows): columns s..e. */
 typedef struct {
@@ -132,33 +131,11 @@ size_t sw_lanes_work_bytes(int H, int W, int nlev)
            2 * al8(pc * sizeof(lrun)) + 26 * NL * sizeof(int32_t) + al8((size_t)W);
 }
 
-static int32_t lfind(int32_t *par, int32_t x)
-{
-    while (par[x] != x) {
-        par[x] = par[par[x]];
-        x = par[x];
-    }
-    return x;
-}
+#define lfind sw_cfind
 
-static int32_t lunite(lforest *f, int32_t a, int32_t b)
+static inline int32_t lunite(lforest *f, int32_t a, int32_t b)
 {
-    lstat *st = f->st;
-    if (st[a].n < st[b].n) {
-        int32_t t = a;
-        a = b;
-        b = t;
-    }
-    lstat *sa = &st[a];
-    const lstat *sb = &st[b];
-    f->par[b] = a;
-    sa->n += sb->n;
-    if (sb->first < sa->first) sa->first = sb->first;
-    if (sb->x0 < sa->x0) sa->x0 = sb->x0;
-    if (sb->y0 < sa->y0) sa->y0 = sb->y0;
-    if (sb->x1 > sa->x1) sa->x1 = sb->x1;
-    if (sb->y1 > sa->y1) sa->y1 = sb->y1;
-    return a;
+    return sw_cunite(f->par, f->st, a, b);
 }
 
 static int32_t lnew(lforest *f, int32_t s, int32_t e, int32_t y, int32_t W, int l)
@@ -504,43 +481,6 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
     }
 }
 
-/* One scan of the forest's roots: each level's components, its largest
- * (ties to the first pixel) and the IoUs. best: (nlev + 1) scratch. */
-static void read_roots(sw_level *out, const lforest *fo, int32_t *best, int nlev,
-                       const float *gt, int ngt)
-{
-    const lforest f = *fo;
-    for (int l = 0; l < nlev; l++) {
-        out[l] = (sw_level){{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
-        best[l + 1] = -1;
-    }
-    const lstat *st = f.st;
-    for (int32_t i = 0; i < f.nn; i++) {
-        if (f.par[i] != i)
-            continue;
-        int l = f.lev[i];
-        sw_level *o = &out[l - 1];
-        const lstat *s = &st[i];
-        o->ncomp++;
-        int32_t b = best[l];
-        if (b < 0 || s->n > st[b].n || (s->n == st[b].n && s->first < st[b].first))
-            best[l] = i;
-        sw_box bx = {s->x0, s->y0, s->x1, s->y1};
-        double u = sw_best_iou(&bx, gt, ngt);
-        if (u > o->iou_any)
-            o->iou_any = u;
-    }
-    for (int l = 1; l <= nlev; l++) {
-        int32_t b = best[l];
-        if (b < 0)
-            continue;
-        sw_level *o = &out[l - 1];
-        o->largest = (sw_box){st[b].x0, st[b].y0, st[b].x1, st[b].y1};
-        o->largest_n = st[b].n;
-        o->iou_largest = sw_best_iou(&o->largest, gt, ngt);
-    }
-}
-
 int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
              int ngt, int isa, void *work)
 {
@@ -635,6 +575,6 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
     for (int l = 1; l < NL; l++)
         lflush(&f, &a, l);
 
-    read_roots(out, &f, best, nlev, gt, ngt);
+    sw_read_roots(out, f.st, f.par, f.lev, f.nn, best, nlev, gt, ngt);
     return 0;
 }

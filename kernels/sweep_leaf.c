@@ -9,6 +9,7 @@
  * filled at start-up).
  */
 #include "kernels/sweep.h"
+#include "kernels/sweep_int.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LEAF_X86 1
@@ -58,3 +59,36 @@ int sw_isa_supported(int isa)
     return isa == SW_ISA_SCALAR || isa == SW_ISA_AUTO;
 }
 
+
+void sw_read_roots(sw_level *out, const sw_cstat *st, const int32_t *par, const uint8_t *lev,
+                   int32_t nn, int32_t *best, int nlev, const float *gt, int ngt)
+{
+    for (int l = 0; l < nlev; l++) {
+        out[l] = (sw_level){{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
+        best[l + 1] = -1;
+    }
+    for (int32_t i = 0; i < nn; i++) {
+        if (par[i] != i)
+            continue;
+        int l = lev[i];
+        sw_level *o = &out[l - 1];
+        const sw_cstat *s = &st[i];
+        o->ncomp++;
+        int32_t b = best[l];
+        if (b < 0 || s->n > st[b].n || (s->n == st[b].n && s->first < st[b].first))
+            best[l] = i;
+        sw_box bx = {s->x0, s->y0, s->x1, s->y1};
+        double u = sw_best_iou(&bx, gt, ngt);
+        if (u > o->iou_any)
+            o->iou_any = u;
+    }
+    for (int l = 1; l <= nlev; l++) {
+        int32_t b = best[l];
+        if (b < 0)
+            continue;
+        sw_level *o = &out[l - 1];
+        o->largest = (sw_box){st[b].x0, st[b].y0, st[b].x1, st[b].y1};
+        o->largest_n = st[b].n;
+        o->iou_largest = sw_best_iou(&o->largest, gt, ngt);
+    }
+}

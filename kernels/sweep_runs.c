@@ -47,13 +47,12 @@
  * out/work buffers.
  */
 #include "kernels/sweep.h"
+#include "kernels/sweep_int.h"
 
 #include <stdint.h>
 #include <string.h>
 
-typedef struct {
-    int32_t n, first, x0, y0, x1, y1;
-} rstat;
+typedef sw_cstat rstat;
 
 /* One run of one row at one level: columns s..e, its component lab. */
 typedef struct {
@@ -109,34 +108,8 @@ int64_t sw_runs_count(const uint8_t *key, int H, int W, int *maxkey)
     return runs;
 }
 
-static int32_t rfind(int32_t *par, int32_t x)
-{
-    while (par[x] != x) {
-        par[x] = par[par[x]];
-        x = par[x];
-    }
-    return x;
-}
-
-/* Merge the components of roots a != b; returns the surviving root. */
-static int32_t runite(int32_t *par, rstat *st, int32_t a, int32_t b)
-{
-    if (st[a].n < st[b].n) {
-        int32_t t = a;
-        a = b;
-        b = t;
-    }
-    rstat *sa = &st[a];
-    const rstat *sb = &st[b];
-    par[b] = a;
-    sa->n += sb->n;
-    if (sb->first < sa->first) sa->first = sb->first;
-    if (sb->x0 < sa->x0) sa->x0 = sb->x0;
-    if (sb->y0 < sa->y0) sa->y0 = sb->y0;
-    if (sb->x1 > sa->x1) sa->x1 = sb->x1;
-    if (sb->y1 > sa->y1) sa->y1 = sb->y1;
-    return a;
-}
+#define rfind sw_cfind
+#define runite sw_cunite
 
 /* Run c of row y joins root r (a component of earlier rows). */
 static void extend(rstat *s, const run *c, int32_t y)
@@ -361,35 +334,6 @@ int sw_runs(sw_level *out, const uint8_t *key, int H, int W, int nlev, const flo
         cur = t;
     }
 
-    /* one scan of the roots */
-    for (int l = 0; l < nlev; l++) {
-        out[l] = (sw_level){{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
-        best[l + 1] = -1;
-    }
-    const rstat *st = f.st;
-    for (int32_t i = 0; i < f.nn; i++) {
-        if (f.par[i] != i)
-            continue;
-        int l = f.lev[i];
-        sw_level *o = &out[l - 1];
-        const rstat *s = &st[i];
-        o->ncomp++;
-        int32_t b = best[l];
-        if (b < 0 || s->n > st[b].n || (s->n == st[b].n && s->first < st[b].first))
-            best[l] = i;
-        sw_box bx = {s->x0, s->y0, s->x1, s->y1};
-        double u = sw_best_iou(&bx, gt, ngt);
-        if (u > o->iou_any)
-            o->iou_any = u;
-    }
-    for (int l = 1; l <= nlev; l++) {
-        int32_t b = best[l];
-        if (b < 0)
-            continue;
-        sw_level *o = &out[l - 1];
-        o->largest = (sw_box){st[b].x0, st[b].y0, st[b].x1, st[b].y1};
-        o->largest_n = st[b].n;
-        o->iou_largest = sw_best_iou(&o->largest, gt, ngt);
-    }
+    sw_read_roots(out, f.st, f.par, f.lev, f.nn, best, nlev, gt, ngt);
     return 0;
 }
