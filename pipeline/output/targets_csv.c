@@ -14,6 +14,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/output/targets_csv.h"
 
+#include "pipeline/common/csvfield.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -32,18 +34,6 @@ void tcsv_write_header(FILE *f, int name_col)
 {
     fwrite(TCSV_HEADER, 1, sizeof TCSV_HEADER - 2, f); /* without its newline */
     fputs(name_col ? ",image_name\n" : "\n", f);
-}
-
-/* s as one CSV field, always quoted ("" for a quote inside). */
-static void put_quoted(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 void tcsv_write_row(FILE *f, int input, int64_t t, int img, int cls, int v, const target_res *r,
@@ -85,7 +75,7 @@ void tcsv_write_row(FILE *f, int input, int64_t t, int img, int cls, int v, cons
     if (name_col) {
         fputc(',', f);
         if (name)
-            put_quoted(f, name);
+            csv_put(f, name, 1);
     }
     fputc('\n', f);
 }

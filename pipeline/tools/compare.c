@@ -29,6 +29,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/tools/compare.h"
 
+#include "pipeline/common/csvfield.h"
 #include "pipeline/common/paths.h"
 #include "pipeline/output/summary.h"
 #include "pipeline/report/plot.h"
@@ -118,21 +119,6 @@ static const char *sha_of(const json_t *in)
     return str_at(json_object_get(in, "provenance"), "sha256");
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static int append_history(const char *path, const json_t *root, const json_t *inputs,
                           char *err, size_t n)
 {
@@ -157,13 +143,13 @@ static int append_history(const char *path, const json_t *root, const json_t *in
                 int has;
                 if (metric_of(var, &METRICS[k], &val, ci, &has) < 0)
                     continue;
-                csv_field(f, date ? date : "");
+                csv_put(f, date ? date : "", 0);
                 fputc(',', f);
-                csv_field(f, file ? path_base(file) : "");
+                csv_put(f, file ? path_base(file) : "", 0);
                 fprintf(f, ",%s,", sha ? sha : "");
-                csv_field(f, ver ? ver : "");
+                csv_put(f, ver ? ver : "", 0);
                 fputc(',', f);
-                csv_field(f, vname);
+                csv_put(f, vname, 0);
                 fprintf(f, ",%s,%.10g", METRICS[k].label, val);
                 if (has)
                     fprintf(f, ",%.10g,%.10g\n", ci[0], ci[1]);
