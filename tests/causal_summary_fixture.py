@@ -11,7 +11,7 @@ made by the formulas below, so the report test can look for them:
 - orders: the input's variants without `saliency`, then `random`; steps S (16), cells
   k_s = (s * n + S // 2) // S with n = h * w;
 - normalised deletion curve of order k: u_s = (1 - x_s) ** p, insertion 1 - (1 - x_s) ** p,
-  p = 1 + k (gradcam, the first order, falls fastest), random p = 1; raw = y_ref + scale * u
+  p = 1 + k (a later order falls faster), random p = 1; raw = y_ref + scale * u
   with y_ref = 0.5 (zero) / 1.5 (mu), scale = 2 + i (input i) (+0.5 for mu);
 - AUC = trapezoid of u over x; interval AUC -/+ 0.02; best = lowest deletion / highest
   insertion AUC among the non-random orders;

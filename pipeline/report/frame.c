@@ -18,6 +18,7 @@
  */
 #include "pipeline/report/frame.h"
 
+#include "pipeline/report/brief.h"
 #include "pipeline/report/q1_q3.h"
 #include "pipeline/report/q4_q5.h"
 #include "pipeline/report/text.h"
@@ -316,9 +317,10 @@ int rp_write_markdown(FILE *md, const rp_study *st)
                 "in are the Grad-CAM paper's and TorchRay's published ones, quoted as theirs "
                 "(and the options of the command sketch at the end)."
                 "\n\n"
-                "Contents: the question; method and data; protocol and conventions; "
-                "questions 1 to 5; what the numbers say and do not say; limitations; running "
-                "the study on ImageNet or VOC.\n\n");
+                "Contents: the answer in brief; the question; method and data; protocol and "
+                "conventions; questions 1 to 6; what the numbers say and do not say; "
+                "limitations; running the study on ImageNet or VOC; appendix.\n\n");
+    rp_brief(md, st);
     question(md, st);
     method(md, st);
     protocol(md, st);
