@@ -21,6 +21,7 @@
 #include "pipeline/report/brief.h"
 #include "pipeline/report/q1_q3.h"
 #include "pipeline/report/q4_q5.h"
+#include "pipeline/report/q6.h"
 #include "pipeline/report/text.h"
 
 
@@ -329,9 +330,15 @@ int rp_write_markdown(FILE *md, const rp_study *st)
     rp_q3(md, st);
     rp_q4(md, st);
     rp_q5(md, st);
+    rp_q6(md, st);
     rp_findings(md, st);
     limitations(md, st);
     elsewhere(md);
+    fprintf(md, "\n## Appendix\n\n");
+    fprintf(md, "The long tables and per-input figures the questions refer to.\n\n");
+    rp_q1_q3_appendix(md, st);
+    rp_q5_appendix(md, st);
+    rp_q6_appendix(md, st);
     return ferror(md) ? -1 : 0;
 }
 

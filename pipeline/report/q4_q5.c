@@ -185,29 +185,77 @@ static void q5_readings(FILE *md, const rp_input *in)
     }
 }
 
+/* The body's table: per input and headline metric, the highest variant and
+ * Grad-CAM, and whether their intervals overlap. */
+static void q5_compact(FILE *md, const rp_study *st)
+{
+    static const char *const labels[4] = {"BoxAcc (max)", "MaxBoxAccV2 (max)", "pointing",
+                                          "energy"};
+    fprintf(md, "| input | metric | highest | its value | Grad-CAM | Grad-CAM's interval "
+                "overlaps it |\n|---|---|---|---:|---:|---|\n");
+    for (int i = 0; i < st->n; i++) {
+        const rp_input *in = &st->in[i];
+        for (int k = 0; k < 4; k++) {
+            const rp_val *best = NULL, *g = NULL;
+            int bi = -1;
+            for (int v = 0; v < VAR_N; v++) {
+                const rp_variant *x = &in->var[v];
+                if (!x->present)
+                    continue;
+                const rp_val *y = k == 0 ? &x->boxacc[RP_MAX] : k == 1 ? &x->maxboxacc_v2[RP_MAX]
+                                : k == 2 ? &x->pointing : &x->energy;
+                if (v == CAM_GRADCAM)
+                    g = y;
+                if (!best || y->v > best->v)
+                    best = y, bi = v;
+            }
+            char a[2 * RP_NUM], b[2 * RP_NUM];
+            fprintf(md, "| `%s` | %s | `%s` | %s | %s | %s |\n", in->stem, labels[k],
+                    var_name(bi), rp_valci_pct(a, best), rp_valci_pct(b, g),
+                    bi == CAM_GRADCAM ? "(Grad-CAM is the highest)"
+                    : !g->has_ci || !best->has_ci ? "no interval"
+                    : g->hi >= best->lo ? "yes: not distinguishable" : "no: lower");
+        }
+    }
+    fprintf(md, "\n");
+}
+
 void rp_q5(FILE *md, const rp_study *st)
 {
     char name[256], cap[512];
     fprintf(md,
         "## Question 5: Where does Grad-CAM stand among the variants?\n\n"
-        "Every map the engine computed, every metric, 95%% intervals in brackets; MaxBoxAcc "
-        "with the threshold `t` it chose. Degenerate maps (no positive value) count as "
-        "misses.\n\n");
+        "The headline metrics of every map the engine computed, 95%% intervals in brackets: "
+        "the highest variant per input and metric against Grad-CAM. Degenerate maps (no "
+        "positive value) count as misses. Every variant and metric, with the paired "
+        "readings, is in the appendix.\n\n");
+    q5_compact(md, st);
     for (int i = 0; i < st->n; i++) {
         const rp_input *in = &st->in[i];
-        fprintf(md, "### `%s` (%s, `%s`)\n\n", in->stem, in->activation, in->layer);
+        rp_fig_name(name, sizeof name, "q5-metrics", in);
+        snprintf(cap, sizeof cap, "`%s`: the headline metrics of every variant with 95%% "
+                                  "intervals (box metrics with max normalisation).", in->stem);
+        rp_figure(md, st, name, cap);
+    }
+}
+
+void rp_q5_appendix(FILE *md, const rp_study *st)
+{
+    char name[256], cap[512];
+    for (int i = 0; i < st->n; i++) {
+        const rp_input *in = &st->in[i];
+        fprintf(md, "### Question 5: `%s` (%s, `%s`)\n\n", in->stem, in->activation,
+                in->layer);
         if (in->gallery) {
             fprintf(md, "Example maps of this input: [gallery-%s.png]", in->stem);
             rp_href(md, in->gallery);
             fprintf(md, ".\n\n");
         }
+        fprintf(md, "Every variant, every metric; MaxBoxAcc with the threshold `t` it "
+                    "chose.\n\n");
         variant_table(md, in);
         q5_readings(md, in);
         fprintf(md, "\n");
-        rp_fig_name(name, sizeof name, "q5-metrics", in);
-        snprintf(cap, sizeof cap, "`%s`: the headline metrics of every variant with 95%% "
-                                  "intervals (box metrics with max normalisation).", in->stem);
-        rp_figure(md, st, name, cap);
         rp_fig_name(name, sizeof name, "q5-boxacc-curves", in);
         snprintf(cap, sizeof cap, "`%s`: BoxAcc against the box threshold for every variant, "
                                   "max (left) and minmax (right) normalisation.", in->stem);

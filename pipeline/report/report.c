@@ -32,6 +32,7 @@
 #include "pipeline/report/frame.h"
 #include "pipeline/report/model.h"
 #include "pipeline/report/plot.h"
+#include "pipeline/report/q6.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -149,7 +150,8 @@ static int write_all(rp_study *st, const char *out, const char *figdir)
     size_t len = 0;
     int rc = 1, committed = 0, staged = 0;
     memset(&figs, 0, sizeof figs);
-    if (rp_figures(&figs, st, figdir, err, sizeof err) < 0)
+    if (rp_figures(&figs, st, figdir, err, sizeof err) < 0 ||
+        rp_q6_figures(&figs, st, figdir, err, sizeof err) < 0)
         goto fail;
     FILE *md = open_memstream(&text, &len);
     int bad = !md || rp_write_markdown(md, st) < 0;
