@@ -117,7 +117,7 @@ EOF
 # --- Question 6 and the brief ---------------------------------------------------
 [ "$(grep -m1 '^## ' "$R")" = "## The answer in brief" ] || fail "the brief is not the first section"
 grep -qF '`f`: Grad-CAM minus `activation`' "$R" || fail "brief: no sentence for f"
-[ "$(grep -c 'Question 6 was not run for it' "$R")" -ge 2 ] || fail "no causal: 'not run' missing"
+grep -qF 'Question 6 was not run for any input (`f`, `f2`)' "$R" || fail "no causal: 'not run' missing"
 grep -qF 'Question 6 was not run.' "$R" || fail "no causal: Question 6 section does not say so"
 ls "$T/rep/fig" | grep -q '^q6-' && fail "a Question 6 figure without a causal block"
 $PY tests/causal_summary_fixture.py "$S" "$T/causal.json" --skip 1 || fail "causal fixture"
@@ -140,6 +140,8 @@ for c in causal causal1; do
 done
 [ -e "$T/causal/fig/q6-curves-f2.png" ] && fail "a Q6 figure for the input without causal"
 grep -qF '`f2`: Grad-CAM minus `activation`' "$T/causal/REPORT.md" || fail "f2 missing from the brief"
+[ "$(grep -c 'Question 6 was not run for it' "$T/causal/REPORT.md")" -ge 3 ] ||
+    fail "f2 (no causal): 'Question 6 was not run for it' missing from the brief"
 $PY - "$T/causal.json" "$T/causal/REPORT.md" "$T/causal1.json" "$T/causal1/REPORT.md" <<'EOF2' ||
 import json, sys
 def g3(x, plus): return "0" if ("%.3g" % x) in ("0", "-0") else ("%+.3g" if plus else "%.3g") % x

@@ -54,9 +54,21 @@ static const char *diff_verdict(const rp_pair *q)
     }
 }
 
-static void not_run(FILE *md)
+/* 1 when some input has a causal block: then each input without one is
+ * named as not run where its Question 6 numbers would be; otherwise the
+ * brief says it once (rp_brief). */
+static int some_causal(const rp_study *st)
 {
-    fprintf(md, " Question 6 was not run for it (no `causal` block in the summary).");
+    for (int i = 0; i < st->n; i++)
+        if (st->in[i].causal.present)
+            return 1;
+    return 0;
+}
+
+static void not_run(FILE *md, const rp_study *st)
+{
+    if (some_causal(st))
+        fprintf(md, " Question 6 was not run for it (no `causal` block in the summary).");
 }
 
 static void brief_a(FILE *md, const rp_study *st)
@@ -79,7 +91,7 @@ static void brief_a(FILE *md, const rp_study *st)
             fprintf(md, " `activation` was not run.");
         const rp_causal *c = &in->causal;
         if (!c->present) {
-            not_run(md);
+            not_run(md, st);
             continue;
         }
         fprintf(md, " Grad-CAM mass against the score change:");
@@ -167,7 +179,7 @@ static void brief_c(FILE *md, const rp_study *st)
                     : s == 0 ? "no detectable preference" : "no interval");
         }
         if (!in->causal.present) {
-            not_run(md);
+            not_run(md, st);
             continue;
         }
         for (int ref = 0; ref < RP_NREF; ref++)
@@ -220,7 +232,7 @@ static void brief_d(FILE *md, const rp_study *st)
         if (in->causal.present)
             best_text(md, &in->causal);
         else
-            not_run(md);
+            not_run(md, st);
     }
     fprintf(md, "\n\n");
 }
@@ -269,7 +281,15 @@ void rp_brief(FILE *md, const rp_study *st)
         "*raises* (is *higher*) when its interval lies above 0, *lowers* (is *lower*) when "
         "it lies below 0, and *does not detectably change* (*no detectable difference*) "
         "when its interval contains 0; an enrichment *concentrates* when its interval lies "
-        "above 1. Sign-table shares are totals and carry no interval.\n\n");
+        "above 1. Sign-table shares are totals and carry no interval.");
+    if (!some_causal(st)) {
+        fprintf(md, " Question 6 was not run for any input (");
+        for (int i = 0; i < st->n; i++)
+            fprintf(md, "%s`%s`", i ? ", " : "", st->in[i].stem);
+        fprintf(md, "): the summary has no `causal` block, so the causal parts of (a), (c) "
+                    "and (d) are missing.");
+    }
+    fprintf(md, "\n\n");
     brief_a(md, st);
     brief_b(md, st);
     brief_c(md, st);
