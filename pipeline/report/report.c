@@ -51,8 +51,9 @@ static const char USAGE[] =
 static void help(void)
 {
     fputs(USAGE, stdout);
-    fputs("\nWrites REPORT.md from the engine's summary.json (gradcam-study run): the five\n"
-          "questions of the study, each with tables, figures and rule-based readings.\n\n"
+    fputs("\nWrites REPORT.md from the engine's summary.json (gradcam-study run): the six\n"
+          "questions of the study (the answer in brief first, then each question with\n"
+          "tables, figures and rule-based readings; Question 6 from the `causal` block).\n\n"
           "  -o, --out REPORT.md  the report (written under a temporary name, then renamed)\n"
           "  --figures DIR        figures as PNG and SVG (gnuplot); created if needed; gallery\n"
           "                       images DIR/gallery-STEM.png, when present, are linked\n"
