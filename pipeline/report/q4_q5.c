@@ -288,7 +288,8 @@ void rp_findings(FILE *md, const rp_study *st)
         "The readings above, one per question and input, by the same rules:\n\n"
         "| input | Q1 ReLU, BoxAcc max | Q1 ReLU, BoxAcc minmax | Q2 negative enrichment "
         "(`gradcam-signed`) | Q3 NN share of positive mass | Q4 centring: box IoU (max), "
-        "targets changed | Q5 best BoxAcc (max) |\n|---|---|---|---|---:|---|---|\n");
+        "targets changed | Q5 best BoxAcc (max) | Q6 claim test, y^c (`zero`) |\n"
+        "|---|---|---|---|---:|---|---|---|\n");
     for (int i = 0; i < st->n; i++) {
         const rp_input *in = &st->in[i];
         const rp_pair *bm = rp_find_pair(in, CAM_GRADCAM, CAM_SIGNED, "boxacc", RP_MAX);
@@ -328,7 +329,18 @@ void rp_findings(FILE *md, const rp_study *st)
         for (int v = 0; v < VAR_N; v++)
             if (in->var[v].present && in->var[v].boxacc[RP_MAX].v > in->var[best].boxacc[RP_MAX].v)
                 best = v;
-        fprintf(md, " | `%s` |\n", var_name(best));
+        fprintf(md, " | `%s` | ", var_name(best));
+        const rp_causal *ca = &in->causal;
+        if (!ca->present || !ca->has_ref[RP_REF_ZERO]) {
+            fprintf(md, "not run |\n");
+        } else {
+            const rp_val *d = &ca->claim[RP_REF_ZERO].target_diff;
+            fprintf(md, "%s: %s |\n", rp_valci_g3(e, d, 1),
+                    ca->claim[RP_REF_ZERO].eligible == 0 ? "no eligible target"
+                    : d->has_ci && d->lo > 0 ? "raised"
+                    : d->has_ci && d->hi < 0 ? "lowered"
+                    : d->has_ci ? "none detected" : "no interval");
+        }
     }
     fprintf(md,
         "\nWhat they do not say:\n\n"
@@ -342,6 +354,10 @@ void rp_findings(FILE *md, const rp_study *st)
         "are BoxAcc differences on the ground-truth class, on other networks and images: "
         "comparable in direction and rough size, not as a replication.\n"
         "- Inputs that share images (taps of one network) are not independent; intervals of "
-        "different inputs are compared only by overlap.\n\n",
+        "different inputs are compared only by overlap.\n"
+        "- Question 6 removes cells by setting them to a reference (0 or the channel means): "
+        "a layer the network never saw in training. Its answers hold for these two "
+        "references, which is why both are given; a map that ranks well under one and not "
+        "the other is ranking the reference as much as the evidence.\n\n",
         PAPER_RELU_POINTS);
 }
