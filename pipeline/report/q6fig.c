@@ -6,8 +6,9 @@
  * zero was not run): the mean normalised deletion and insertion curves of
  * every order (top), and the same means in raw score units (bottom, the
  * curves the normalisation starts from), against the fraction of cells
- * x_s = k_s / n. One colour per order (the variant's colour of figures.c;
- * `random` dashed grey), Grad-CAM drawn thicker; one key for the four
+ * x_s = k_s / n. One colour per order (the variant's colour of figures.c,
+ * a small palette for names this report does not know; `random` dashed
+ * grey), Grad-CAM drawn thicker; one key for the four
  * panels at the right. Data go into datablocks with %.10g, so the same
  * summary gives the same bytes.
  *
@@ -52,12 +53,15 @@ static void panel(plot_fig *f, const rp_causal *c, int m, int raw)
              lm[m], rm[m], tm[raw], bm[raw], plot_sq(q, sizeof q, t),
              m ? "''" : raw ? "'mean y^c (logit)'" : "'mean u (1 = typical full effect)'",
              raw ? "'fraction of cells'" : "''", m == 0 && raw == 0 ? "set key" : "unset key");
+    /* orders this report does not know (a newer engine's variants) */
+    static const char *const extra[4] = {"#a6761d", "#1b9e77", "#e7298a", "#66a61e"};
     for (int k = 0; k < c->norder; k++) {
         int v = var_index(c->order[k]);
         int rnd = k == c->random;
+        const char *col = rnd ? "#444444" : v >= 0 ? rp_var_color(v) : extra[k % 4];
         plot_cmd(f, "%s$q6%d%d using 1:%d with lines lw %s dt %d lc rgb '%s' title %s",
                  k ? ", \\\n  " : "plot ", m, raw, k + 2, v == CAM_GRADCAM ? "4" : "2",
-                 rnd ? 2 : 1, rnd ? "#444444" : rp_var_color(v),
+                 rnd ? 2 : 1, col,
                  plot_sq(q, sizeof q, c->order[k]));
     }
     plot_cmd(f, "\n");

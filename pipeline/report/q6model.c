@@ -203,7 +203,8 @@ static void load_names(sum_ck *c, json_t *o, const char *at, rp_causal *q)
     for (int i = 0; i < q->norder; i++) {
         const char *s = json_string_value(json_array_get(a, (size_t)i));
         if (!s || !s[0] || strpbrk(s, "|`'\\") || rp_causal_order(q, s) >= 0) {
-            sum_fail(c, p, NULL, "element %d is not a distinct order name", i);
+            sum_fail(c, p, NULL, "element %d is not a distinct order name (without | ` ' \\)",
+                     i);
             return;
         }
         q->order[i] = s;
