@@ -206,6 +206,14 @@ EOF2
         { cat "$T/err"; fail "causal without $key: message does not name it"; }
     [ ! -e "$T/b/REPORT.md" ] || fail "causal without $key: REPORT.md written"
 done
+# the engine writes best "" when no order other than random exists: "none", no failure
+$PY -c 'import json, sys
+s = json.load(open(sys.argv[1])); s["inputs"][0]["causal"]["best"]["deletion"]["zero"] = ""
+json.dump(s, open(sys.argv[2], "w"))' "$T/causal.json" "$T/ck.json" || fail "make ck.json (best)"
+rm -rf "$T/b"
+"$BIN" report --out "$T/b/REPORT.md" --figures "$T/b/fig" "$T/ck.json" 2>"$T/err" ||
+    { cat "$T/err"; fail "best \"\": report failed"; }
+grep -qF 'best deletion order `none` (`zero`)' "$T/b/REPORT.md" || fail "best \"\": not 'none'"
 # inconsistent values: one line naming the member
 for bad in 'c["cells"][3] = 0' 'c["references"] = ["mu", "zero"]' 'c["orders"].reverse()' \
            'c["best"]["deletion"]["zero"] = "random"' 'c["steps"] = 0' 'c["scale"]["mu"] = 0' \

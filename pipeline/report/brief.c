@@ -196,10 +196,14 @@ static void best_text(FILE *md, const rp_causal *c)
         if (!c->has_ref[RP_REF_ZERO] || !c->has_ref[RP_REF_MU]) {
             int r = c->has_ref[RP_REF_ZERO] ? RP_REF_ZERO : RP_REF_MU;
             fprintf(md, " `%s` at `%s` (the other reference was not run).",
-                    c->order[c->best[m][r]], rp_ref_names[r]);
+                    c->best[m][r] >= 0 ? c->order[c->best[m][r]] : "none", rp_ref_names[r]);
             continue;
         }
         int a = c->best[m][RP_REF_ZERO], b = c->best[m][RP_REF_MU];
+        if (a < 0 || b < 0) {
+            fprintf(md, " none (no order other than `random`).");
+            continue;
+        }
         const rp_val *va = &c->cv[m][RP_REF_ZERO][a].auc, *vb = &c->cv[m][RP_REF_MU][b].auc;
         char x[2 * RP_NUM], y[2 * RP_NUM];
         fprintf(md, " `%s` at `zero` (AUC %s), `%s` at `mu` (AUC %s): %s.", c->order[a],

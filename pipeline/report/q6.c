@@ -158,7 +158,8 @@ static void best_readings(FILE *md, const rp_study *st)
             fprintf(md, "%s best %s order", m ? ";" : "", rp_mode_names[m]);
             for (int r = 0, k = 0; r < RP_NREF; r++)
                 if (c->has_ref[r])
-                    fprintf(md, "%s `%s` (`%s`)", k++ ? "," : "", c->order[c->best[m][r]],
+                    fprintf(md, "%s `%s` (`%s`)", k++ ? "," : "",
+                            c->best[m][r] >= 0 ? c->order[c->best[m][r]] : "none",
                             rp_ref_names[r]);
             if (c->has_ref[RP_REF_ZERO] && c->has_ref[RP_REF_MU])
                 fprintf(md, ": %s", c->best[m][RP_REF_ZERO] == c->best[m][RP_REF_MU]

@@ -13,7 +13,8 @@
  * subset of zero, mu, in that order), orders (distinct names, `random` last
  * when present), and for every listed reference: scale (> 0),
  * scale_degenerate, deletion/insertion per order (auc, curve and raw_curve
- * of steps + 1 numbers), best per mode (an order other than random), claim,
+ * of steps + 1 numbers), best per mode (an order other than random, or ""
+ * when there is none: -1), claim,
  * completeness of gradcam and hirescam; paired (may be empty; its orders
  * must be listed). Optional, as everywhere in the summary: the _ci95
  * intervals (absent with --bootstrap 0). Order names are kept as strings:
@@ -121,17 +122,20 @@ static void numbers(sum_ck *c, json_t *obj, const char *at, const char *key, lon
 }
 
 /* An order name into its index; fails unless listed (and not random when
- * not_random). */
+ * best). A best order may be "": the engine's "no order other than
+ * random", -1. */
 static int order_of(sum_ck *c, rp_causal *q, json_t *obj, const char *at, const char *key,
-                    int not_random)
+                    int best)
 {
     const char *s = sum_str(c, obj, at, key);
     if (c->failed)
         return 0;
+    if (best && !s[0])
+        return -1;
     int k = rp_causal_order(q, s);
     if (k < 0)
         sum_fail(c, at, key, "\"%s\" is not one of the orders", s);
-    else if (not_random && k == q->random)
+    else if (best && k == q->random)
         sum_fail(c, at, key, "\"%s\" cannot be the best order", s);
     return k < 0 ? 0 : k;
 }

@@ -64,7 +64,7 @@ typedef struct {
     int scale_degenerate[RP_NREF];
     rp_curve *cv[RP_NMODE][RP_NREF];  /* norder each (owned), NULL for an absent reference */
     double *buf;              /* the curves' storage (owned) */
-    int best[RP_NMODE][RP_NREF];      /* order index */
+    int best[RP_NMODE][RP_NREF];      /* order index, -1: none (only random) */
     rp_cpair *pairs;          /* (owned) */
     int npairs;
     rp_claim claim[RP_NREF];
