@@ -361,17 +361,16 @@ void rp_q3(FILE *md, const rp_study *st)
         "Every element `(k, i, j)` of the layer adds `alpha_k A_kij` to the map. The sign "
         "table sorts these products by the sign of `alpha_k` (first letter) and of `A_kij` "
         "(second): positive mass comes from PP and NN, negative mass from PN and NP (a cell "
-        "with a 0 adds nothing). The second table does the same per element with `G_kij` in "
-        "place of `alpha_k` (HiResCAM's products). Sums are over all targets of the input; "
+        "with a 0 adds nothing); the appendix has the same table per element, with `G_kij` "
+        "in place of `alpha_k` (HiResCAM's products). Sums are over all targets of the input; "
         "regions are where the feature cell's centre falls: inside a box of the target's "
         "class, of another class, or neither.\n\n"
         "Products `alpha x A`:\n\n");
     sign_table(md, st, RT_ALPHAA);
-    fprintf(md, "The same table for `G x A` and the paired table of activation alone and "
-                "gradient alone against Grad-CAM are in the appendix.\n\n");
     for (int i = 0; i < st->n; i++)
         q3_tap_readings(md, &st->in[i]);
-    fprintf(md, "\n");
+    fprintf(md, "\nThe paired table of activation alone, gradient alone and absolute gradients "
+                "against Grad-CAM is in the appendix; its readings:\n\n");
     alone_readings(md, st);
     for (int i = 0; i < st->n; i++) {
         rp_fig_name(name, sizeof name, "q3-signs", &st->in[i]);
