@@ -42,6 +42,8 @@ typedef struct {
     int64_t targets_without_box;
     double *mu;
     ci_rec *rec;                  /* [T][VAR_N] for the intervals */
+    ci_sgn *img_sg;               /* [N] per-image sign-table sums, for the share intervals */
+    double share_ci[2][SGN_NREG + 1][CI_NSHARE][2]; /* [table][region or all][NN, NP] 95% */
     agg_metrics am[VAR_N];
     ci_variant ci[VAR_N];
     ci_pair *pairs;               /* [npairs] */

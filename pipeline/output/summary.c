@@ -51,8 +51,14 @@ static void json_norms_ci(jw *w, const char *key, const double ci[LOC_NNORM][2])
     jw_obj_end(w);
 }
 
-static void json_table(jw *w, const char *key, const sgn_table *t)
+/* A sign table: per region and "all", the counts and sums, then the NN and
+ * NP shares (ci_share; absent where their mass is 0) with their intervals
+ * (share_ci: [region or all][NN, NP], written when with_ci). */
+static void json_table(jw *w, const char *key, const sgn_table *t,
+                       const double share_ci[SGN_NREG + 1][CI_NSHARE][2], int with_ci)
 {
+    static const char *const sk[CI_NSHARE] = {"nn_share", "np_share"};
+    static const char *const ck[CI_NSHARE] = {"nn_share_ci95", "np_share_ci95"};
     jw_obj(w, key);
     for (int reg = 0; reg <= SGN_NREG; reg++) {
         jw_obj(w, reg < SGN_NREG ? sgn_region_name(reg) : "all");
@@ -72,6 +78,14 @@ static void json_table(jw *w, const char *key, const sgn_table *t)
             jw_num(w, sgn_cell_name(c), s);
         }
         jw_obj_end(w);
+        for (int k = 0; k < CI_NSHARE; k++) {
+            double v = ci_share(t, reg, k);
+            if (v < 0)
+                continue;
+            jw_num(w, sk[k], v);
+            if (with_ci)
+                jw_nums(w, ck[k], share_ci[reg][k], 2);
+        }
         jw_obj_end(w);
     }
     jw_obj_end(w);
@@ -222,8 +236,8 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     jw_obj_end(w);
     json_pairs(w, ir, o);
     jw_obj(w, "sign_tables");
-    json_table(w, "alphaA", &ir->tot[0]);
-    json_table(w, "GA", &ir->tot[1]);
+    json_table(w, "alphaA", &ir->tot[0], ir->share_ci[0], o->bootstrap >= 2);
+    json_table(w, "GA", &ir->tot[1], ir->share_ci[1], o->bootstrap >= 2);
     jw_obj_end(w);
     jw_obj_end(w);
 }

@@ -52,7 +52,7 @@ int plan_memory(run_plan *p, const h5in_meta *m, const run_opts *o, int sal, siz
 {
     memset(p, 0, sizeof *p);
     int64_t fixed = (int64_t)o->threads * (int64_t)tg_bytes +
-                    m->T * VAR_N * (int64_t)sizeof(ci_rec);
+                    m->T * VAR_N * (int64_t)sizeof(ci_rec) + m->N * (int64_t)sizeof(ci_sgn);
     int64_t limit = o->max_memory_mib << 20;
     int64_t worst = 0, worst_i = 0;
     for (int64_t i = 0; i < m->N; i++) {

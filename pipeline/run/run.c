@@ -244,7 +244,8 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     if ((rc = plan_batches(&pl, m, sal, rank, P, err, errlen)) != 0)
         goto done;
     if (bufs_alloc(&b, ir, &pl, &tsz, o->threads) < 0 ||
-        (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec))))) {
+        (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec)))) ||
+        (rank == 0 && !(ir->img_sg = calloc((size_t)(m->N > 0 ? m->N : 1), sizeof(ci_sgn))))) {
         snprintf(err, errlen, "%s: -: out of memory for the batch buffers", m->path);
         rc = -2;
         if (P > 1) { /* the others would wait for this rank forever */
@@ -358,6 +359,7 @@ static void free_inputs(input_res *irs, int n)
             agg_free(&irs[i].agg[v]);
         free(irs[i].mu);
         free(irs[i].rec);
+        free(irs[i].img_sg);
         free(irs[i].pairs);
         h5in_close(irs[i].f);
     }

@@ -1,5 +1,6 @@
 /* stats.c: one input's statistics after its walk: the per-variant metrics,
- * their bootstrap intervals and the paired comparisons (which pairs and
+ * their bootstrap intervals, the sign-table shares' intervals and the paired
+ * comparisons (which pairs and
  * metrics: output/summary.h, the format that reports them).
  *
  * DESIGN
@@ -23,9 +24,14 @@ int run_stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
         if (!ir->active[v])
             continue;
         agg_finish(&ir->am[v], &ir->agg[v]);
-        if (ci_variant_compute(&ir->ci[v], &c, v, &ir->am[v]) < 0)
+        if (ci_variant_compute(&ir->ci[v], &c, v) < 0)
             goto oom;
     }
+    for (int t = 0; t < 2; t++)
+        for (int r = 0; r <= SGN_NREG; r++)
+            for (int k = 0; k < CI_NSHARE; k++)
+                if (ci_share_compute(ir->share_ci[t][r][k], &c, ir->img_sg, t, r, k) < 0)
+                    goto oom;
     int np = 0;
     for (int v = 0; v < VAR_N; v++)
         if (v != CAM_GRADCAM && ir->active[CAM_GRADCAM] && ir->active[v]) {
