@@ -1036,6 +1036,24 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
                         and not (sc == 0 and esm == 0):
                     rep.bad("summary.json: sign_tables.%s.%s.sum.%s engine %r ref %.17g"
                             % (tb, rg, cn, esm, rb["sum"][cn]))
+            # shares (README): NN of the positive mass, NP of the negative mass; absent at 0 mass
+            for key, part, other, sign in (("nn_share", "NN", "PP", 1), ("np_share", "NP", "PN", -1)):
+                mass = sign * (rb["sum"][part] + rb["sum"][other])
+                scale = aux["abs"][tb][rg][part] + aux["abs"][tb][rg][other]
+                ev = eb.get(key)
+                if mass <= SUM_RTOL * scale:
+                    if ev is not None and mass <= 0:
+                        rep.bad("summary.json: sign_tables.%s.%s.%s engine %r, ref: no mass"
+                                % (tb, rg, key, ev))
+                    continue
+                rv = sign * rb["sum"][part] / mass
+                if not isinstance(ev, (int, float)) or abs(ev - rv) > 1e-6:
+                    rep.bad("summary.json: sign_tables.%s.%s.%s engine %r ref %.17g"
+                            % (tb, rg, key, ev, rv))
+                ci = eb.get(key + "_ci95")
+                if ci is not None and not (len(ci) == 2 and 0 <= ci[0] <= ci[1] <= 1):
+                    rep.bad("summary.json: sign_tables.%s.%s.%s_ci95 %r is not an interval in [0, 1]"
+                            % (tb, rg, key, ci))
     keys = ["degenerate", "boxacc", "boxacc_curve", "maxboxacc", "maxboxacc_threshold",
             "maxboxacc_v2", "pointing", "pointing_class_mean", "pointing_per_class", "energy",
             "evidence"]

@@ -234,6 +234,17 @@ static const char *share_text(char *o, const rp_val *v)
     return v->v >= 0 ? rp_valci_pct(o, v) : "-";
 }
 
+/* For the readings: "12.3% [11.0, 13.6]", "12.3%" without an interval, or
+ * "-" for a share that is not defined. o: 2 * RP_NUM bytes. */
+static const char *share_says(char *o, const rp_val *v)
+{
+    char a[RP_NUM], c[RP_NUM];
+    if (v->v < 0)
+        return "-";
+    snprintf(o, 2 * RP_NUM, "%s%%%s%s", rp_pct(a, v->v), v->has_ci ? " " : "", rp_ci_pct(c, v));
+    return o;
+}
+
 /* Whether any share of the study has an interval (the text then says so). */
 static int any_share_ci(const rp_study *st)
 {
@@ -266,7 +277,7 @@ static void sign_table(FILE *md, const rp_study *st, int t)
 
 static void q3_tap_readings(FILE *md, const rp_input *in)
 {
-    char x[RP_NUM], y[RP_NUM], z[RP_NUM], w[RP_NUM], v[RP_NUM];
+    char x[RP_NUM], y[RP_NUM], z[2 * RP_NUM], w[2 * RP_NUM], v[2 * RP_NUM], g[2 * RP_NUM];
     sign_summary all = summarise(&in->signs[RT_ALPHAA][RR_ALL]);
     sign_summary tgt = summarise(&in->signs[RT_ALPHAA][RR_TARGET]);
     sign_summary oth = summarise(&in->signs[RT_ALPHAA][RR_OTHER]);
@@ -279,14 +290,14 @@ static void q3_tap_readings(FILE *md, const rp_input *in)
                 rp_pct(x, all.zero_a));
     } else {
         fprintf(md, "%s%% of A's elements are negative and %s%% are 0. The NN cell (negative "
-                    "weight times negative activation) supplies %s%% of the positive mass "
-                    "overall, %s%% inside the target's boxes and %s%% on other classes' "
+                    "weight times negative activation) supplies %s of the positive mass "
+                    "overall, %s inside the target's boxes and %s on other classes' "
                     "boxes; PP supplies the rest.",
-                rp_pct(x, all.neg_a), rp_pct(y, all.zero_a), share_text(z, &all.nn),
-                share_text(w, &tgt.nn), share_text(v, &oth.nn));
+                rp_pct(x, all.neg_a), rp_pct(y, all.zero_a), share_says(z, &all.nn),
+                share_says(w, &tgt.nn), share_says(v, &oth.nn));
         if (ga.nn_share >= 0)
-            fprintf(md, " Per element (G times A), NN supplies %s%% of the positive mass.",
-                    share_text(y, &ga.nn));
+            fprintf(md, " Per element (G times A), NN supplies %s of the positive mass.",
+                    share_says(g, &ga.nn));
     }
     fprintf(md, " Net sum of alpha A: %s inside the target's boxes, %s on other classes' "
                 "boxes.\n", rp_sig(z, tgt.net), rp_sig(w, oth.net));
