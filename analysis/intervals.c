@@ -158,10 +158,11 @@ static void fold_counts(uint32_t *cnt, uint32_t *den, const ci_ctx *c, int v, in
     }
 }
 
-static void boot_max(double ci[2], const ci_ctx *c, bufs *u, int L, int paired)
+/* 0, or -1 when out of memory (the callers have B >= 2 and N >= 1). */
+static int boot_max(double ci[2], const ci_ctx *c, bufs *u, int L, int paired)
 {
-    st_boot_max(ci, u->ca, paired ? u->cb : NULL, u->cd, c->N, L, LOC_NTHR, c->B, c->seed,
-                c->threads, u->work);
+    return st_boot_max(ci, u->ca, paired ? u->cb : NULL, u->cd, c->N, L, LOC_NTHR, c->B,
+                       c->seed, c->threads, u->work);
 }
 
 int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v)
@@ -183,9 +184,12 @@ int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v)
         }
         boot(out->boxacc[n], c, &u, 0);
         fold_counts(u.ca, u.cd, c, v, n, 1);
-        boot_max(out->maxboxacc[n], c, &u, 1, 0);
+        int bad = boot_max(out->maxboxacc[n], c, &u, 1, 0) < 0;
         fold_counts(u.ca, NULL, c, v, n, 3);
-        boot_max(out->maxboxacc_v2[n], c, &u, 3, 0);
+        if (bad || boot_max(out->maxboxacc_v2[n], c, &u, 3, 0) < 0) {
+            bufs_free(&u);
+            return -1;
+        }
     }
     for (int metric = CI_POINTING; metric <= CI_ENERGY; metric++) {
         bufs_clear(&u, c);
@@ -269,16 +273,17 @@ int ci_pair_compute(ci_pair *out, const ci_ctx *c, int va, const agg_metrics *ma
     }
     if (out->binary)
         out->p = st_mcnemar_exact(out->a_only, out->b_only);
+    int rc = 0;
     if (have && metric == CI_MAXBOXACC) {
         fold_counts(u.ca, u.cd, c, va, norm, 1);
         fold_counts(u.cb, NULL, c, vb, norm, 1);
-        boot_max(out->ci, c, &u, 1, 1);
+        rc = boot_max(out->ci, c, &u, 1, 1);
     } else if (have) {
         boot(out->ci, c, &u, 1);
     }
     if (have)
         bufs_free(&u);
-    return 0;
+    return rc;
 }
 
 void ci_sgn_add(ci_sgn *acc, const sgn_table tab[2])

@@ -32,8 +32,10 @@ int st_boot_ratio(double ci[2], const double *a, const double *b, const double *
  * difference, each side taking its own maxima in the same resample. A
  * resample whose denominator is 0 counts as 0. The sums are exact (64-bit
  * integers), so the result does not depend on threads (or summation order).
- * work: st_boot_max_work_bytes(n, L, m, B, threads) bytes. 0, or -1 when
- * n < 1, B < 2, L < 1 or m < 1 (ci then [0, 0]). */
+ * work: st_boot_max_work_bytes(n, L, m, B, threads) bytes; the function
+ * also allocates its compact copy of a and b (their nonzero changes along
+ * j). 0, or -1 when n < 1, B < 2, L < 1, m < 1 or out of memory (ci then
+ * [0, 0]). */
 unsigned long st_boot_max_work_bytes(int64_t n, int L, int m, int B, int threads);
 int st_boot_max(double ci[2], const uint32_t *a, const uint32_t *b, const uint32_t *d,
                 int64_t n, int L, int m, int B, uint64_t seed, int threads, void *work);
