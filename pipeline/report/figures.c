@@ -160,13 +160,18 @@ static void bars_plot(plot_fig *f, const bars *bt, const char *tag, int rotate,
     plot_cmd(f, "\n");
 }
 
-static void style(plot_fig *f)
+void rp_fig_style(plot_fig *f)
 {
     plot_cmd(f, "set border 3 lw 1\nset tics nomirror\nset grid ytics lc rgb '#d9d9d9' lw 1\n"
                 "set style fill solid 0.85 noborder\nset key noautotitle\n");
 }
 
-static int render(rp_figs *figs, plot_fig *f, const char *dir, const char *name, char *err,
+const char *rp_var_color(int v)
+{
+    return v >= 0 && v < VAR_N ? var_color[v] : "#7f7f7f";
+}
+
+int rp_fig_render(rp_figs *figs, plot_fig *f, const char *dir, const char *name, char *err,
                   size_t errlen)
 {
     if (figs->n >= RP_MAXFIGS) {
@@ -208,7 +213,7 @@ static int fig_q1_diff(plot_fig *f, const rp_study *st)
                 bars_set(&bt, k, i, 100, q->diff, q->has_ci, q->lo, q->hi);
         }
     }
-    style(f);
+    rp_fig_style(f);
     plot_cmd(f, "set title 'Grad-CAM minus Grad-CAM without ReLU (positive: the ReLU helps)'\n"
                 "set ylabel 'difference (percentage points)'\nset xzeroaxis lt -1 lw 1\n"
                 "set key outside right top vertical\n"
@@ -259,7 +264,7 @@ static int fig_q1_curve(plot_fig *f, const rp_input *in)
     static const int vs[2] = {CAM_GRADCAM, CAM_SIGNED}, nm[2] = {RP_MAX, RP_MINMAX};
     char q[512], t[600];
     snprintf(t, sizeof t, "%s: BoxAcc against the threshold, with and without ReLU", in->stem);
-    style(f);
+    rp_fig_style(f);
     plot_cmd(f, "set title %s\nset xlabel 'box threshold (fraction of the normalised map)'\n"
                 "set ylabel 'BoxAcc (%% of targets, IoU >= %g)'\nset xrange [0:1]\n"
                 "set yrange [0:100]\nset key outside right top vertical\n",
@@ -294,7 +299,7 @@ static int fig_q2(plot_fig *f, const rp_study *st)
                          v->pos_enr.hi);
         }
     }
-    style(f);
+    rp_fig_style(f);
     plot_cmd(f, "set title 'Evidence on other classes'' boxes (mass share / area share)'\n"
                 "set ylabel 'enrichment (1 = no preference)'\nset yrange [0:*]\n"
                 "set key outside right top vertical\n");
@@ -313,7 +318,7 @@ static int fig_q3(plot_fig *f, const rp_input *in)
     static const char *const ptitle[RT_N] = {"alpha x A (weight: alpha)",
                                              "G x A (weight: G, per element)"};
     char q[512], t[600];
-    style(f);
+    rp_fig_style(f);
     snprintf(t, sizeof t, "%s (%s): sign-table sums per feature element", in->stem,
              in->activation);
     plot_cmd(f, "set multiplot layout 1,2 title %s\nset xzeroaxis lt -1 lw 1\n"
@@ -366,7 +371,7 @@ static int fig_q4(plot_fig *f, const rp_study *st)
             bars_set(&d, k, i, 100, q->diff, q->has_ci, q->lo, q->hi);
         }
     }
-    style(f);
+    rp_fig_style(f);
     plot_cmd(f, "set multiplot layout 1,2 title 'Grad-CAM against the map of the centred "
                 "activations (gradcam-centered)'\nset key top right vertical\n"
                 "set title 'boxes: mean IoU between the two (1 = unmoved)'\n"
@@ -405,7 +410,7 @@ static int fig_q5_metrics(plot_fig *f, const rp_input *in)
     }
     char q[512], t[600];
     snprintf(t, sizeof t, "%s (%s): every variant", in->stem, in->activation);
-    style(f);
+    rp_fig_style(f);
     plot_cmd(f, "set title %s\nset ylabel '%% of targets (energy: %% of positive mass)'\n"
                 "set yrange [0:122]\nset ytics 0, 20, 100\n"
                 "set key inside top center horizontal reverse Left samplen 1.5 width 2\n",
@@ -425,7 +430,7 @@ static int fig_q5_curves(plot_fig *f, const rp_input *in)
         vs[nv++] = VAR_SALIENCY;
     char q[512], t[600];
     snprintf(t, sizeof t, "%s: BoxAcc against the threshold, every variant", in->stem);
-    style(f);
+    rp_fig_style(f);
     plot_cmd(f, "set multiplot title %s\nset xrange [0:1]\nset yrange [0:100]\n"
                 "set xlabel 'box threshold'\nset key at screen 0.995, screen 0.88 right top "
                 "vertical font ',10' samplen 2\nset tmargin at screen 0.86\n"
@@ -473,7 +478,7 @@ static int fig_q5_perclass(plot_fig *f, const rp_input *in)
     char q[512], t[600];
     snprintf(t, sizeof t, "%s: pointing game per class (tolerance %g px)", in->stem,
              in->tolerance);
-    style(f);
+    rp_fig_style(f);
     plot_cmd(f, "set title %s\nset ylabel 'pointing (%% of the class''s targets)'\n"
                 "set yrange [0:105]\nset key outside right top vertical\n",
              plot_sq(q, sizeof q, t));
@@ -495,7 +500,7 @@ static int one(rp_figs *figs, const char *dir, const char *name, fig_all fa, fig
         snprintf(err, errlen, "%s/%s.png: -: out of memory", dir, name);
         rc = -1;
     } else {
-        rc = render(figs, &f, dir, name, err, errlen);
+        rc = rp_fig_render(figs, &f, dir, name, err, errlen);
     }
     plot_free(&f);
     return rc;

@@ -8,18 +8,25 @@
  * gallery links), protocol and conventions; then questions 1 to 3
  * (q1_q3.c), 4 and 5 and the closing findings (q4_q5.c); then the
  * limitations and how to run the study on ImageNet or VOC.
+ * Issue 13: "The answer in brief" (brief.c) comes first, Question 6 (q6.c)
+ * after Question 5, and an Appendix at the end holds the long per-variant
+ * tables and per-input figures (rp_q1_q3_appendix, rp_q5_appendix,
+ * rp_q6_appendix), so the body keeps about one table and one figure per
+ * question.
  * Every number printed comes from the model (model.c) and goes through the
  * formats of text.c; the paper's and TorchRay's published numbers are the
  * only ones typed, and are quoted as theirs.
  * Deterministic: no dates, no timings, no host names, no versions.
- * Arrows: frame -> q1_q3, q4_q5 -> text -> model; nothing calls back here.
+ * Arrows: frame -> brief, q1_q3, q4_q5, q6 -> text -> model; nothing calls back here.
  *
  * Thread safety: pure; the stream passed in is the caller's.
  */
 #include "pipeline/report/frame.h"
 
+#include "pipeline/report/brief.h"
 #include "pipeline/report/q1_q3.h"
 #include "pipeline/report/q4_q5.h"
+#include "pipeline/report/q6.h"
 #include "pipeline/report/text.h"
 
 
@@ -48,11 +55,12 @@ static void question(FILE *md, const rp_study *st)
         "activations can be negative, the map's positive evidence may come from channels that "
         "are *strongly negative* where the object is.\n\n"
         "This report measures both claims on every network and tapped layer in the summary, "
-        "through five questions: (1) does the ReLU help localization, and through which "
+        "through six questions: (1) does the ReLU help localization, and through which "
         "mechanism; (2) does negative evidence sit on other categories' objects; (3) where "
         "the map's mass comes from in the sign table of `alpha x A`; (4) whether Grad-CAM is "
         "invariant to a function-preserving shift of `A`; (5) where Grad-CAM stands among "
-        "its variants.\n\n");
+        "its variants; (6) what removing the map's cells does to the network's score "
+        "(deletion and insertion through the network, the claim test).\n\n");
 }
 
 /* For inputs written by the torchvision exporter: image names and what the
@@ -317,9 +325,10 @@ int rp_write_markdown(FILE *md, const rp_study *st)
                 "in are the Grad-CAM paper's and TorchRay's published ones, quoted as theirs "
                 "(and the options of the command sketch at the end)."
                 "\n\n"
-                "Contents: the question; method and data; protocol and conventions; "
-                "questions 1 to 5; what the numbers say and do not say; limitations; running "
-                "the study on ImageNet or VOC.\n\n");
+                "Contents: the answer in brief; the question; method and data; protocol and "
+                "conventions; questions 1 to 6; what the numbers say and do not say; "
+                "limitations; running the study on ImageNet or VOC; appendix.\n\n");
+    rp_brief(md, st);
     question(md, st);
     method(md, st);
     protocol(md, st);
@@ -328,9 +337,15 @@ int rp_write_markdown(FILE *md, const rp_study *st)
     rp_q3(md, st);
     rp_q4(md, st);
     rp_q5(md, st);
+    rp_q6(md, st);
     rp_findings(md, st);
     limitations(md, st);
     elsewhere(md);
+    fprintf(md, "\n## Appendix\n\n");
+    fprintf(md, "The long tables and per-input figures the questions refer to.\n\n");
+    rp_q1_q3_appendix(md, st);
+    rp_q5_appendix(md, st);
+    rp_q6_appendix(md, st);
     return ferror(md) ? -1 : 0;
 }
 

@@ -12,8 +12,9 @@
  * So the text and figure code never meet a missing value. What the engine
  * writes optionally is optional here too: the _ci95 intervals (absent with
  * --bootstrap 0), variants (--variants, saliency), box_iou_mean, the
- * McNemar fields of paired comparisons and the sign tables' shares (absent
- * in older summaries and where a region has no mass). Variants and paired comparisons
+ * McNemar fields of paired comparisons, the sign tables' shares (absent
+ * in older summaries and where a region has no mass) and the `causal` block
+ * (Question 6, checked by q6model.c). Variants and paired comparisons
  * with names the report does not know are counted and skipped (a newer
  * engine). The "run" block is never read: it holds timings.
  * Variants are indexed as pipeline/common/variants.h (the engine's order).
@@ -395,6 +396,9 @@ static int load_input(sum_ck *c, json_t *o, const char *at, rp_input *in)
     json_t *sg = sum_obj(c, o, at, "sign_tables");
     if (!c->failed)
         load_signs(c, sg, p, in);
+    json_t *ca = json_object_get(o, "causal");  /* absent without --curves */
+    if (ca && !c->failed)
+        rp_causal_load(c, ca, at, in->height * in->width, &in->causal);
     if (c->failed)
         return -1;
     in->stem = make_stem(in->file);
@@ -535,6 +539,7 @@ void rp_free(rp_study *st)
             free(in->var[v].cls_pointing);
         }
         free(in->pairs);
+        rp_causal_free(&in->causal);
         free(in->stem);
         free(in->figstem);
         free(in->map_note);

@@ -20,11 +20,8 @@ enum { RC_PP, RC_P0, RC_PN, RC_0P, RC_00, RC_0N, RC_NP, RC_N0, RC_NN, RC_N };
 enum { RR_TARGET, RR_OTHER, RR_BACKGROUND, RR_ALL, RR_N };
 enum { RT_ALPHAA, RT_GA, RT_N };
 
-/* A value with its 95% bootstrap interval (has_ci 0 when the run had none). */
-typedef struct {
-    double v, lo, hi;
-    int has_ci;
-} rp_val;
+/* rp_val (a value with its 95% interval) and the `causal` block. */
+#include "pipeline/report/q6model.h"
 
 typedef struct {
     int present;
@@ -85,6 +82,7 @@ typedef struct {
     rp_pair *pairs;
     int npairs;
     rp_cells signs[RT_N][RR_N];
+    rp_causal causal;         /* Question 6; causal.present 0 without --curves */
     /* from --models */
     int has_map;
     double test_map, val_map;

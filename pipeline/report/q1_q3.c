@@ -104,6 +104,14 @@ void rp_q1(FILE *md, const rp_study *st)
     rp_figure(md, st, name, "Grad-CAM minus the map without ReLU, per input, metric and "
                            "normalisation, with 95% intervals; the dashed line is the paper's "
                            "reported effect (about 15 points of localization error).");
+    fprintf(md, "BoxAcc against the box threshold, per input, with and without the ReLU: "
+                "appendix.\n\n");
+}
+
+static void q1_appendix(FILE *md, const rp_study *st)
+{
+    char name[256];
+    fprintf(md, "### Question 1: BoxAcc against the threshold\n\n");
     for (int i = 0; i < st->n; i++) {
         rp_fig_name(name, sizeof name, "q1-boxacc-curve", &st->in[i]);
         char cap[512];
@@ -360,50 +368,11 @@ static void taps(FILE *md, const rp_study *st)
     fprintf(md, "\n");
 }
 
-void rp_q3(FILE *md, const rp_study *st)
+/* Grad-CAM against activation alone, gradient alone, absolute gradients. */
+static void alone_readings(FILE *md, const rp_study *st)
 {
     static const int vs[3] = {CAM_ACTIVATION, CAM_GRADIENT, CAM_ABSGRAD};
-    char name[256], t[4 * RP_NUM];
-    fprintf(md,
-        "## Question 3: Why activation strength?\n\n"
-        "Every element `(k, i, j)` of the layer adds `alpha_k A_kij` to the map. The sign "
-        "table sorts these products by the sign of `alpha_k` (first letter) and of `A_kij` "
-        "(second): positive mass comes from PP and NN, negative mass from PN and NP (a cell "
-        "with a 0 adds nothing). The second table does the same per element with `G_kij` in "
-        "place of `alpha_k` (HiResCAM's products). Sums are over all targets of the input; "
-        "regions are where the feature cell's centre falls: inside a box of the target's "
-        "class, of another class, or neither.%s\n\n"
-        "Products `alpha x A`:\n\n",
-        any_share_ci(st) ? " The shares (NN's share of the positive mass, NP's of the negative "
-                           "mass) are ratios of sums over targets; the brackets are their 95% "
-                           "intervals, resampling images with all their targets." : "");
-    sign_table(md, st, RT_ALPHAA);
-    fprintf(md, "Products `G x A` (first letter: the sign of G):\n\n");
-    sign_table(md, st, RT_GA);
-    for (int i = 0; i < st->n; i++)
-        q3_tap_readings(md, &st->in[i]);
-    fprintf(md, "\n");
-    for (int i = 0; i < st->n; i++) {
-        rp_fig_name(name, sizeof name, "q3-signs", &st->in[i]);
-        char cap[512];
-        snprintf(cap, sizeof cap, "`%s`: sign-table sums per region, divided by the region's "
-                                  "number of elements (mean product per feature element).",
-                 st->in[i].stem);
-        rp_figure(md, st, name, cap);
-    }
-    fprintf(md, "### Activation alone, gradient alone\n\n"
-                "Grad-CAM minus the map of activation strength alone (`activation`), of "
-                "gradients alone (`gradient`), and with absolute gradients as weights "
-                "(`gradcam-absgrad`).\n\n"
-                "| input | compared with | metric | norm " RP_PAIR_HEAD
-                "|---|---|---|---|" RP_PAIR_RULE);
-    for (int i = 0; i < st->n; i++)
-        for (int k = 0; k < 3; k++) {
-            char label[64];
-            snprintf(label, sizeof label, "`%s`", var_name(vs[k]));
-            rp_paired_rows(md, &st->in[i], CAM_GRADCAM, vs[k], label);
-        }
-    fprintf(md, "\n");
+    char t[4 * RP_NUM];
     for (int i = 0; i < st->n; i++) {
         const rp_input *in = &st->in[i];
         for (int k = 0; k < 3; k++) {
@@ -419,5 +388,67 @@ void rp_q3(FILE *md, const rp_study *st)
         }
     }
     fprintf(md, "\n");
+}
+
+void rp_q3(FILE *md, const rp_study *st)
+{
+    char name[256];
+    fprintf(md,
+        "## Question 3: Why activation strength?\n\n"
+        "Every element `(k, i, j)` of the layer adds `alpha_k A_kij` to the map. The sign "
+        "table sorts these products by the sign of `alpha_k` (first letter) and of `A_kij` "
+        "(second): positive mass comes from PP and NN, negative mass from PN and NP (a cell "
+        "with a 0 adds nothing). The second table does the same per element with `G_kij` in "
+        "place of `alpha_k` (HiResCAM's products). Sums are over all targets of the input; "
+        "regions are where the feature cell's centre falls: inside a box of the target's "
+        "class, of another class, or neither.%s\n\n"
+        "Products `alpha x A`:\n\n",
+        any_share_ci(st) ? " The shares (NN's share of the positive mass, NP's of the negative "
+                           "mass) are ratios of sums over targets; the brackets are their 95% "
+                           "intervals, resampling images with all their targets." : "");
+    sign_table(md, st, RT_ALPHAA);
+    fprintf(md, "The same table for `G x A` and the paired table of activation alone and "
+                "gradient alone against Grad-CAM are in the appendix.\n\n");
+    for (int i = 0; i < st->n; i++)
+        q3_tap_readings(md, &st->in[i]);
+    fprintf(md, "\n");
+    alone_readings(md, st);
+    for (int i = 0; i < st->n; i++) {
+        rp_fig_name(name, sizeof name, "q3-signs", &st->in[i]);
+        char cap[512];
+        snprintf(cap, sizeof cap, "`%s`: sign-table sums per region, divided by the region's "
+                                  "number of elements (mean product per feature element).",
+                 st->in[i].stem);
+        rp_figure(md, st, name, cap);
+    }
     taps(md, st);
+}
+
+static void q3_appendix(FILE *md, const rp_study *st)
+{
+    static const int vs[3] = {CAM_ACTIVATION, CAM_GRADIENT, CAM_ABSGRAD};
+    fprintf(md, "### Question 3: products `G x A`\n\n"
+                "The sign table of Question 3 with `G_kij` in place of `alpha_k` (first "
+                "letter: the sign of G):\n\n");
+    sign_table(md, st, RT_GA);
+    fprintf(md, "### Question 3: activation alone, gradient alone\n\n"
+                "Grad-CAM minus the map of activation strength alone (`activation`), of "
+                "gradients alone (`gradient`), and with absolute gradients as weights "
+                "(`gradcam-absgrad`).\n\n"
+                "| input | compared with | metric | norm " RP_PAIR_HEAD
+                "|---|---|---|---|" RP_PAIR_RULE);
+    for (int i = 0; i < st->n; i++)
+        for (int k = 0; k < 3; k++) {
+            char label[64];
+            snprintf(label, sizeof label, "`%s`", var_name(vs[k]));
+            rp_paired_rows(md, &st->in[i], CAM_GRADCAM, vs[k], label);
+        }
+    fprintf(md, "\n");
+    fprintf(md, "\n");
+}
+
+void rp_q1_q3_appendix(FILE *md, const rp_study *st)
+{
+    q1_appendix(md, st);
+    q3_appendix(md, st);
 }

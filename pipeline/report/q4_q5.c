@@ -185,29 +185,77 @@ static void q5_readings(FILE *md, const rp_input *in)
     }
 }
 
+/* The body's table: per input and headline metric, the highest variant and
+ * Grad-CAM, and whether their intervals overlap. */
+static void q5_compact(FILE *md, const rp_study *st)
+{
+    static const char *const labels[4] = {"BoxAcc (max)", "MaxBoxAccV2 (max)", "pointing",
+                                          "energy"};
+    fprintf(md, "| input | metric | highest | its value | Grad-CAM | Grad-CAM's interval "
+                "overlaps it |\n|---|---|---|---:|---:|---|\n");
+    for (int i = 0; i < st->n; i++) {
+        const rp_input *in = &st->in[i];
+        for (int k = 0; k < 4; k++) {
+            const rp_val *best = NULL, *g = NULL;
+            int bi = -1;
+            for (int v = 0; v < VAR_N; v++) {
+                const rp_variant *x = &in->var[v];
+                if (!x->present)
+                    continue;
+                const rp_val *y = k == 0 ? &x->boxacc[RP_MAX] : k == 1 ? &x->maxboxacc_v2[RP_MAX]
+                                : k == 2 ? &x->pointing : &x->energy;
+                if (v == CAM_GRADCAM)
+                    g = y;
+                if (!best || y->v > best->v)
+                    best = y, bi = v;
+            }
+            char a[2 * RP_NUM], b[2 * RP_NUM];
+            fprintf(md, "| `%s` | %s | `%s` | %s | %s | %s |\n", in->stem, labels[k],
+                    var_name(bi), rp_valci_pct(a, best), rp_valci_pct(b, g),
+                    bi == CAM_GRADCAM ? "(Grad-CAM is the highest)"
+                    : !g->has_ci || !best->has_ci ? "no interval"
+                    : g->hi >= best->lo ? "yes: not distinguishable" : "no: lower");
+        }
+    }
+    fprintf(md, "\n");
+}
+
 void rp_q5(FILE *md, const rp_study *st)
 {
     char name[256], cap[512];
     fprintf(md,
         "## Question 5: Where does Grad-CAM stand among the variants?\n\n"
-        "Every map the engine computed, every metric, 95%% intervals in brackets; MaxBoxAcc "
-        "with the threshold `t` it chose. Degenerate maps (no positive value) count as "
-        "misses.\n\n");
+        "The headline metrics of every map the engine computed, 95%% intervals in brackets: "
+        "the highest variant per input and metric against Grad-CAM. Degenerate maps (no "
+        "positive value) count as misses. Every variant and metric, with the paired "
+        "readings, is in the appendix.\n\n");
+    q5_compact(md, st);
     for (int i = 0; i < st->n; i++) {
         const rp_input *in = &st->in[i];
-        fprintf(md, "### `%s` (%s, `%s`)\n\n", in->stem, in->activation, in->layer);
+        rp_fig_name(name, sizeof name, "q5-metrics", in);
+        snprintf(cap, sizeof cap, "`%s`: the headline metrics of every variant with 95%% "
+                                  "intervals (box metrics with max normalisation).", in->stem);
+        rp_figure(md, st, name, cap);
+    }
+}
+
+void rp_q5_appendix(FILE *md, const rp_study *st)
+{
+    char name[256], cap[512];
+    for (int i = 0; i < st->n; i++) {
+        const rp_input *in = &st->in[i];
+        fprintf(md, "### Question 5: `%s` (%s, `%s`)\n\n", in->stem, in->activation,
+                in->layer);
         if (in->gallery) {
             fprintf(md, "Example maps of this input: [gallery-%s.png]", in->stem);
             rp_href(md, in->gallery);
             fprintf(md, ".\n\n");
         }
+        fprintf(md, "Every variant, every metric; MaxBoxAcc with the threshold `t` it "
+                    "chose.\n\n");
         variant_table(md, in);
         q5_readings(md, in);
         fprintf(md, "\n");
-        rp_fig_name(name, sizeof name, "q5-metrics", in);
-        snprintf(cap, sizeof cap, "`%s`: the headline metrics of every variant with 95%% "
-                                  "intervals (box metrics with max normalisation).", in->stem);
-        rp_figure(md, st, name, cap);
         rp_fig_name(name, sizeof name, "q5-boxacc-curves", in);
         snprintf(cap, sizeof cap, "`%s`: BoxAcc against the box threshold for every variant, "
                                   "max (left) and minmax (right) normalisation.", in->stem);
@@ -240,7 +288,8 @@ void rp_findings(FILE *md, const rp_study *st)
         "The readings above, one per question and input, by the same rules:\n\n"
         "| input | Q1 ReLU, BoxAcc max | Q1 ReLU, BoxAcc minmax | Q2 negative enrichment "
         "(`gradcam-signed`) | Q3 NN share of positive mass | Q4 centring: box IoU (max), "
-        "targets changed | Q5 best BoxAcc (max) |\n|---|---|---|---|---:|---|---|\n");
+        "targets changed | Q5 best BoxAcc (max) | Q6 claim test, y^c (`zero`) |\n"
+        "|---|---|---|---|---:|---|---|---|\n");
     for (int i = 0; i < st->n; i++) {
         const rp_input *in = &st->in[i];
         const rp_pair *bm = rp_find_pair(in, CAM_GRADCAM, CAM_SIGNED, "boxacc", RP_MAX);
@@ -280,7 +329,18 @@ void rp_findings(FILE *md, const rp_study *st)
         for (int v = 0; v < VAR_N; v++)
             if (in->var[v].present && in->var[v].boxacc[RP_MAX].v > in->var[best].boxacc[RP_MAX].v)
                 best = v;
-        fprintf(md, " | `%s` |\n", var_name(best));
+        fprintf(md, " | `%s` | ", var_name(best));
+        const rp_causal *ca = &in->causal;
+        if (!ca->present || !ca->has_ref[RP_REF_ZERO]) {
+            fprintf(md, "not run |\n");
+        } else {
+            const rp_val *d = &ca->claim[RP_REF_ZERO].target_diff;
+            fprintf(md, "%s: %s |\n", rp_valci_g3(e, d, 1),
+                    ca->claim[RP_REF_ZERO].eligible == 0 ? "no eligible target"
+                    : d->has_ci && d->lo > 0 ? "raised"
+                    : d->has_ci && d->hi < 0 ? "lowered"
+                    : d->has_ci ? "none detected" : "no interval");
+        }
     }
     fprintf(md,
         "\nWhat they do not say:\n\n"
@@ -294,6 +354,10 @@ void rp_findings(FILE *md, const rp_study *st)
         "are BoxAcc differences on the ground-truth class, on other networks and images: "
         "comparable in direction and rough size, not as a replication.\n"
         "- Inputs that share images (taps of one network) are not independent; intervals of "
-        "different inputs are compared only by overlap.\n\n",
+        "different inputs are compared only by overlap.\n"
+        "- Question 6 removes cells by setting them to a reference (0 or the channel means): "
+        "a layer the network never saw in training. Its answers hold for these two "
+        "references, which is why both are given; a map that ranks well under one and not "
+        "the other is ranking the reference as much as the evidence.\n\n",
         PAPER_RELU_POINTS);
 }

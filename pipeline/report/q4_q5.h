@@ -10,4 +10,7 @@ void rp_q4(FILE *md, const rp_study *st);        /* invariance to a shift of A *
 void rp_q5(FILE *md, const rp_study *st);        /* Grad-CAM among its variants */
 void rp_findings(FILE *md, const rp_study *st);  /* what the numbers say and do not say */
 
+/* Question 5 per input: every variant's table, readings and curves. */
+void rp_q5_appendix(FILE *md, const rp_study *st);
+
 #endif

@@ -32,6 +32,7 @@
 #include "pipeline/report/frame.h"
 #include "pipeline/report/model.h"
 #include "pipeline/report/plot.h"
+#include "pipeline/report/q6.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -50,8 +51,9 @@ static const char USAGE[] =
 static void help(void)
 {
     fputs(USAGE, stdout);
-    fputs("\nWrites REPORT.md from the engine's summary.json (gradcam-study run): the five\n"
-          "questions of the study, each with tables, figures and rule-based readings.\n\n"
+    fputs("\nWrites REPORT.md from the engine's summary.json (gradcam-study run): the six\n"
+          "questions of the study (the answer in brief first, then each question with\n"
+          "tables, figures and rule-based readings; Question 6 from the `causal` block).\n\n"
           "  -o, --out REPORT.md  the report (written under a temporary name, then renamed)\n"
           "  --figures DIR        figures as PNG and SVG (gnuplot); created if needed; gallery\n"
           "                       images DIR/gallery-STEM.png, when present, are linked\n"
@@ -149,7 +151,8 @@ static int write_all(rp_study *st, const char *out, const char *figdir)
     size_t len = 0;
     int rc = 1, committed = 0, staged = 0;
     memset(&figs, 0, sizeof figs);
-    if (rp_figures(&figs, st, figdir, err, sizeof err) < 0)
+    if (rp_figures(&figs, st, figdir, err, sizeof err) < 0 ||
+        rp_q6_figures(&figs, st, figdir, err, sizeof err) < 0)
         goto fail;
     FILE *md = open_memstream(&text, &len);
     int bad = !md || rp_write_markdown(md, st) < 0;

@@ -90,6 +90,36 @@ const char *rp_sig(char *o, double v)
     return o;
 }
 
+const char *rp_g3(char *o, double v, int plus)
+{
+    snprintf(o, RP_NUM, plus ? "%+.3g" : "%.3g", v);
+    if (!strcmp(o, "-0") || !strcmp(o, "+0"))
+        strcpy(o, "0");
+    return o;
+}
+
+const char *rp_valci_g3(char *o, const rp_val *v, int plus)
+{
+    char a[RP_NUM], c[RP_NUM], d[RP_NUM];
+    if (v->has_ci)
+        snprintf(o, RP_NUM, "%s [%s, %s]", rp_g3(a, v->v, plus), rp_g3(c, v->lo, plus),
+                 rp_g3(d, v->hi, plus));
+    else
+        snprintf(o, RP_NUM, "%s", rp_g3(a, v->v, plus));
+    return o;
+}
+
+const char *rp_valci_fix(char *o, const rp_val *v, int decimals)
+{
+    char a[RP_NUM], c[RP_NUM], d[RP_NUM];
+    if (v->has_ci)
+        snprintf(o, RP_NUM, "%s [%s, %s]", rp_fixed(a, v->v, decimals),
+                 rp_fixed(c, v->lo, decimals), rp_fixed(d, v->hi, decimals));
+    else
+        snprintf(o, RP_NUM, "%s", rp_fixed(a, v->v, decimals));
+    return o;
+}
+
 int rp_side(double lo, double hi, int has_ci, double ref)
 {
     if (!has_ci)

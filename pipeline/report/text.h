@@ -20,6 +20,11 @@ const char *rp_valci_enr(char *o, const rp_val *v);   /* "2.94 [2.85, 3.04]" */
 const char *rp_pval(char *o, double p);               /* "0.688", "6.1e-92" */
 const char *rp_fixed(char *o, double v, int decimals); /* "%.*f", never "-0.0" */
 const char *rp_sig(char *o, double v);                /* "%.4g", "-0" never */
+/* Question 6's numbers: raw scores and slopes with 3 significant digits
+ * ("%.3g", "+" shown when plus), normalised AUCs and r with 2 decimals. */
+const char *rp_g3(char *o, double v, int plus);
+const char *rp_valci_g3(char *o, const rp_val *v, int plus);  /* "+0.512 [+0.301, +0.723]" */
+const char *rp_valci_fix(char *o, const rp_val *v, int decimals); /* "0.43 [0.41, 0.45]" */
 
 /* ---- Markdown pieces ---- */
 /* "![caption](FIGDIR/name.png)" and its SVG link, FIGDIR relative to the report. */

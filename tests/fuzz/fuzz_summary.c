@@ -2,7 +2,8 @@
  * it: bytes -> sum_parse (output/summary.c: jansson, strict, the schema and
  * inputs checks) -> rp_load (report/model.c: every member checked into the
  * report's model) -> rp_free. Any input must end in a document or a one-line
- * message, never a crash, a leak or undefined behaviour; the suite replays
+ * message, never a crash, a leak or undefined behaviour (seeds-json/causal.json
+ * carries a `causal` block: Question 6, report/q6model.c); the suite replays
  * the findings (tests/fuzz/crashes/json-*) through `gradcam-study report`.
  * Built by `make fuzz` with clang against the whole library (summary.c
  * also holds the writer, whose callees reach most of the tree). */
