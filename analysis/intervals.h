@@ -1,4 +1,5 @@
-/* intervals.h: intervals and paired comparisons for the headline metrics. */
+/* intervals.h: intervals and paired comparisons for the headline metrics, and the
+ * sign-table shares with their intervals. */
 #ifndef CI_H
 #define CI_H
 
