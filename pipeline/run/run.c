@@ -226,7 +226,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     ir->double_buffered = pl.nbuf == 2;
 
     double t0 = tm_now_s();
-    if ((ir->active[CAM_CENTERED] || ir->save_maps) &&
+    if ((ir->active[CAM_CENTERED] || ir->save_maps || ir->causal) &&
         (rc = run_mu(ir, pl.budget, o->threads, err, errlen)) != 0)
         return rc;
     ir->t_mu = tm_now_s() - t0;
@@ -244,7 +244,9 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     if ((rc = plan_batches(&pl, m, sal, rank, P, err, errlen)) != 0)
         goto done;
     if (bufs_alloc(&b, ir, &pl, &tsz, o->threads) < 0 ||
-        (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec))))) {
+        (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec)))) ||
+        (rank == 0 && ir->causal &&
+         !(ir->mass = calloc((size_t)(m->T ? m->T : 1) * CZ_NMASS, sizeof(double))))) {
         snprintf(err, errlen, "%s: -: out of memory for the batch buffers", m->path);
         rc = -2;
         if (P > 1) { /* the others would wait for this rank forever */
@@ -253,7 +255,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         }
         goto done;
     }
-    tg_ctx c = {m, ir, &lp, ir->mu, need, o->features_only};
+    tg_ctx c = {m, ir, &lp, ir->mu, need, o->features_only, ir->causal};
     prog_state prog;
     prog_start(&prog, o, index, m);
     prog.on = prog.on && rank == 0;
@@ -298,6 +300,20 @@ static int open_inputs(input_res *irs, const run_opts *o, char *err, size_t errl
             irs[i].active[VAR_SALIENCY] = 0;
         }
         irs[i].save_maps = o->save_maps;
+        irs[i].causal = o->ncurves > 0;
+        if (irs[i].causal && par_rank() == 0) { /* read and checked before OUTDIR is touched */
+            if (!(irs[i].cv = calloc(1, sizeof *irs[i].cv))) {
+                snprintf(err, errlen, "%s: -: out of memory", o->curves[i]);
+                rc = -2;
+                break;
+            }
+            if (cv_read(irs[i].cv, o->curves[i], m, err, errlen) < 0) {
+                free(irs[i].cv);
+                irs[i].cv = NULL;
+                rc = -1;
+                break;
+            }
+        }
         if (o->ninputs == 1)
             snprintf(irs[i].maps_name, sizeof irs[i].maps_name, "maps.h5");
         else
@@ -359,6 +375,13 @@ static void free_inputs(input_res *irs, int n)
         free(irs[i].mu);
         free(irs[i].rec);
         free(irs[i].pairs);
+        if (irs[i].cv)
+            cv_free(irs[i].cv);
+        free(irs[i].cv);
+        free(irs[i].mass);
+        if (irs[i].cz)
+            cz_free(irs[i].cz);
+        free(irs[i].cz);
         h5in_close(irs[i].f);
     }
     free(irs);
@@ -428,6 +451,9 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         irs[i].t_hash = dgf[i].seconds;
     }
     free(dgf);
+    for (int i = 0; rc == 0 && i < o->ninputs; i++) /* curves of these very files */
+        if (irs[i].cv && cv_check_input(irs[i].cv, irs[i].sha256, o->inputs[i], err, errlen) < 0)
+            rc = -1;
     for (int i = 0; i < o->ninputs && rc == 0 && rank == 0; i++)
         rc = run_stats_input(&irs[i], o, err, errlen);
     if (rc == 0 && rank == 0)

@@ -14,6 +14,24 @@
 
 #include <stdlib.h>
 
+/* The causal curves' statistics (analysis/causal.c) of an input with a
+ * curves file. 0 or -1 (out of memory). */
+static int causal_stats(input_res *ir, const run_opts *o)
+{
+    const h5in_meta *m = h5in_meta_of(ir->f);
+    const cv_file *cv = ir->cv;
+    cz_in in = {cv->R, cv->O, cv->S, m->T, m->N, m->timg, cv->cells, m->h * m->w, cv->ref_mu,
+                cv->gradcam, cv->random, cv->y_orig, cv->y_ref, {cv->del, cv->ins},
+                cv->n_neg, cv->n_others, cv->claim_target, cv->claim_others, ir->mass,
+                o->bootstrap, o->seed, o->threads};
+    if (!(ir->cz = calloc(1, sizeof *ir->cz)) || cz_compute(ir->cz, &in) < 0) {
+        free(ir->cz);
+        ir->cz = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int run_stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
@@ -47,6 +65,8 @@ int run_stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
                                 &ir->am[b], sum_pair_metric[k], sum_pair_norm[k]) < 0)
                 goto oom;
         }
+    if (ir->cv && causal_stats(ir, o) < 0)
+        goto oom;
     ir->t_stats = tm_now_s() - t0;
     return 0;
 oom:

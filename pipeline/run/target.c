@@ -94,6 +94,8 @@ void tg_features(target_res *res, float *maps, const float *A, const float *G, i
     loc_cell_regions(w->region, h, wd, H, W, m->bxyxy + 4 * b0, m->bcls + b0, (int)nb, cls);
     sgn_tables(&res->sg[0], &res->sg[1], A, G, w->weights + (size_t)CAM_W_ALPHA * K,
                w->region, K, hw, w->sgn_work);
+    if (c->masses)
+        cam_masses(res->mass, A, G, w->weights + (size_t)CAM_W_ALPHA * K, c->mu, K, hw);
 }
 
 /* Image resolution: upsample each scored map and localise it. */
