@@ -4,8 +4,11 @@
  *
  * DESIGN
  * Per input file:
- *   1. h5in_open validates everything small up front.
- *   2. If gradcam-centered or --save-maps needs mu, a first pass reads the
+ *   1. h5in_open validates everything small up front; with --curves, rank 0
+ *      reads and checks the input's curves file too (input/curves.c), and
+ *      its input_sha256 against the digest once that is known (before the
+ *      statistics, so before anything is renamed into place).
+ *   2. If gradcam-centered, --save-maps or --curves needs mu, a first pass reads the
  *      activations batch by batch and sums each channel per image (threads
  *      over images), adding the per-image sums in image order.
  *   3. The main pass takes batches of whole images with all their targets,

@@ -1,6 +1,7 @@
 /* stats.c: one input's statistics after its walk: the per-variant metrics,
  * their bootstrap intervals and the paired comparisons (which pairs and
- * metrics: output/summary.h, the format that reports them).
+ * metrics: output/summary.h, the format that reports them), and with
+ * --curves the causal curves' statistics (analysis/causal.c).
  *
  * DESIGN
  * The arithmetic is analysis/agg.c's and analysis/intervals.c's; this file

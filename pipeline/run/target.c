@@ -1,5 +1,6 @@
 /* target.c: one target's work, on a worker thread: its maps and sign tables
- * at feature resolution (tg_features), then each scored map upsampled to
+ * at feature resolution (tg_features; with --curves also the masses of the
+ * completeness fit, kernels/cam.c's cam_masses), then each scored map upsampled to
  * the image and localised (tg_localize); and the per-thread workspace both
  * use, sized once per input from its largest image (tg_plan).
  *

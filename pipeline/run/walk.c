@@ -3,7 +3,7 @@
  * DESIGN
  * Rank 0's main thread takes the targets in target order, whoever computed
  * them: targets.csv and signs.csv rows, aggregate sums, interval records,
- * sign-table sums, maps.h5 rows. So every output is a function of the input
+ * sign-table sums, maps.h5 rows, the masses of --curves. So every output is a function of the input
  * alone: the thread count only changes who computed a slot, never the order
  * slots are combined in. Under MPI a rank > 0 keeps its batches (stash) and
  * sends them when rank 0 asks (walk_gather), after rank 0 has walked its own.
