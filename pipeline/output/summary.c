@@ -262,10 +262,15 @@ static void json_causal(jw *w, const input_res *ir, const run_opts *o, int index
     jw_str(w, "network", cv->network);
     jw_str(w, "layer", cv->layer);
     jw_int(w, "steps", cv->S);
-    jw_arr(w, "cells");
-    for (int s = 0; s <= cv->S; s++)
-        jw_int(w, NULL, cv->cells[s]);
-    jw_arr_end(w);
+    double *cells = malloc((size_t)(cv->S + 1) * sizeof *cells);
+    if (cells) { /* one line; the counts are below 2^31, printed exactly by %.10g */
+        for (int s = 0; s <= cv->S; s++)
+            cells[s] = cv->cells[s];
+        jw_nums(w, "cells", cells, cv->S + 1);
+    } else {
+        w->err = 1;
+    }
+    free(cells);
     jw_int(w, "targets", cv->T);
     jw_int(w, "seed", cv->seed);
     jw_arr(w, "references");
