@@ -23,6 +23,9 @@
  * hot loops are compiled for AVX2 too when the CPU has it (CAM_HOT,
  * function multiversioning), with the same results.
  *
+ * cam_masses (only when a run has causal curves): the maps' total masses for
+ * the completeness fit, one plain pass in double, channel by channel.
+ *
  * Weights follow pytorch-grad-cam's published definitions:
  *   XGradCAM  w_k = sum_ij G A / (sum_ij A + 1e-7); w_k = 0 when that
  *             denominator is exactly 0 (pytorch-grad-cam would divide by 0).
@@ -281,4 +284,28 @@ void cam_maps_ref(float *maps, double *weights, const float *a, const float *g,
             maps[(size_t)v * hw + p] = (float)s;
         }
     }
+}
+
+void cam_masses(double out[4], const float *a, const float *g, const double *alpha,
+                const double *mu, int K, int hw)
+{
+    double mg = 0, cg = 0, mh = 0, ch = 0;
+    for (int k = 0; k < K; k++) {
+        const float *ak = a + (size_t)k * (size_t)hw, *gk = g + (size_t)k * (size_t)hw;
+        double sa = 0, sg = 0, sga = 0;
+        for (int p = 0; p < hw; p++) {
+            sa += ak[p];
+            sg += gk[p];
+            sga += (double)gk[p] * (double)ak[p];
+        }
+        double m = mu ? mu[k] : 0.0;
+        mg += alpha[k] * sa;
+        cg += (double)hw * alpha[k] * m;
+        mh += sga;
+        ch += sg * m;
+    }
+    out[0] = mg;
+    out[1] = mg - cg;
+    out[2] = mh;
+    out[3] = mh - ch;
 }

@@ -59,6 +59,14 @@ void cam_maps(float *maps, double *weights, const float *a, const float *g,
 void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
                   const double *mu, int K, int hw, double *work, unsigned need);
 
+/* The masses the completeness fit needs (README `causal`), in double, in
+ * the order k = 0..K-1: a: (K, hw), g: (K, hw), alpha: (K) (cam_maps'
+ * CAM_W_ALPHA row), mu: (K) or NULL (zero) -> out: (4) = Grad-CAM's
+ * sum_k alpha_k sum_ij A_kij, the same minus hw sum_k alpha_k mu_k,
+ * HiResCAM's sum_kij G_kij A_kij, the same minus sum_k (sum_ij G_kij) mu_k. */
+void cam_masses(double out[4], const float *a, const float *g, const double *alpha,
+                const double *mu, int K, int hw);
+
 /* Naive twin: every variant computed on its own, pixel by pixel. */
 void cam_maps_ref(float *maps, double *weights, const float *a, const float *g,
                   const double *mu, int K, int hw);

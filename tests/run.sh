@@ -68,19 +68,23 @@ same_outputs() { # same_outputs DIR_A DIR_B: equal bytes, summary.json outside "
         sed '/^  "run": {/,$d' "$2/summary.json" >"$T/sb" &&
         grep -q '"inputs"' "$T/sa" && cmp "$T/sa" "$T/sb"
 }
-threads() {
+threads() { # with causal curves (--curves), so their statistics are covered too
+    $PY tests/causal_fixture.py "$T/f32.h5" "$T/c32.h5" &&
+        $PY tests/causal_fixture.py "$T/f16.h5" "$T/c16.h5" --steps 16 || return 1
     for n in 1 2 7; do
-        "$BIN" run -o "$T/thr$n" --threads $n --save-maps "$T/f32.h5" "$T/f16.h5" || return 1
+        "$BIN" run -o "$T/thr$n" --threads $n --save-maps --curves "$T/c32.h5" \
+            --curves "$T/c16.h5" "$T/f32.h5" "$T/f16.h5" || return 1
     done
-    same_outputs "$T/thr1" "$T/thr2" && same_outputs "$T/thr1" "$T/thr7" || return 1
+    grep -q '"causal"' "$T/thr1/summary.json" &&
+        same_outputs "$T/thr1" "$T/thr2" && same_outputs "$T/thr1" "$T/thr7" || return 1
     # one input buffer (no reader thread) and tiny batches: the same bytes again
     GRADCAM_STUDY_READER_THREAD=0 "$BIN" run -o "$T/thr1b" --threads 2 --save-maps \
-        "$T/f32.h5" "$T/f16.h5" || return 1
+        --curves "$T/c32.h5" --curves "$T/c16.h5" "$T/f32.h5" "$T/f16.h5" || return 1
     grep -q '"double_buffered": 0' "$T/thr1b/summary.json" &&
         grep -q '"double_buffered": 1' "$T/thr2/summary.json" &&
         same_outputs "$T/thr1" "$T/thr1b"
 }
-step "same bytes at 1, 2 and 7 threads, with and without the reader thread (two inputs)" threads
+step "same bytes at 1, 2 and 7 threads, with and without the reader thread (two inputs, with --curves)" threads
 
 # --- provenance: the digests in summary.json are the files' own --------------
 digests() { # summary.json of the thread test (two inputs) against sha256sum and the sizes
@@ -176,6 +180,8 @@ f=h5py.File(sys.argv[1],"a"); del f["targets/class"]' "$T/f16.h5" &&
     same_outputs "$T/thr1" "$T/thr2" && [ -z "$(ls -A "$T/thr1" | grep tmp)" ]
 }
 step "bad input: one-line error, exit 1, previous outputs untouched" bad_input
+step "causal curves (--curves): planted answers, absent without it, bad curves files refused in one line, same bytes at 1/2/7 threads" \
+    env PY="$PY" sh tests/test_causal.sh "$BIN" "$T/causal"
 step "gallery: PNG, layout, rules, errors" sh tests/test_gallery.sh "$BIN" "$T/gallery"
 step "report: sections, figures, same bytes, bad input" env BIN="$BIN" PY="$PY" sh tests/test_report.sh
 

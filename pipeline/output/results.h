@@ -9,10 +9,12 @@
 #include <stdint.h>
 
 #include "analysis/agg.h"
+#include "analysis/causal.h"
 #include "analysis/intervals.h"
 #include "analysis/loc.h"
 #include "analysis/sign.h"
 #include "pipeline/common/variants.h"
+#include "pipeline/input/curves.h"
 #include "pipeline/input/h5in.h"
 
 /* What `run` was asked to do. */
@@ -31,6 +33,8 @@ typedef struct {
     char **inputs;
     const char *command;         /* the command line, for provenance */
     int progress;                /* show progress and a final table on stderr (a terminal) */
+    int ncurves;                 /* --curves files (0, or one per input) */
+    char **curves;               /* (ncurves) their paths, in input order */
 } run_opts;
 
 /* One input's results and bookkeeping. */
@@ -56,6 +60,10 @@ typedef struct {
     char maps_name[32];
     int save_maps;
     int name_col;                 /* targets.csv has the image_name column (any input has names) */
+    int causal;                   /* --curves given: masses computed (every rank) */
+    cv_file *cv;                  /* its curves file (rank 0), or NULL */
+    double *mass;                 /* (T, CZ_NMASS) masses for the completeness fit (rank 0) */
+    cz_res *cz;                   /* the curves' statistics, or NULL */
 } input_res;
 
 /* One target's results, as the workers leave them for the walk. */
@@ -63,6 +71,7 @@ typedef struct {
     loc_result loc[VAR_N];
     sgn_table sg[2];
     int has_box;
+    double mass[CZ_NMASS];        /* only with --curves (cam_masses) */
 } target_res;
 
 #endif

@@ -4,8 +4,11 @@
  *
  * DESIGN
  * Per input file:
- *   1. h5in_open validates everything small up front.
- *   2. If gradcam-centered or --save-maps needs mu, a first pass reads the
+ *   1. h5in_open validates everything small up front; with --curves, rank 0
+ *      reads and checks the input's curves file too (input/curves.c), and
+ *      its input_sha256 against the digest once that is known (before the
+ *      statistics, so before anything is renamed into place).
+ *   2. If gradcam-centered, --save-maps or --curves needs mu, a first pass reads the
  *      activations batch by batch and sums each channel per image (threads
  *      over images), adding the per-image sums in image order.
  *   3. The main pass takes batches of whole images with all their targets,
@@ -226,7 +229,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     ir->double_buffered = pl.nbuf == 2;
 
     double t0 = tm_now_s();
-    if ((ir->active[CAM_CENTERED] || ir->save_maps) &&
+    if ((ir->active[CAM_CENTERED] || ir->save_maps || ir->causal) &&
         (rc = run_mu(ir, pl.budget, o->threads, err, errlen)) != 0)
         return rc;
     ir->t_mu = tm_now_s() - t0;
@@ -245,7 +248,9 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         goto done;
     if (bufs_alloc(&b, ir, &pl, &tsz, o->threads) < 0 ||
         (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec)))) ||
-        (rank == 0 && !(ir->img_sg = calloc((size_t)(m->N > 0 ? m->N : 1), sizeof(ci_sgn))))) {
+        (rank == 0 && !(ir->img_sg = calloc((size_t)(m->N > 0 ? m->N : 1), sizeof(ci_sgn)))) ||
+        (rank == 0 && ir->causal &&
+         !(ir->mass = calloc((size_t)(m->T ? m->T : 1) * CZ_NMASS, sizeof(double))))) {
         snprintf(err, errlen, "%s: -: out of memory for the batch buffers", m->path);
         rc = -2;
         if (P > 1) { /* the others would wait for this rank forever */
@@ -254,7 +259,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         }
         goto done;
     }
-    tg_ctx c = {m, ir, &lp, ir->mu, need, o->features_only};
+    tg_ctx c = {m, ir, &lp, ir->mu, need, o->features_only, ir->causal};
     prog_state prog;
     prog_start(&prog, o, index, m);
     prog.on = prog.on && rank == 0;
@@ -299,6 +304,20 @@ static int open_inputs(input_res *irs, const run_opts *o, char *err, size_t errl
             irs[i].active[VAR_SALIENCY] = 0;
         }
         irs[i].save_maps = o->save_maps;
+        irs[i].causal = o->ncurves > 0;
+        if (irs[i].causal && par_rank() == 0) { /* read and checked before OUTDIR is touched */
+            if (!(irs[i].cv = calloc(1, sizeof *irs[i].cv))) {
+                snprintf(err, errlen, "%s: -: out of memory", o->curves[i]);
+                rc = -2;
+                break;
+            }
+            if (cv_read(irs[i].cv, o->curves[i], m, err, errlen) < 0) {
+                free(irs[i].cv);
+                irs[i].cv = NULL;
+                rc = -1;
+                break;
+            }
+        }
         if (o->ninputs == 1)
             snprintf(irs[i].maps_name, sizeof irs[i].maps_name, "maps.h5");
         else
@@ -361,6 +380,13 @@ static void free_inputs(input_res *irs, int n)
         free(irs[i].rec);
         free(irs[i].img_sg);
         free(irs[i].pairs);
+        if (irs[i].cv)
+            cv_free(irs[i].cv);
+        free(irs[i].cv);
+        free(irs[i].mass);
+        if (irs[i].cz)
+            cz_free(irs[i].cz);
+        free(irs[i].cz);
         h5in_close(irs[i].f);
     }
     free(irs);
@@ -430,6 +456,9 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         irs[i].t_hash = dgf[i].seconds;
     }
     free(dgf);
+    for (int i = 0; rc == 0 && i < o->ninputs; i++) /* curves of these very files */
+        if (irs[i].cv && cv_check_input(irs[i].cv, irs[i].sha256, o->inputs[i], err, errlen) < 0)
+            rc = -1;
     for (int i = 0; i < o->ninputs && rc == 0 && rank == 0; i++)
         rc = run_stats_input(&irs[i], o, err, errlen);
     if (rc == 0 && rank == 0)

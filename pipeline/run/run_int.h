@@ -83,6 +83,7 @@ typedef struct {
     const double *mu;
     unsigned need;      /* cam_maps_sel mask */
     int features_only;  /* no image-resolution work */
+    int masses;         /* --curves: the completeness masses (cam_masses) */
 } tg_ctx;
 
 /* Sizes for input m (its largest image); the total in bytes. */

@@ -1,5 +1,6 @@
 /* target.c: one target's work, on a worker thread: its maps and sign tables
- * at feature resolution (tg_features), then each scored map upsampled to
+ * at feature resolution (tg_features; with --curves also the masses of the
+ * completeness fit, kernels/cam.c's cam_masses), then each scored map upsampled to
  * the image and localised (tg_localize); and the per-thread workspace both
  * use, sized once per input from its largest image (tg_plan).
  *
@@ -94,6 +95,8 @@ void tg_features(target_res *res, float *maps, const float *A, const float *G, i
     loc_cell_regions(w->region, h, wd, H, W, m->bxyxy + 4 * b0, m->bcls + b0, (int)nb, cls);
     sgn_tables(&res->sg[0], &res->sg[1], A, G, w->weights + (size_t)CAM_W_ALPHA * K,
                w->region, K, hw, w->sgn_work);
+    if (c->masses)
+        cam_masses(res->mass, A, G, w->weights + (size_t)CAM_W_ALPHA * K, c->mu, K, hw);
 }
 
 /* Image resolution: upsample each scored map and localise it. */
