@@ -471,6 +471,8 @@ class CellLinear:
             self.kind, self.cut = "linear", lin
             m = mods[lin.target]
             self.W64 = m.weight.detach().double().reshape(m.out_features, K, h * w).numpy()  # [out, K, n]
+            self.Wflat = np.ascontiguousarray(self.W64.reshape(m.out_features, -1).T)  # [K*n, out]
+            self.Wcell = np.ascontiguousarray(self.W64.transpose(2, 1, 0))  # [n, K, out]
             self.b64 = None if m.bias is None else m.bias.detach().double().numpy()
         elif _spatial_mean(nxt, mods):
             self.kind, self.cut = "mean", nxt
@@ -493,7 +495,7 @@ class CellLinear:
         state U), flattened to [B, out]."""
         U = np.asarray(U, np.float64).reshape(len(U), self.K, self.n)
         if self.kind == "linear":
-            z = np.einsum("bkc,okc->bo", U, self.W64)
+            z = U.reshape(len(U), -1) @ self.Wflat
             return z if self.b64 is None else z + self.b64
         return U.mean(axis=2)
 
@@ -510,8 +512,8 @@ class CellLinear:
     def contributions(self, GA, gref):
         """P [n, out] (float64 numpy) for g(A) [K, h, w] and g(ref) [K, h, w]."""
         D = (np.asarray(GA, np.float64) - np.asarray(gref, np.float64)).reshape(self.K, self.n)
-        if self.kind == "linear":
-            return np.einsum("kc,okc->co", D, self.W64)
+        if self.kind == "linear":  # P[c, o] = sum_k W[o, k, c] D[k, c]: n products [1, K] @ [K, out]
+            return np.matmul(np.ascontiguousarray(D.T)[:, None, :], self.Wcell)[:, 0, :]
         return D.T / self.n
 
 
@@ -598,12 +600,12 @@ class Evaluator:
             rows.append(np.stack([zA[0] - P[c].sum(0) for c in removed]))
         z = np.concatenate(rows).astype(np.float32)
         self.forwards += len(z)
-        return self.tail.torch.from_numpy(z.reshape((len(z),) + f.cut_shape()))
+        return z.reshape((len(z),) + f.cut_shape())
 
     def head(self, z):
+        """The tail from the cut on, for z [B, ...] (torch float32) -> logits [B, C] numpy."""
         step = max(self.batch, (1 << 22) // max(1, z[0].numel()))  # rows of the head are small
-        out = [self.fast.head(z[s:s + step]) for s in range(0, len(z), step)]
-        return self.tail.torch.cat(out).numpy()
+        return np.concatenate([self.fast.head(z[s:s + step]).numpy() for s in range(0, len(z), step)])
 
 
 def target_states(n, cells, orders, neg, rand_sets):
@@ -843,7 +845,7 @@ def plain_rows(ev, A, i, r, targets, cell_orders, cells, negs, rands):
 
 def run_all(a, inp, ev, cur, cell_orders, neg_mask, cells, refs):
     """Every state of every target, a chunk of images at a time.  With the cell-linear path,
-    the first image's rows are computed through the plain tail too: False (nothing filled) if
+    the first target's rows are computed through the plain tail too: False (nothing filled) if
     they differ by more than FAST_RTOL * (1 + |y|)."""
     torch = ev.tail.torch
     T, n = inp.T, ev.n
@@ -870,10 +872,10 @@ def run_all(a, inp, ev, cur, cell_orders, neg_mask, cells, refs):
             GA = ev.fast.g(acts).numpy()
             if c0 == 0:
                 i = group[0]
-                ts = range(starts[i], starts[i + 1])
+                ts = range(starts[i], starts[i] + 1)
                 for r in range(R):
                     yp = plain_rows(ev, acts[0], i, r, ts, cell_orders, cells, negs, rands)
-                    yf = ev.head(ev.fast_rows(GA[0], r, ts, cell_orders, cells, negs, rands))
+                    yf = ev.head(torch.from_numpy(ev.fast_rows(GA[0], r, ts, cell_orders, cells, negs, rands)))
                     if not (np.abs(yf - yp) <= FAST_RTOL * (1 + np.abs(yp))).all():
                         return False
                 ev.forwards = 0
@@ -883,7 +885,7 @@ def run_all(a, inp, ev, cur, cell_orders, neg_mask, cells, refs):
                 for r in range(R):
                     zs.append(ev.fast_rows(GA[i - i0], r, ts, cell_orders, cells, negs, rands))
                     where.append((i, r))
-            y = ev.head(torch.cat(zs))
+            y = ev.head(torch.from_numpy(np.concatenate(zs)))
             sizes = np.cumsum([0] + [len(z) for z in zs])
             outs = [y[sizes[j]:sizes[j + 1]] for j in range(len(zs))]
         else:
