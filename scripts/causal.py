@@ -573,9 +573,9 @@ class Evaluator:
         for s in range(0, len(keep), self.batch):
             m = torch.from_numpy(keep[s:s + self.batch].reshape(-1, 1, self.h, self.w))
             X = torch.where(m, A[None], ref[None])
-            out.append(self.tail(X, np.full(len(m), image)))
+            out.append(self.tail(X, np.full(len(m), image)).numpy())
             self.forwards += len(m)
-        return torch.cat(out).numpy()
+        return np.concatenate(out)
 
     def fast_rows(self, GA, r, targets, orders, cells, negs, rands):
         """The cell-linear path for one image at reference R: the rows of target_states (after
