@@ -380,7 +380,8 @@ class Tail:
             import torch.utils.mkldnn as mk
             gm = mk.to_mkldnn(copy.deepcopy(self.gm))
             x = self.x_rows(rows) if self.needs_x else None
-            y0, y1 = self.gm(x, A).numpy(), gm(x, A).numpy()
+            with torch.no_grad():
+                y0, y1 = self.gm(x, A).numpy(), gm(x, A).numpy()
         except Exception as e:  # noqa: BLE001 -- an optimisation: never fatal
             note("oneDNN cannot run the tail (%s); the plain tail runs" % gcexport.one_line(e, 200))
             return
