@@ -590,8 +590,9 @@ class Evaluator:
         torch = self.tail.torch
         out = []
         ref = self.ref_t[r]
-        for s in range(0, len(keep), self.batch):
-            m = torch.from_numpy(keep[s:s + self.batch].reshape(-1, 1, self.h, self.w))
+        step = min(self.batch, max(1, (1 << 26) // (self.K * self.n)))  # inputs of 256 MB at most
+        for s in range(0, len(keep), step):
+            m = torch.from_numpy(keep[s:s + step].reshape(-1, 1, self.h, self.w))
             X = torch.where(m, A[None], ref[None])
             out.append(self.tail(X, np.full(len(m), image)).numpy())
             self.forwards += len(m)
@@ -667,7 +668,8 @@ def parser():
     ap.add_argument("--references", default="zero,mu", metavar="LIST", help="zero, mu or both")
     ap.add_argument("--orders", default=None, metavar="LIST",
                     help="maps of maps.h5 and `random` (default: every map, then random)")
-    ap.add_argument("--batch", type=int, default=2048, metavar="N", help="states per forward pass")
+    ap.add_argument("--batch", type=int, default=2048, metavar="N",
+                    help="states per forward pass (at most 256 MB of layer values per pass)")
     ap.add_argument("--threads", type=int, default=2, metavar="N", help="torch threads")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
     return ap
