@@ -571,8 +571,9 @@ def check_layer(model, layer, inp):
 # --------------------------------------------------------------------------- the states
 
 class Evaluator:
-    """y for states of one image: evaluate(A_img [K, h, w], ref r, keep [B, n] bool, image) ->
-    logits [B, C] (float32 numpy).  The cell-linear path or the plain tail."""
+    """The logits of an image's states.  Plain tail: run_plain(A [K, h, w], r, keep [B, n] bool,
+    image) -> [B, C]; cell-linear path: fast_rows(...) -> the cut values of every row, then
+    head(z) -> [B, C].  forwards counts the rows evaluated."""
 
     def __init__(self, tail, fast, refs, K, h, w, batch):
         self.tail, self.fast, self.refs, self.batch = tail, fast, refs, batch
