@@ -65,7 +65,6 @@ if __name__ == "__main__":  # until run_main's handlers: a signal during the imp
 import difflib
 import hashlib
 import importlib.util
-import operator
 import os
 import time
 
@@ -112,13 +111,6 @@ def random_removals(seed, target, n, count, draws=CLAIM_DRAWS):
     default_rng([seed, target, 1]), each the first COUNT of rng.permutation(n)."""
     rng = np.random.default_rng([int(seed), int(target), 1])
     return [rng.permutation(int(n))[:int(count)] for _ in range(draws)]
-
-
-def ranks(order):
-    """Position of each cell in ORDER (the inverse permutation)."""
-    r = np.empty(len(order), np.int64)
-    r[order] = np.arange(len(order))
-    return r
 
 
 # --------------------------------------------------------------------------- reading the inputs
@@ -312,7 +304,7 @@ def network_input(inp, kind, i0, i1):
 
 _POINTWISE_MODULES = ("ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "ELU",
                       "Hardswish", "Hardsigmoid", "Identity", "Dropout", "Dropout2d", "Mish",
-                      "Softplus", "CELU", "SELU", "PReLU_NOT")
+                      "Softplus", "CELU", "SELU", "PReLU")
 
 
 def _pointwise_functions():
@@ -342,7 +334,6 @@ class Tail:
         self.torch = torch
 
     def _trace(self):
-        import torch
         import torch.fx as fx
         target_mod = self.module
 

@@ -460,7 +460,7 @@ def test_torchvision_resnet18_smoke(tmp_path, layer):
     d = str(tmp_path)
     write_input(os.path.join(d, "tv.h5"), A, logits.numpy(), labels, image, cls, layer=layer,
                 model="resnet18", pixels=px)
-    T, (K, h, w) = len(image), A.shape[1:]
+    T, (h, w) = len(image), A.shape[2:]
     m = rng.normal(size=(T, h, w))
     write_maps(os.path.join(d, "maps.h5"), {"gradcam-signed": m, "counterfactual": np.maximum(-m, 0)},
                A.mean(axis=(0, 2, 3)))
@@ -473,3 +473,10 @@ def test_torchvision_resnet18_smoke(tmp_path, layer):
     # the deletion curve ends at the all-reference score, the insertion curve at the original
     assert np.allclose(f["deletion"][:, :, :, -1], f["y/reference"][()][:, None, :])
     assert np.allclose(f["insertion"][:, :, :, -1], f["y/original"][()][None, None, :])
+    if layer == "layer4.0.conv1":  # the tail needs x: a file without /images/pixels is refused
+        write_input(os.path.join(d, "nopx.h5"), A, logits.numpy(), labels, image, cls, layer=layer,
+                    model="resnet18")
+        out = os.path.join(d, "c2.h5")
+        rc = causal.main(["--input", os.path.join(d, "nopx.h5"), "--maps", os.path.join(d, "maps.h5"),
+                          "--arch", "resnet18", "--random-init", "-o", out, "-q"])
+        assert rc == 1 and not os.path.exists(out)
