@@ -54,6 +54,8 @@ step "numpy reference, odd sizes, threshold 0.37 tolerance 4" e2e odd --threshol
 if [ "${SUITE:-}" != sanitizers ]; then   # Python only: once is enough
     step "exporters (pytest): gradients vs autograd and finite differences, scenes, VOC exporter, every bad input named in one line, resize modes, progress" \
         $PY -m pytest -q -p no:cacheprovider tests/test_exporters.py
+    step "causal.py (pytest): linear-head curves by hand, HiResCAM optimal, planted cell, random control, claim, every bad input in one line, torchvision resnet18" \
+        $PY -m pytest -q -p no:cacheprovider tests/test_causal.py
 fi
 step "planted-answer fixtures" $PY tests/planted.py "$BIN" "$T/planted"
 
