@@ -54,6 +54,7 @@ typedef struct {
     char maps_name[32];
     int save_maps;
     int name_col;                 /* targets.csv has the image_name column (any input has names) */
+    int64_t eig_images, eig_flips; /* eigencam: images computed, sign flips (walk.c) */
 } input_res;
 
 /* One target's results, as the workers leave them for the walk. */
@@ -61,6 +62,7 @@ typedef struct {
     loc_result loc[VAR_N];
     sgn_table sg[2];
     int has_box;
+    int eig_flip;    /* first target of its image with eigencam on: the image's flip (0/1); else -1 */
 } target_res;
 
 #endif

@@ -38,6 +38,10 @@ int walk_batch(walk_ctx *w, int64_t t0, int64_t nt, const target_res *res,
         sgn_add(&ir->tot[0], &r->sg[0]);
         sgn_add(&ir->tot[1], &r->sg[1]);
         ir->targets_without_box += !r->has_box;
+        if (r->eig_flip >= 0) { /* the first target of an image: its eigencam sign */
+            ir->eig_images++;
+            ir->eig_flips += r->eig_flip;
+        }
     }
     if (ferror(w->csv) || ferror(w->sgn)) {
         snprintf(err, errlen, "%s: -: write failed (disk full?)", w->o->outdir);
