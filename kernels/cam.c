@@ -60,7 +60,7 @@ int cam_is_signed(int v)
 size_t cam_work_doubles(int K, int hw)
 {
     (void)K;
-    return (size_t)9 * (size_t)hw;
+    return (size_t)CAM_WORK_PER_PIXEL * (size_t)hw;
 }
 
 static double relu(double x) { return x > 0.0 ? x : 0.0; }

@@ -43,7 +43,8 @@ const char *cam_name(int v);
 /* 1 when variant v is defined without a ReLU (its map can be negative). */
 int cam_is_signed(int v);
 
-/* Size in doubles of the work buffer cam_maps needs. */
+/* Size in doubles of the work buffer cam_maps needs: CAM_WORK_PER_PIXEL * hw. */
+#define CAM_WORK_PER_PIXEL 9
 size_t cam_work_doubles(int K, int hw);
 
 /* a: (K, hw), g: (K, hw), mu: (K) or NULL (centered then uses mu = 0)
