@@ -101,6 +101,14 @@ static double dot4(const double *x, const double *y, int n)
     return (s0 + s1) + (s2 + s3);
 }
 
+/* y[i] += a x[i]: independent lanes, vectorisable, the same result at any
+ * vector width (sums over k stay in order k = 0..K-1 per entry). */
+static void axpy_d(double *restrict y, double a, const double *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
 /* X = A - per-channel mean (both (K, hw)); 1 when X has a non-zero. */
 static int centre(double *X, const float *a, int K, int hw)
 {
@@ -182,12 +190,8 @@ int eig_map(float *map, int *flipped, const float *a, int K, int hw, double *wor
         memset(Gm, 0, (size_t)n * n * sizeof(double));
         for (int k = 0; k < K; k++) {
             const double *xk = X + (size_t)k * hw;
-            for (int j = 0; j < hw; j++) {
-                double xj = xk[j];
-                double *gj = Gm + (size_t)j * n;
-                for (int i = j; i < hw; i++)
-                    gj[i] += xk[i] * xj;
-            }
+            for (int j = 0; j < hw; j++)
+                axpy_d(Gm + (size_t)j * n + j, xk[j], xk + j, hw - j);
         }
     }
     for (int j = 0; j < n; j++)
