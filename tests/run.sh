@@ -46,9 +46,11 @@ fixture f32 --seed 11 --images 25 --channels 64 --fh 12 --fw 12 --saliency
 fixture f16 --seed 12 --images 25 --channels 64 --fh 12 --fw 12 --dtype f16 \
     --activation pre-activation --width 96 --height 72
 fixture odd --seed 13 --images 9 --channels 7 --fh 5 --fw 3 --height 37 --width 53
+fixture wide --seed 14 --images 12 --channels 40 --fh 4 --fw 5 --height 40 --width 50
 step "numpy reference, K=64 12x12 float32 + saliency" e2e f32
 step "numpy reference, float16 pre-activation" e2e f16
 step "numpy reference, odd sizes, threshold 0.37 tolerance 4" e2e odd --threshold 0.37 --tolerance 4
+step "numpy reference, more channels than cells (eigencam on the cells' Gram matrix)" e2e wide
 
 # --- planted answers --------------------------------------------------------
 if [ "${SUITE:-}" != sanitizers ]; then   # Python only: once is enough

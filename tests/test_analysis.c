@@ -112,6 +112,9 @@ static void test_cam_hand(void **state)
         [CAM_XGRADCAM] = {3 / x, 0, 8 / x, 0},
         /* channel 0: a = 1 / (2 + 3 + 1e-6), w0 = 4a; channel 1: ReLU(G) = 0 */
         [CAM_GRADCAMPP] = {4 / p, 0, 8 / p, 0},
+        /* ReLU(G A): channel 0 [1 0 2 0], channel 1 [0 0 0 -2] -> 0 */
+        [CAM_ELEMENTWISE] = {1, 0, 2, 0},
+        /* eigencam is per image (kernels/eigencam.c): zeros here */
     };
     for (int ref = 0; ref < 2; ref++) {
         if (ref)
@@ -135,7 +138,7 @@ static void test_cam_centered_shift(void **state)
     (void)state;
     enum { K = 5, HW = 9 };
     float A[K * HW], As[K * HW], G[K * HW], m1[CAM_NMAPS * HW], m2[CAM_NMAPS * HW];
-    double mu[K], mus[K], w[CAM_NW * K], work[8 * HW];
+    double mu[K], mus[K], w[CAM_NW * K], work[CAM_WORK_PER_PIXEL * HW];
     fill(A, K * HW, 0);
     fill(G, K * HW, 0);
     for (int k = 0; k < K; k++) {
@@ -239,7 +242,7 @@ static void test_sign_invariants(void **state)
     (void)state;
     enum { K = 37, HW = 30 };
     float A[K * HW], G[K * HW], m[CAM_NMAPS * HW];
-    double w[CAM_NW * K], work[8 * HW];
+    double w[CAM_NW * K], work[CAM_WORK_PER_PIXEL * HW];
     uint8_t region[HW];
     for (int it = 0; it < 20; it++) {
         fill(A, K * HW, it % 2);

@@ -64,6 +64,7 @@ typedef struct {
     cv_file *cv;                  /* its curves file (rank 0), or NULL */
     double *mass;                 /* (T, CZ_NMASS) masses for the completeness fit (rank 0) */
     cz_res *cz;                   /* the curves' statistics, or NULL */
+    int64_t eig_images, eig_flips; /* eigencam: images computed, sign flips (walk.c) */
 } input_res;
 
 /* One target's results, as the workers leave them for the walk. */
@@ -72,6 +73,7 @@ typedef struct {
     sgn_table sg[2];
     int has_box;
     double mass[CZ_NMASS];        /* only with --curves (cam_masses) */
+    int eig_flip;    /* first target of its image with eigencam on: the image's flip (0/1); else -1 */
 } target_res;
 
 #endif

@@ -391,6 +391,12 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o, int index)
     jw_obj_end(w);
     if (ir->cv && ir->cz)
         json_causal(w, ir, o, index);
+    if (ir->active[CAM_EIGENCAM]) { /* images with targets, and how often the sign rule flipped LAPACK's */
+        jw_obj(w, "eigencam");
+        jw_int(w, "images", ir->eig_images);
+        jw_int(w, "sign_flips", ir->eig_flips);
+        jw_obj_end(w);
+    }
     jw_obj_end(w);
 }
 

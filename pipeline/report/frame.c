@@ -121,7 +121,23 @@ static void method(FILE *md, const rp_study *st)
         "| `hirescam`, `hirescam-signed` | `sum_k G^k * A^k`, with and without ReLU |\n"
         "| `layercam` | `ReLU(sum_k ReLU(G^k) * A^k)` |\n"
         "| `xgradcam` | `ReLU(sum_k w_k A^k)`, `w_k = sum G*A / sum A` |\n"
-        "| `gradcam++` | `ReLU(sum_k w_k A^k)`, pytorch-grad-cam's weights |\n"
+        "| `gradcam++` | `ReLU(sum_k w_k A^k)`, pytorch-grad-cam's weights |\n");
+    /* the variants added later, only when the summary has them (older summaries
+       give the same REPORT.md as before) */
+    int has_ew = 0, has_eig = 0;
+    for (int i = 0; i < st->n; i++) {
+        has_ew |= st->in[i].var[CAM_ELEMENTWISE].present;
+        has_eig |= st->in[i].var[CAM_EIGENCAM].present;
+    }
+    if (has_ew)
+        fprintf(md, "| `gradcam-elementwise` | `ReLU(sum_k ReLU(G^k * A^k))` (pytorch-grad-cam's "
+                    "GradCAMElementWise) |\n");
+    if (has_eig)
+        fprintf(md, "| `eigencam` | `ReLU(X v)`: `X` the image's activations (cells x channels) "
+                    "centred per channel, `v` its first principal component, signed so that its "
+                    "largest component is positive; no gradient, one map per image "
+                    "(pytorch-grad-cam's EigenCAM) |\n");
+    fprintf(md,
         "| `saliency` | the input gradient given in the file, at image resolution |\n\n"
         "### Inputs (one network and one tapped layer each)\n\n"
         "| input | network | layer | activation | dataset | images | targets scored (of all) "

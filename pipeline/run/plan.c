@@ -23,7 +23,8 @@ int64_t plan_image_bytes(const h5in_meta *m, int64_t i, int sal)
     int64_t per_t = khw * 4 + (int64_t)sizeof(target_res) + CAM_NMAPS * m->h * m->w * 4;
     if (sal)
         per_t += m->sal_h * m->sal_w * 4;
-    return khw * 4 + nt * per_t;
+    /* the image's A, its eigencam map and status, its targets */
+    return khw * 4 + m->h * m->w * 4 + 2 * (int64_t)sizeof(int) + nt * per_t;
 }
 
 /* MPI shards:

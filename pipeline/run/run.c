@@ -49,6 +49,7 @@
 #include "pipeline/output/targets_csv.h"
 #include "pipeline/run/mpi_shim.h"
 
+#include <dlfcn.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -90,6 +91,8 @@ static int open_maps(input_res *ir, od_set *od, maps_out **mo, char *err, size_t
 typedef struct {
     reader rd[2];
     float *maps;
+    float *eig;         /* (max_imgs, h*w): the batch's eigencam maps, or NULL */
+    int *eig_flip, *eig_rc; /* (max_imgs) */
     target_res *res;
     tg_work *ws;
     int nws;
@@ -108,12 +111,15 @@ static void bufs_free(pass_bufs *b)
         free(b->rd[k].S);
     }
     free(b->maps);
+    free(b->eig);
+    free(b->eig_flip);
+    free(b->eig_rc);
     free(b->res);
     memset(b, 0, sizeof *b);
 }
 
 static int bufs_alloc(pass_bufs *b, input_res *ir, const run_plan *pl, const tg_size *tsz,
-                      int threads)
+                      int threads, int eig)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
     int64_t khw = m->K * m->h * m->w;
@@ -131,6 +137,13 @@ static int bufs_alloc(pass_bufs *b, input_res *ir, const run_plan *pl, const tg_
         ok = ok && b->rd[k].A && b->rd[k].G && (!sal || b->rd[k].S);
     }
     b->maps = malloc(tcap * b->maps_per_t * sizeof(float));
+    if (eig) {
+        size_t icap = (size_t)(pl->max_imgs ? pl->max_imgs : 1);
+        b->eig = malloc(icap * (size_t)(m->h * m->w) * sizeof(float));
+        b->eig_flip = malloc(icap * sizeof(int));
+        b->eig_rc = malloc(icap * sizeof(int));
+        ok = ok && b->eig && b->eig_flip && b->eig_rc;
+    }
     b->res = malloc(tcap * sizeof(target_res));
     b->ws = calloc((size_t)threads, sizeof(tg_work));
     b->nws = threads;
@@ -138,6 +151,32 @@ static int bufs_alloc(pass_bufs *b, input_res *ir, const run_plan *pl, const tg_
     for (int i = 0; ok && i < threads; i++)
         ok = tg_alloc(&b->ws[i], tsz) == 0;
     return ok ? 0 : -1;
+}
+
+/* The eigencam maps of images [i0, i1) of a batch (A: their activations),
+ * one image per call, on the workers; images without targets are skipped
+ * (no map needs them). 0, or -1 with err naming the first image (in image
+ * order) LAPACK failed on. */
+static int eig_batch(pass_bufs *b, const h5in_meta *m, const float *A, int64_t i0, int64_t i1,
+                     const tg_ctx *c, int threads, char *err, size_t errlen)
+{
+    int64_t khw = m->K * m->h * m->w, hw = m->h * m->w;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t j = i - i0;
+        b->eig_flip[j] = 0;
+        b->eig_rc[j] = m->tfirst[i + 1] > m->tfirst[i]
+                           ? tg_eigencam(b->eig + j * hw, &b->eig_flip[j], A + j * khw, c,
+                                         &b->ws[omp_get_thread_num()])
+                           : 0;
+    }
+    for (int64_t i = i0; i < i1; i++)
+        if (b->eig_rc[i - i0] != 0) {
+            snprintf(err, errlen, "%s: /activations: eigencam: LAPACK dsyevd failed on image %lld "
+                     "(info %d)", m->path, (long long)i, b->eig_rc[i - i0]);
+            return -1;
+        }
+    return 0;
 }
 
 /* The main pass over this rank's batches: batch 0 read on this thread; then
@@ -149,7 +188,7 @@ static int main_pass(input_res *ir, const run_plan *pl, pass_bufs *b, const tg_c
                      walk_ctx *wc, stash *st, int threads, char *err, size_t errlen)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
-    int64_t khw = m->K * m->h * m->w;
+    int64_t khw = m->K * m->h * m->w, hw = m->h * m->w;
     int sal = ir->active[VAR_SALIENCY], nbuf = pl->nbuf, rank = par_rank(), rc = 0;
     const int64_t *bstart = pl->bstart;
     size_t mpt = b->maps_per_t;
@@ -165,7 +204,7 @@ static int main_pass(input_res *ir, const run_plan *pl, pass_bufs *b, const tg_c
             return -1;
         }
         /* this batch's range first: with one buffer, next is cur (read after) */
-        int64_t i0 = cur->i0, t0b = cur->t0, nt = cur->nt;
+        int64_t i0 = cur->i0, i1 = cur->i1, t0b = cur->t0, nt = cur->nt;
         const float *A = cur->A, *G = cur->G, *S = cur->S;
         pthread_t th;
         int async = 0;
@@ -177,11 +216,17 @@ static int main_pass(input_res *ir, const run_plan *pl, pass_bufs *b, const tg_c
                 async = pthread_create(&th, NULL, reader_main, next) == 0;
         }
         double tf = tm_now_s();
+        if (b->eig && (rc = eig_batch(b, m, A, i0, i1, c, threads, err, errlen)) != 0) {
+            if (async)
+                pthread_join(th, NULL);
+            return rc;
+        }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (int64_t j = 0; j < nt; j++) {
-            int64_t t = t0b + j;
-            tg_features(&b->res[j], b->maps + j * mpt, A + (m->timg[t] - i0) * khw, G + j * khw,
-                        t, c, &b->ws[omp_get_thread_num()]);
+            int64_t t = t0b + j, im = m->timg[t] - i0;
+            const float *E = b->eig ? b->eig + im * hw : NULL;
+            tg_features(&b->res[j], b->maps + j * mpt, A + im * khw, G + j * khw, E,
+                        b->eig ? b->eig_flip[im] : 0, t, c, &b->ws[omp_get_thread_num()]);
         }
         double tl = tm_now_s();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
@@ -223,7 +268,12 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     loc_params lp = {o->threshold, o->tolerance};
     tg_size tsz;
     run_plan pl;
-    tg_plan(&tsz, m);
+    int eig = ir->active[CAM_EIGENCAM] || o->features_only;
+    if (tg_plan(&tsz, m, eig) < 0) {
+        snprintf(err, errlen, "%s: -: eigencam: LAPACK's workspace query failed (K %lld, %lld "
+                 "cells)", m->path, (long long)m->K, (long long)(m->h * m->w));
+        return -2;
+    }
     if ((rc = plan_memory(&pl, m, o, sal, tg_total(&tsz), err, errlen)) != 0)
         return rc;
     ir->double_buffered = pl.nbuf == 2;
@@ -246,7 +296,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     memset(&b, 0, sizeof b);
     if ((rc = plan_batches(&pl, m, sal, rank, P, err, errlen)) != 0)
         goto done;
-    if (bufs_alloc(&b, ir, &pl, &tsz, o->threads) < 0 ||
+    if (bufs_alloc(&b, ir, &pl, &tsz, o->threads, eig) < 0 ||
         (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec)))) ||
         (rank == 0 && !(ir->img_sg = calloc((size_t)(m->N > 0 ? m->N : 1), sizeof(ci_sgn)))) ||
         (rank == 0 && ir->causal &&
@@ -392,8 +442,25 @@ static void free_inputs(input_res *irs, int n)
     free(irs);
 }
 
+/* eigencam's LAPACK calls run one per worker thread. install-deps.sh installs
+ * the reference BLAS (single-threaded); if the system's libblas.so.3 is a
+ * multithreaded OpenBLAS instead, it is told to use one thread, so that no
+ * result depends on its thread count either. */
+static void blas_one_thread(void)
+{
+    void *h = dlopen(NULL, RTLD_NOW);
+    if (!h)
+        return;
+    void (*set)(int);
+    *(void **)&set = dlsym(h, "openblas_set_num_threads");
+    if (set)
+        set(1);
+    dlclose(h);
+}
+
 int run_study(const run_opts *o, char *err, size_t errlen)
 {
+    blas_one_thread();
     double t_start = tm_now_s();
     od_set od;
     input_res *irs = calloc((size_t)o->ninputs, sizeof *irs);

@@ -42,6 +42,10 @@ int walk_batch(walk_ctx *w, int64_t t0, int64_t nt, const target_res *res,
         ir->targets_without_box += !r->has_box;
         if (ir->mass)
             memcpy(ir->mass + t * CZ_NMASS, r->mass, sizeof r->mass);
+        if (r->eig_flip >= 0) { /* the first target of an image: its eigencam sign */
+            ir->eig_images++;
+            ir->eig_flips += r->eig_flip;
+        }
     }
     if (ferror(w->csv) || ferror(w->sgn)) {
         snprintf(err, errlen, "%s: -: write failed (disk full?)", w->o->outdir);
