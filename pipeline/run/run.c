@@ -56,8 +56,11 @@
 #include <string.h>
 
 /* maps.h5 of this input (rank 0, --save-maps), opened with mu written; the
- * outcome is every rank's. 0, or -2 with err. */
-static int open_maps(input_res *ir, od_set *od, maps_out **mo, char *err, size_t errlen)
+ * outcome is every rank's. Under --features-only no variant is scored, but
+ * every map is computed: the maps of the --variants selection are saved
+ * (the fast first step of Question 6's flow). 0, or -2 with err. */
+static int open_maps(input_res *ir, const run_opts *o, od_set *od, maps_out **mo, char *err,
+                     size_t errlen)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
     int rc = 0;
@@ -66,7 +69,7 @@ static int open_maps(input_res *ir, od_set *od, maps_out **mo, char *err, size_t
         const char *names[CAM_NMAPS];
         int vidx[CAM_NMAPS], nv = 0;
         for (int v = 0; v < CAM_NMAPS; v++)
-            if (ir->active[v]) {
+            if (ir->active[v] || (o->features_only && ((o->variants >> v) & 1u))) {
                 names[nv] = cam_name(v);
                 vidx[nv++] = v;
             }
@@ -286,7 +289,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     t0 = tm_now_s();
 
     maps_out *mo = NULL;
-    if ((rc = open_maps(ir, od, &mo, err, errlen)) != 0)
+    if ((rc = open_maps(ir, o, od, &mo, err, errlen)) != 0)
         return rc;
     unsigned need = 0;
     for (int v = 0; v < CAM_NMAPS; v++)
