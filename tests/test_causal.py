@@ -480,3 +480,14 @@ def test_torchvision_resnet18_smoke(tmp_path, layer):
         rc = causal.main(["--input", os.path.join(d, "nopx.h5"), "--maps", os.path.join(d, "maps.h5"),
                           "--arch", "resnet18", "--random-init", "-o", out, "-q"])
         assert rc == 1 and not os.path.exists(out)
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_threads_and_batch_change_nothing(tmp_path, flat):
+    """1 thread and a batch of 2048 against 2 threads and a batch of 7: the same values (both
+    paths; the plain tail's rows are independent in eval mode)."""
+    L = Linear(str(tmp_path), N=40, flat=flat)
+    a = L.run("--threads", "1", out="t1.h5")
+    b = L.run("--threads", "2", "--batch", "7", out="t2.h5")
+    for k in ("y/original", "y/reference", "deletion", "insertion", "claim/target", "claim/others"):
+        assert np.array_equal(a[k][()], b[k][()]), k
