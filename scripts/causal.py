@@ -714,6 +714,9 @@ def pick_orders(a, maps):
             close = difflib.get_close_matches(o, maps.names + [RANDOM], n=3, cutoff=0.6)
             raise ExportError("--orders " + a.orders, "%r is not a map of %s%s (it has: %s, and random)" % (
                 o, maps.path, "; close: " + ", ".join(close) if close else "", ", ".join(maps.names)))
+    if want == [RANDOM]:
+        raise ExportError("--orders " + a.orders, "random alone: give at least one map of %s (the "
+                          "curves file holds the maps' orders, random is their control)" % maps.path)
     return [o for o in maps.names if o in want] + ([RANDOM] if RANDOM in want else [])
 
 
