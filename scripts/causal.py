@@ -34,11 +34,13 @@ is refused only when x is needed.
 Speed.  When the tail starts with per-position operations (ReLU, GELU, ... : they commute with
 replacing whole cells) followed by an affine map that mixes cells (flatten + Linear, or a
 spatial mean), the affine map of a state is the reference's plus the sum of the kept cells'
-contributions: z = L(g(ref)) + keep @ P with P[c] = L_lin(cell c of g(A) - g(ref)).  The rest of
-the tail then runs on z.  This "cell-linear" path is exact up to float32 rounding; it is checked
-against the plain tail on random states of the first image, and not used (with a note) if they
-differ by more than 1e-4 * (1 + |y|).  Otherwise every state is a forward of the tail, in
-batches of --batch states, duplicate states of an image computed once.
+contributions: z = L(g(ref)) + keep @ P with P[c] = L_lin(cell c of g(A) - g(ref)), so a
+curve is a running sum of P along the order (in float64).  The rest of the tail then runs on z
+(float32).  This "cell-linear" path is exact up to rounding; every state of the first target is
+also run through the plain tail, and the path is dropped (with a note) if they differ by more
+than 1e-4 * (1 + |y|).  Otherwise every state is a forward of the tail (its Linear and Conv
+layers through oneDNN when that gives the same logits), in batches of --batch states (at most
+256 MB of layer values), duplicate states of an image computed once.
 
 Checks before anything is written: tail(A) must reproduce /images/scores[image, class] for every
 target (|diff| <= 1e-3 * (1 + |score|)), else the weights or the layer are wrong.
@@ -714,6 +716,9 @@ def pick_orders(a, maps):
             close = difflib.get_close_matches(o, maps.names + [RANDOM], n=3, cutoff=0.6)
             raise ExportError("--orders " + a.orders, "%r is not a map of %s%s (it has: %s, and random)" % (
                 o, maps.path, "; close: " + ", ".join(close) if close else "", ", ".join(maps.names)))
+    if want == [RANDOM]:
+        raise ExportError("--orders " + a.orders, "random alone: give at least one map of %s (the "
+                          "curves file holds the maps' orders, random is their control)" % maps.path)
     return [o for o in maps.names if o in want] + ([RANDOM] if RANDOM in want else [])
 
 
