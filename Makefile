@@ -29,6 +29,10 @@ PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null)
 CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 JANSSON_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null)
+# LAPACK (eigencam: dsyevd through LAPACKE), Debian's reference LAPACK and BLAS
+# (liblapacke-dev, liblapack-dev, libblas-dev: single-threaded, deterministic).
+LAPACK_CFLAGS := $(shell pkg-config --cflags lapacke 2>/dev/null)
+LAPACK_LIBS   := $(shell pkg-config --libs lapacke 2>/dev/null || echo -llapacke) -llapack -lblas
 
 # make MPI=1: the same engine against Open MPI and parallel HDF5, in build-mpi/ and
 # bin-mpi/ (the serial build stays the default and needs no MPI).
@@ -43,10 +47,10 @@ endif
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS  := -std=c11 -I. $(OPT) -fno-trapping-math -g $(WARN) -fopenmp $(SAN) $(HDF5_CFLAGS) $(PNG_CFLAGS) \
-           $(JANSSON_CFLAGS) \
+           $(JANSSON_CFLAGS) $(LAPACK_CFLAGS) \
            -DGCS_VERSION='"$(VERSION)"' -D_DEFAULT_SOURCE
 LDFLAGS := -fopenmp -pthread $(SAN)
-LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) -lm
+LDLIBS  := $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(LAPACK_LIBS) -lm
 
 # The tree is built by folder: every .c under kernels/, analysis/ and the folders of pipeline/
 # (one wildcard each, no hand list). Two programs: the study's command (pipeline/main.c) and the
@@ -198,8 +202,9 @@ fuzz: deps
 	$(FUZZ_CC) $(HDF5_CFLAGS) tests/fuzz/fuzz_h5in.c $(wildcard pipeline/input/*.c) -I. \
 	    $(HDF5_LIBS) $(CRYPTO_LIBS) -lm -o build-fuzz/fuzz_h5in
 	$(FUZZ_CC) -fopenmp -std=c11 -D_DEFAULT_SOURCE $(HDF5_CFLAGS) $(PNG_CFLAGS) $(JANSSON_CFLAGS) \
-	    tests/fuzz/fuzz_summary.c $(filter-out $(MAINS),$(SOURCES)) -I. \
-	    $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) -lm -o build-fuzz/fuzz_summary
+	    $(LAPACK_CFLAGS) tests/fuzz/fuzz_summary.c $(filter-out $(MAINS),$(SOURCES)) -I. \
+	    $(HDF5_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(LAPACK_LIBS) -lm \
+	    -o build-fuzz/fuzz_summary
 	build-fuzz/fuzz_h5in -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 $(FUZZ_KEEP) \
 	    -artifact_prefix=tests/fuzz/crashes/h5in- -print_final_stats=1 \
 	    build-fuzz/corpus-h5in tests/fuzz/seeds-h5in || \

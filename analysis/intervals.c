@@ -6,13 +6,18 @@
  * metric is folded into per-image numerators and denominators and handed to
  * the image bootstrap of stats.c (1,000 resamples by default, fixed seed):
  *   BoxAcc, pointing, energy: sum over the image's scored targets / their
- *     number; MaxBoxAcc: BoxAcc at the threshold chosen on the full data
- *     (the selection itself is not resampled, so the interval is slightly
- *     optimistic; stated in README); MaxBoxAccV2: the mean of the three
- *     IoU levels' hits at their chosen thresholds;
- *   enrichment: sum of shares / sum of area shares over eligible targets.
+ *     number (st_boot_ratio);
+ *   MaxBoxAcc and MaxBoxAccV2: per image, the number of its scored targets
+ *     hit at each of the 100 thresholds (one row of 100 counters; three
+ *     rows for V2, one per IoU level); st_boot_max takes, in each resample,
+ *     the best threshold on the resampled images (V2: per level, then the
+ *     mean of the three levels), so the threshold choice is resampled too;
+ *   enrichment: sum of shares / sum of area shares over eligible targets;
+ *   sign-table shares: per image, the sums of its targets' NN (NP) products
+ *     and of the positive (negative) mass, a ratio of resampled sums.
  * A paired comparison folds A - B per image with the same denominator, so
- * the resampled difference keeps the pairing; binary metrics also get
+ * the resampled difference keeps the pairing (MaxBoxAcc: each variant's own
+ * best threshold in each resample, max_a - max_b); binary metrics also get
  * McNemar's exact test on the discordant targets.
  *
  * Thread safety: pure; the bootstrap runs its own OpenMP loop.
@@ -77,20 +82,35 @@ static double value(const ci_rec *r, int metric, int norm, int thr)
     }
 }
 
+/* Per-image buffers: a, b, d for st_boot_ratio; ca (N, 3, LOC_NTHR),
+ * cb (N, 1, LOC_NTHR) and cd (N) hit counts for st_boot_max; its work. */
 typedef struct {
     double *a, *b, *d;
+    uint32_t *ca, *cb, *cd;
     void *work;
 } bufs;
+
+static void bufs_free(bufs *u)
+{
+    free(u->a); free(u->b); free(u->d);
+    free(u->ca); free(u->cb); free(u->cd);
+    free(u->work);
+}
 
 static int bufs_alloc(bufs *u, const ci_ctx *c)
 {
     size_t n = (size_t)c->N;
+    unsigned long w1 = st_boot_work_bytes(c->N, c->B, c->threads);
+    unsigned long w2 = st_boot_max_work_bytes(c->N, 3, LOC_NTHR, c->B, c->threads);
     u->a = calloc(n, sizeof(double));
     u->b = calloc(n, sizeof(double));
     u->d = calloc(n, sizeof(double));
-    u->work = malloc(st_boot_work_bytes(c->N, c->B, c->threads));
-    if (!u->a || !u->b || !u->d || !u->work) {
-        free(u->a); free(u->b); free(u->d); free(u->work);
+    u->ca = calloc(n * 3 * LOC_NTHR, sizeof(uint32_t));
+    u->cb = calloc(n * LOC_NTHR, sizeof(uint32_t));
+    u->cd = calloc(n, sizeof(uint32_t));
+    u->work = malloc(w1 > w2 ? w1 : w2);
+    if (!u->a || !u->b || !u->d || !u->ca || !u->cb || !u->cd || !u->work) {
+        bufs_free(u);
         return -1;
     }
     return 0;
@@ -103,11 +123,6 @@ static void bufs_clear(bufs *u, const ci_ctx *c)
     memset(u->d, 0, (size_t)c->N * sizeof(double));
 }
 
-static void bufs_free(bufs *u)
-{
-    free(u->a); free(u->b); free(u->d); free(u->work);
-}
-
 static const ci_rec *rec_of(const ci_ctx *c, int64_t t, int v)
 {
     return &c->rec[t * c->stride + v];
@@ -118,7 +133,39 @@ static void boot(double ci[2], const ci_ctx *c, bufs *u, int paired)
     st_boot_ratio(ci, u->a, paired ? u->b : NULL, u->d, c->N, c->B, c->seed, c->threads, u->work);
 }
 
-int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v, const agg_metrics *m)
+/* cnt: (N, L, LOC_NTHR) <- per image, its scored targets hit at each
+ * threshold under variant v and norm: L = 1, the box at IoU >= 0.5 (curve);
+ * L = 3, any component at IoU 0.3 / 0.5 / 0.7 (V2). den: (N) <- the number
+ * of scored targets per image, when not NULL. */
+static void fold_counts(uint32_t *cnt, uint32_t *den, const ci_ctx *c, int v, int norm, int L)
+{
+    memset(cnt, 0, (size_t)c->N * (size_t)L * LOC_NTHR * sizeof *cnt);
+    if (den)
+        memset(den, 0, (size_t)c->N * sizeof *den);
+    for (int64_t t = 0; t < c->T; t++) {
+        const ci_rec *r = rec_of(c, t, v);
+        if (!r->scored)
+            continue;
+        int64_t i = c->timg[t];
+        if (den)
+            den[i]++;
+        for (int l = 0; l < L; l++) {
+            const uint8_t *bits = L == 1 ? r->curve[norm] : r->any[norm][l];
+            uint32_t *row = cnt + ((size_t)i * (size_t)L + (size_t)l) * LOC_NTHR;
+            for (int j = 0; j < LOC_NTHR; j++)
+                row[j] += (uint32_t)bit(bits, j);
+        }
+    }
+}
+
+/* 0, or -1 when out of memory (the callers have B >= 2 and N >= 1). */
+static int boot_max(double ci[2], const ci_ctx *c, bufs *u, int L, int paired)
+{
+    return st_boot_max(ci, u->ca, paired ? u->cb : NULL, u->cd, c->N, L, LOC_NTHR, c->B,
+                       c->seed, c->threads, u->work);
+}
+
+int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v)
 {
     bufs u;
     memset(out, 0, sizeof *out);
@@ -127,25 +174,21 @@ int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v, const agg_metric
     if (bufs_alloc(&u, c) < 0)
         return -1;
     for (int n = 0; n < LOC_NNORM; n++) {
-        for (int metric = 0; metric < 3; metric++) {
-            bufs_clear(&u, c);
-            for (int64_t t = 0; t < c->T; t++) {
-                const ci_rec *r = rec_of(c, t, v);
-                if (!r->scored)
-                    continue;
-                int64_t i = c->timg[t];
-                u.d[i] += 1;
-                if (metric == 0)
-                    u.a[i] += r->hit[n];
-                else if (metric == 1)
-                    u.a[i] += bit(r->curve[n], m->maxboxacc_i[n]);
-                else
-                    u.a[i] += (bit(r->any[n][0], m->v2_t[n][0]) + bit(r->any[n][1], m->v2_t[n][1]) +
-                               bit(r->any[n][2], m->v2_t[n][2])) / 3.0;
-            }
-            boot(metric == 0 ? out->boxacc[n] : metric == 1 ? out->maxboxacc[n]
-                                                            : out->maxboxacc_v2[n],
-                 c, &u, 0);
+        bufs_clear(&u, c);
+        for (int64_t t = 0; t < c->T; t++) {
+            const ci_rec *r = rec_of(c, t, v);
+            if (!r->scored)
+                continue;
+            u.d[c->timg[t]] += 1;
+            u.a[c->timg[t]] += r->hit[n];
+        }
+        boot(out->boxacc[n], c, &u, 0);
+        fold_counts(u.ca, u.cd, c, v, n, 1);
+        int bad = boot_max(out->maxboxacc[n], c, &u, 1, 0) < 0;
+        fold_counts(u.ca, NULL, c, v, n, 3);
+        if (bad || boot_max(out->maxboxacc_v2[n], c, &u, 3, 0) < 0) {
+            bufs_free(&u);
+            return -1;
         }
     }
     for (int metric = CI_POINTING; metric <= CI_ENERGY; metric++) {
@@ -230,9 +273,72 @@ int ci_pair_compute(ci_pair *out, const ci_ctx *c, int va, const agg_metrics *ma
     }
     if (out->binary)
         out->p = st_mcnemar_exact(out->a_only, out->b_only);
-    if (have) {
+    int rc = 0;
+    if (have && metric == CI_MAXBOXACC) {
+        fold_counts(u.ca, u.cd, c, va, norm, 1);
+        fold_counts(u.cb, NULL, c, vb, norm, 1);
+        rc = boot_max(out->ci, c, &u, 1, 1);
+    } else if (have) {
         boot(out->ci, c, &u, 1);
-        bufs_free(&u);
     }
+    if (have)
+        bufs_free(&u);
+    return rc;
+}
+
+void ci_sgn_add(ci_sgn *acc, const sgn_table tab[2])
+{
+    static const int cell[CI_NSUM] = {0, 8, 2, 6}; /* PP, NN, PN, NP (sign.h's order) */
+    for (int k = 0; k < 2; k++)
+        for (int r = 0; r < SGN_NREG; r++)
+            for (int q = 0; q < CI_NSUM; q++)
+                acc->s[k][r][q] += tab[k].s[r][cell[q]];
+}
+
+double ci_share(const sgn_table *t, int region, int which)
+{
+    static const int cells[CI_NSHARE][2] = {{8, 0}, {6, 2}}; /* {NN, PP}, {NP, PN} */
+    double part = 0, other = 0;
+    for (int r = 0; r < SGN_NREG; r++)
+        if (r == region || region == SGN_NREG) {
+            part += t->s[r][cells[which][0]];
+            other += t->s[r][cells[which][1]];
+        }
+    double mass = part + other;
+    if (which == CI_NP_SHARE) { /* negative products: the mass is -(PN + NP) */
+        part = -part;
+        mass = -mass;
+    }
+    return mass > 0 ? part / mass : -1.0;
+}
+
+int ci_share_compute(double ci[2], const ci_ctx *c, const ci_sgn *img, int table, int region,
+                     int which)
+{
+    ci[0] = ci[1] = 0.0;
+    if (c->B < 2 || c->N < 1)
+        return 0;
+    size_t n = (size_t)c->N;
+    double *a = malloc(n * sizeof *a), *d = malloc(n * sizeof *d);
+    void *work = malloc(st_boot_work_bytes(c->N, c->B, c->threads));
+    if (!a || !d || !work) {
+        free(a); free(d); free(work);
+        return -1;
+    }
+    int part = which == CI_NN_SHARE ? CI_SNN : CI_SNP;
+    int other = which == CI_NN_SHARE ? CI_SPP : CI_SPN;
+    double sign = which == CI_NN_SHARE ? 1.0 : -1.0;
+    for (size_t i = 0; i < n; i++) {
+        double p = 0, o = 0;
+        for (int r = 0; r < SGN_NREG; r++)
+            if (r == region || region == SGN_NREG) {
+                p += img[i].s[table][r][part];
+                o += img[i].s[table][r][other];
+            }
+        a[i] = sign * p;
+        d[i] = sign * (p + o);
+    }
+    st_boot_ratio(ci, a, NULL, d, c->N, c->B, c->seed, c->threads, work);
+    free(a); free(d); free(work);
     return 0;
 }

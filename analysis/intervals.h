@@ -1,10 +1,12 @@
-/* intervals.h: intervals and paired comparisons for the headline metrics. */
+/* intervals.h: intervals and paired comparisons for the headline metrics, and the
+ * sign-table shares with their intervals. */
 #ifndef CI_H
 #define CI_H
 
 #include <stdint.h>
 
 #include "analysis/agg.h"
+#include "analysis/sign.h"
 
 /* What the statistics keep of one target under one variant (~110 bytes). */
 typedef struct {
@@ -49,14 +51,43 @@ typedef struct {
     int threads;
 } ci_ctx;
 
-/* 95% bootstrap intervals (images resampled) of variant v's metrics; m gives
- * the thresholds chosen on the full data (MaxBoxAcc and V2 are evaluated at
- * them in every resample). 0, or -1 when out of memory. */
-int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v, const agg_metrics *m);
+/* 95% bootstrap intervals (images resampled) of variant v's metrics.
+ * MaxBoxAcc and MaxBoxAccV2 choose their thresholds inside each resample
+ * (the best of the 100 thresholds on the resampled images; V2 per IoU
+ * level), so the interval covers the choice too. 0, or -1 when out of memory. */
+int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v);
 
 /* Variant a against b on the same targets: metric (CI_*), norm (for box
- * metrics; MaxBoxAcc at each variant's own threshold). 0 or -1. */
+ * metrics). For MaxBoxAcc, value_a and value_b are each variant's maximum on
+ * the full data (ma, mb) and each resample of the interval takes each
+ * variant's own maximum on the resampled images. 0 or -1. */
 int ci_pair_compute(ci_pair *out, const ci_ctx *c, int va, const agg_metrics *ma, int vb,
                     const agg_metrics *mb, int metric, int norm);
+
+/* What the share intervals keep of one image's sign tables: per table
+ * (0: alpha x A, 1: G x A) and region, the sums over its targets of the
+ * PP, NN, PN and NP products (CI_SPP ...). */
+enum { CI_SPP, CI_SNN, CI_SPN, CI_SNP, CI_NSUM };
+typedef struct {
+    double s[2][SGN_NREG][CI_NSUM];
+} ci_sgn;
+
+/* acc += one target's two tables (callers add targets in target order). */
+void ci_sgn_add(ci_sgn *acc, const sgn_table tab[2]);
+
+/* The two shares of a sign table (README "summary.json"):
+ *   CI_NN_SHARE: s_NN / (s_PP + s_NN), the NN share of the positive mass;
+ *   CI_NP_SHARE: s_NP / (s_PN + s_NP), the NP share of the negative mass.
+ * region: SGN_* or SGN_NREG for all regions (cells summed over regions in
+ * region order, as summary.json's "all"). -1 when the mass is not > 0. */
+enum { CI_NN_SHARE, CI_NP_SHARE, CI_NSHARE };
+double ci_share(const sgn_table *t, int region, int which);
+
+/* 95% image-bootstrap interval of a share: the ratio of the resampled
+ * images' sums (st_boot_ratio with per-image numerator and denominator),
+ * img: (c->N) per-image sums, table 0 or 1, region as ci_share. 0, or -1
+ * when out of memory (ci [0, 0] when c->B < 2 or c->N < 1). */
+int ci_share_compute(double ci[2], const ci_ctx *c, const ci_sgn *img, int table, int region,
+                     int which);
 
 #endif

@@ -12,6 +12,15 @@
  * then sorted and the 2.5% and 97.5% quantiles taken (percentile interval).
  * Paired comparisons (the same targets under two variants) resample the
  * difference of the two ratios with the same weights.
+ * Best-of-m shares (MaxBoxAcc: the best BoxAcc over 100 thresholds) choose
+ * the best inside each resample, so the choice's own variability is in the
+ * interval: the caller keeps per-unit integer counts per candidate (100
+ * counters per image and level), and a resample is one weighted sum per
+ * candidate (64-bit integers, exact: any thread, any order, same maxima),
+ * then the maximum. The counts are stored as their changes along the
+ * candidates (a target's hits over thresholds are mostly one run), so a
+ * resample costs about B x (units drawn) x (changes per unit) + L x m, not
+ * x L x m; st_boot_max_ref is the dense twin.
  * McNemar's exact test is the two-sided binomial test on discordant pairs,
  * summed in log space (lgamma) so large counts neither overflow nor lose
  * the small tail.
@@ -62,6 +71,14 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+/* The 95% percentile interval of the B resampled statistics (sorts vals). */
+static void finish(double ci[2], double *vals, int B)
+{
+    qsort(vals, (size_t)B, sizeof *vals, cmp_double);
+    ci[0] = st_quantile_sorted(vals, B, 0.025);
+    ci[1] = st_quantile_sorted(vals, B, 0.975);
+}
+
 unsigned long st_boot_work_bytes(int64_t n, int B, int threads)
 {
     return (unsigned long)B * sizeof(double) +
@@ -92,9 +109,182 @@ int st_boot_ratio(double ci[2], const double *a, const double *b, const double *
         }
         vals[r] = sd > 0 ? (sa - sb) / sd : 0.0;
     }
-    qsort(vals, (size_t)B, sizeof *vals, cmp_double);
-    ci[0] = st_quantile_sorted(vals, B, 0.025);
-    ci[1] = st_quantile_sorted(vals, B, 0.975);
+    finish(ci, vals, B);
+    return 0;
+}
+
+/* A unit's counts as their changes along the candidates: per level l, the
+ * row a[i][l][0..m) is stored as (k = l*m + j, a[i][l][j] - a[i][l][j-1])
+ * wherever that difference is not 0 (a[i][l][-1] = 0). A target's hits over
+ * thresholds are mostly one run, so an image holds a few changes, not m
+ * counters; a resample adds w_i * change into a difference array and one
+ * running sum per level gives every candidate's total. */
+typedef struct {
+    int64_t *start; /* (n + 1): unit i's changes are [start[i], start[i+1]) */
+    uint32_t *k;
+    int64_t *delta;
+} changes;
+
+static void changes_free(changes *c)
+{
+    free(c->start);
+    free(c->k);
+    free(c->delta);
+}
+
+static int changes_make(changes *c, const uint32_t *a, int64_t n, int L, int m)
+{
+    size_t lm = (size_t)L * (size_t)m;
+    int64_t total = 0;
+    c->start = malloc((size_t)(n + 1) * sizeof *c->start);
+    c->k = NULL;
+    c->delta = NULL;
+    if (!c->start)
+        return -1;
+    for (int pass = 0; pass < 2; pass++) { /* count, then fill */
+        int64_t e = 0;
+        for (int64_t i = 0; i < n; i++) {
+            c->start[i] = e;
+            const uint32_t *row = a + (size_t)i * lm;
+            for (size_t q = 0; q < lm; q++) {
+                int64_t prev = q % (size_t)m ? row[q - 1] : 0;
+                if ((int64_t)row[q] == prev)
+                    continue;
+                if (pass) {
+                    c->k[e] = (uint32_t)q;
+                    c->delta[e] = (int64_t)row[q] - prev;
+                }
+                e++;
+            }
+        }
+        c->start[n] = e;
+        if (!pass) {
+            total = e;
+            c->k = malloc((size_t)(total ? total : 1) * sizeof *c->k);
+            c->delta = malloc((size_t)(total ? total : 1) * sizeof *c->delta);
+            if (!c->k || !c->delta) {
+                changes_free(c);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* One resample's best-of-m statistic from its weights w: acc (L*m) scratch. */
+static double max_stat(const uint32_t *w, const changes *c, const uint32_t *d, int64_t n,
+                       int L, int m, int64_t *acc)
+{
+    uint64_t sd = 0;
+    memset(acc, 0, (size_t)L * (size_t)m * sizeof *acc);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t wi = w[i];
+        if (!wi)
+            continue;
+        for (int64_t e = c->start[i]; e < c->start[i + 1]; e++)
+            acc[c->k[e]] += wi * c->delta[e];
+        sd += (uint64_t)wi * d[i];
+    }
+    if (sd == 0)
+        return 0.0;
+    double s = 0.0;
+    for (int l = 0; l < L; l++) {
+        int64_t run = 0, best = 0;
+        for (int j = 0; j < m; j++) {
+            run += acc[(size_t)l * m + j];
+            if (run > best)
+                best = run;
+        }
+        s += (double)best / (double)sd;
+    }
+    return s / L;
+}
+
+unsigned long st_boot_max_work_bytes(int64_t n, int L, int m, int B, int threads)
+{
+    return (unsigned long)B * sizeof(double) +
+           (unsigned long)threads * ((unsigned long)n * sizeof(uint32_t) +
+                                     (unsigned long)L * (unsigned long)m * sizeof(int64_t));
+}
+
+int st_boot_max(double ci[2], const uint32_t *a, const uint32_t *b, const uint32_t *d,
+                int64_t n, int L, int m, int B, uint64_t seed, int threads, void *work)
+{
+    ci[0] = ci[1] = 0.0;
+    if (n < 1 || B < 2 || L < 1 || m < 1)
+        return -1;
+    changes ca, cb;
+    memset(&cb, 0, sizeof cb);
+    if (changes_make(&ca, a, n, L, m) < 0)
+        return -1;
+    if (b && changes_make(&cb, b, n, L, m) < 0) {
+        changes_free(&ca);
+        return -1;
+    }
+    double *vals = work;
+    size_t lm = (size_t)L * (size_t)m;
+    int64_t *abase = (int64_t *)(void *)(vals + B); /* 8-byte aligned: B doubles before */
+    uint32_t *wbase = (uint32_t *)(void *)(abase + (size_t)threads * lm);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int r = 0; r < B; r++) {
+        int tid = omp_get_thread_num();
+        uint32_t *w = wbase + (size_t)tid * (size_t)n;
+        int64_t *acc = abase + (size_t)tid * lm;
+        st_weights(w, n, seed, r);
+        double v = max_stat(w, &ca, d, n, L, m, acc);
+        if (b)
+            v -= max_stat(w, &cb, d, n, L, m, acc);
+        vals[r] = v;
+    }
+    changes_free(&ca);
+    changes_free(&cb);
+    finish(ci, vals, B);
+    return 0;
+}
+
+/* The naive statistic: candidate by candidate, sums in double. */
+static double max_stat_ref(const uint32_t *w, const uint32_t *a, const uint32_t *d, int64_t n,
+                           int L, int m)
+{
+    double sd = 0.0, s = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sd += (double)w[i] * d[i];
+    if (sd == 0)
+        return 0.0;
+    for (int l = 0; l < L; l++) {
+        double best = 0.0;
+        for (int j = 0; j < m; j++) {
+            double x = 0.0;
+            for (int64_t i = 0; i < n; i++)
+                x += (double)w[i] * a[((size_t)i * L + l) * m + j];
+            if (x > best)
+                best = x;
+        }
+        s += best / sd;
+    }
+    return s / L;
+}
+
+int st_boot_max_ref(double ci[2], const uint32_t *a, const uint32_t *b, const uint32_t *d,
+                    int64_t n, int L, int m, int B, uint64_t seed)
+{
+    ci[0] = ci[1] = 0.0;
+    if (n < 1 || B < 2 || L < 1 || m < 1)
+        return -1;
+    double *vals = malloc((size_t)B * sizeof *vals);
+    uint32_t *w = malloc((size_t)n * sizeof *w);
+    if (!vals || !w) {
+        free(vals);
+        free(w);
+        return -1;
+    }
+    for (int r = 0; r < B; r++) {
+        st_weights(w, n, seed, r);
+        vals[r] = max_stat_ref(w, a, d, n, L, m) - (b ? max_stat_ref(w, b, d, n, L, m) : 0.0);
+    }
+    finish(ci, vals, B);
+    free(vals);
+    free(w);
     return 0;
 }
 

@@ -2,12 +2,16 @@
  *
  * DESIGN
  * One target = activations A (K, hw) of its image and gradients G (K, hw) of
- * its class score. Every variant is a weighted channel sum followed (or not)
- * by a ReLU, so all twelve maps come out of two passes over A and G:
+ * its class score. Every variant here is a weighted channel sum followed (or
+ * not) by a ReLU, so all thirteen maps come out of two passes over A and G:
  *   pass 1, per channel k: sum G, sum |G|, sum A, sum G*A, then the
  *           Grad-CAM++ weight (needs sum A first) -> the per-channel weights;
- *   pass 2, per channel k, per pixel: eight double accumulators
- *           (M, |alpha|-weighted, A, G, G*A, ReLU(G)*A, XGradCAM, Grad-CAM++).
+ *   pass 2, per channel k, per pixel: nine double accumulators
+ *           (M, |alpha|-weighted, A, G, G*A, ReLU(G)*A, XGradCAM, Grad-CAM++,
+ *           ReLU(G*A) for gradcam-elementwise).
+ * eigencam does not depend on the target (no gradient): kernels/eigencam.c
+ * computes it once per image and the caller copies it into CAM_EIGENCAM's
+ * slot, which the functions here fill with zeros.
  * gradcam-centered is M - sum_k alpha_k mu_k: subtracting mu_k from A^k
  * shifts M by a constant, so no third pass is needed.
  * Everything is accumulated in double in a fixed order (maps: k = 0..K-1
@@ -22,6 +26,9 @@
  * the maps it does compute are the same bits as with everything on. The
  * hot loops are compiled for AVX2 too when the CPU has it (CAM_HOT,
  * function multiversioning), with the same results.
+ *
+ * cam_masses (only when a run has causal curves): the maps' total masses for
+ * the completeness fit, one plain pass in double, channel by channel.
  *
  * Weights follow pytorch-grad-cam's published definitions:
  *   XGradCAM  w_k = sum_ij G A / (sum_ij A + 1e-7); w_k = 0 when that
@@ -40,6 +47,7 @@ static const char *const cam_names[CAM_NMAPS] = {
     "gradcam", "gradcam-signed", "counterfactual", "gradcam-absgrad",
     "gradcam-centered", "activation", "gradient", "hirescam",
     "hirescam-signed", "layercam", "xgradcam", "gradcam++",
+    "gradcam-elementwise", "eigencam",
 };
 
 const char *cam_name(int v)
@@ -55,7 +63,7 @@ int cam_is_signed(int v)
 size_t cam_work_doubles(int K, int hw)
 {
     (void)K;
-    return (size_t)8 * (size_t)hw;
+    return (size_t)CAM_WORK_PER_PIXEL * (size_t)hw;
 }
 
 static double relu(double x) { return x > 0.0 ? x : 0.0; }
@@ -129,6 +137,17 @@ CAM_HOT static void prod_acc(double *restrict hr, double *restrict lc, const flo
     }
 }
 
+/* ew[p] += ReLU(G A): per-pixel lanes, vectorisable (the product of two
+ * floats is exact in double). */
+CAM_HOT static void relu_prod_acc(double *restrict ew, const float *restrict a,
+                                  const float *restrict g, int hw)
+{
+    for (int p = 0; p < hw; p++) {
+        double x = (double)g[p] * (double)a[p];
+        ew[p] += x > 0.0 ? x : 0.0;
+    }
+}
+
 void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
                   const double *mu, int K, int hw, double *work, unsigned need)
 {
@@ -144,6 +163,7 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
     int need_hires = (need & (CAM_BIT(CAM_HIRESCAM) | CAM_BIT(CAM_HIRESCAM_SIGNED))) != 0;
     int need_layer = (need & CAM_BIT(CAM_LAYERCAM)) != 0, need_xgrad = (need & CAM_BIT(CAM_XGRADCAM)) != 0;
     int need_gpp = (need & CAM_BIT(CAM_GRADCAMPP)) != 0;
+    int need_ew = (need & CAM_BIT(CAM_ELEMENTWISE)) != 0;
 
     /* pass 1: per-channel weights (alpha always: the sign tables use it) */
     for (int k = 0; k < K; k++) {
@@ -187,8 +207,8 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
     double *m = work, *mab = work + hw, *sa = work + 2 * (size_t)hw;
     double *sg = work + 3 * (size_t)hw, *hr = work + 4 * (size_t)hw;
     double *lc = work + 5 * (size_t)hw, *xg = work + 6 * (size_t)hw;
-    double *pp = work + 7 * (size_t)hw;
-    for (size_t i = 0; i < 8 * (size_t)hw; i++)
+    double *pp = work + 7 * (size_t)hw, *ew = work + 8 * (size_t)hw;
+    for (size_t i = 0; i < 9 * (size_t)hw; i++)
         work[i] = 0.0;
     for (int k = 0; k < K; k++) {
         const float *ak = a + (size_t)k * (size_t)hw;
@@ -201,6 +221,8 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
         if (need_gpp) axpy(pp, wp[k], ak, hw);
         if (need_hires || need_layer)
             prod_acc(hr, lc, ak, gk, hw);
+        if (need_ew)
+            relu_prod_acc(ew, ak, gk, hw);
     }
 
     for (int p = 0; p < hw; p++) {
@@ -216,6 +238,8 @@ void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
         maps[(size_t)CAM_LAYERCAM * hw + p] = (float)relu(lc[p]);
         maps[(size_t)CAM_XGRADCAM * hw + p] = (float)relu(xg[p]);
         maps[(size_t)CAM_GRADCAMPP * hw + p] = (float)relu(pp[p]);
+        maps[(size_t)CAM_ELEMENTWISE * hw + p] = (float)relu(ew[p]);
+        maps[(size_t)CAM_EIGENCAM * hw + p] = 0.0f;
     }
 }
 
@@ -273,7 +297,9 @@ void cam_maps_ref(float *maps, double *weights, const float *a, const float *g,
                 case CAM_HIRESCAM: case CAM_HIRESCAM_SIGNED: s += gv * av; break;
                 case CAM_LAYERCAM: s += (gv > 0 ? gv : 0.0) * av; break;
                 case CAM_XGRADCAM: s += weights[CAM_W_XGRAD * (size_t)K + k] * av; break;
-                default: s += weights[CAM_W_GPP * (size_t)K + k] * av; break;
+                case CAM_ELEMENTWISE: s += gv * av > 0 ? gv * av : 0.0; break;
+                case CAM_EIGENCAM: break; /* per image: eigencam.c */
+                case CAM_GRADCAMPP: s += weights[CAM_W_GPP * (size_t)K + k] * av; break;
                 }
             }
             if (!cam_is_signed(v) && s < 0.0)
@@ -281,4 +307,28 @@ void cam_maps_ref(float *maps, double *weights, const float *a, const float *g,
             maps[(size_t)v * hw + p] = (float)s;
         }
     }
+}
+
+void cam_masses(double out[4], const float *a, const float *g, const double *alpha,
+                const double *mu, int K, int hw)
+{
+    double mg = 0, cg = 0, mh = 0, ch = 0;
+    for (int k = 0; k < K; k++) {
+        const float *ak = a + (size_t)k * (size_t)hw, *gk = g + (size_t)k * (size_t)hw;
+        double sa = 0, sg = 0, sga = 0;
+        for (int p = 0; p < hw; p++) {
+            sa += ak[p];
+            sg += gk[p];
+            sga += (double)gk[p] * (double)ak[p];
+        }
+        double m = mu ? mu[k] : 0.0;
+        mg += alpha[k] * sa;
+        cg += (double)hw * alpha[k] * m;
+        mh += sga;
+        ch += sg * m;
+    }
+    out[0] = mg;
+    out[1] = mg - cg;
+    out[2] = mh;
+    out[3] = mh - ch;
 }

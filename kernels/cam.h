@@ -27,6 +27,10 @@ enum {
     CAM_LAYERCAM,         /* ReLU(sum_k ReLU(G^k) A^k)                  */
     CAM_XGRADCAM,         /* ReLU(sum_k w_k A^k), XGradCAM weights      */
     CAM_GRADCAMPP,        /* ReLU(sum_k w_k A^k), Grad-CAM++ weights    */
+    CAM_ELEMENTWISE,      /* ReLU(sum_k ReLU(G^k A^k))                  */
+    CAM_EIGENCAM,         /* ReLU(first principal component of A), per
+                             image: kernels/eigencam.h computes it; the
+                             cam_maps* functions write zeros in its slot */
     CAM_NMAPS
 };
 
@@ -39,7 +43,8 @@ const char *cam_name(int v);
 /* 1 when variant v is defined without a ReLU (its map can be negative). */
 int cam_is_signed(int v);
 
-/* Size in doubles of the work buffer cam_maps needs. */
+/* Size in doubles of the work buffer cam_maps needs: CAM_WORK_PER_PIXEL * hw. */
+#define CAM_WORK_PER_PIXEL 9
 size_t cam_work_doubles(int K, int hw);
 
 /* a: (K, hw), g: (K, hw), mu: (K) or NULL (centered then uses mu = 0)
@@ -49,7 +54,8 @@ size_t cam_work_doubles(int K, int hw);
 void cam_maps(float *maps, double *weights, const float *a, const float *g,
               const double *mu, int K, int hw, double *work);
 
-/* Bit of variant v in a `need` mask; CAM_ALL: every variant. */
+/* Bit of variant v in a `need` mask; CAM_ALL: every variant (CAM_EIGENCAM's
+ * bit is the caller's: it depends on the image only, see eigencam.h). */
 #define CAM_BIT(v) (1u << (v))
 #define CAM_ALL ((1u << CAM_NMAPS) - 1u)
 
@@ -59,7 +65,16 @@ void cam_maps(float *maps, double *weights, const float *a, const float *g,
 void cam_maps_sel(float *maps, double *weights, const float *a, const float *g,
                   const double *mu, int K, int hw, double *work, unsigned need);
 
-/* Naive twin: every variant computed on its own, pixel by pixel. */
+/* The masses the completeness fit needs (README `causal`), in double, in
+ * the order k = 0..K-1: a: (K, hw), g: (K, hw), alpha: (K) (cam_maps'
+ * CAM_W_ALPHA row), mu: (K) or NULL (zero) -> out: (4) = Grad-CAM's
+ * sum_k alpha_k sum_ij A_kij, the same minus hw sum_k alpha_k mu_k,
+ * HiResCAM's sum_kij G_kij A_kij, the same minus sum_k (sum_ij G_kij) mu_k. */
+void cam_masses(double out[4], const float *a, const float *g, const double *alpha,
+                const double *mu, int K, int hw);
+
+/* Naive twin: every variant computed on its own, pixel by pixel (zeros in
+ * CAM_EIGENCAM's slot, like cam_maps). */
 void cam_maps_ref(float *maps, double *weights, const float *a, const float *g,
                   const double *mu, int K, int hw);
 

@@ -13,7 +13,7 @@
 --repeats R   timings are the best of R runs for sizes <= --repeat-max (default 3 and 1000);
               larger sizes run once
 --all-variants-limit N
-              the baseline with all twelve variants runs on the smallest size only (it is slow);
+              the baseline with all variants runs on the smallest size only (it is slow);
               with N it runs on the first N targets and its per-target time is extrapolated
               (labelled as such)
 --agree-size  the size used for the agreement check (default the smallest)
@@ -771,8 +771,8 @@ def write_snippet(a, res, sizes, pt, rss, tg, agree, kern, kern96, run):
             "-" if r2 is None else "%.0f MiB" % (r2 / 1024.0)))
     ba = res["per_size"][str(sizes[0])]["runs"].get("baseline_all")
     if ba:
-        L += ["", "All twelve variants at N = %d: baseline %s ms per target%s, engine %s ms "
-              "(1 thread)." % (sizes[0], ms(ba["per_target"]),
+        L += ["", "All feature-resolution variants at N = %d: baseline %s ms per target%s, "
+              "engine %s ms (1 thread)." % (sizes[0], ms(ba["per_target"]),
                                " (extrapolated from %d targets)" % ba["targets_run"]
                                if ba.get("extrapolated") else "",
                                ms(pt(sizes[0], "engine_all_t1")))]

@@ -14,7 +14,12 @@ code copied from those projects:
     GradCAM++ `a = G^2 / (2 G^2 + sum(A) G^3 + 1e-6)` (0 where G = 0), `w = sum a ReLU(G)`;
     plus the engine's other variants (gradcam-signed: no ReLU; counterfactual `ReLU(-M)`;
     gradcam-absgrad; gradcam-centered, which needs a first pass over A for the file-wide
-    channel means; activation; gradient; hirescam-signed). The channel sums are taken in
+    channel means; activation; gradient; hirescam-signed); GradCAMElementWise
+    `ReLU(sum_k ReLU(G*A))`; EigenCAM as pytorch-grad-cam's get_2d_projection, once per image
+    (it has no gradient): the (cells x channels) activations centred per channel,
+    `np.linalg.svd(full_matrices=True)`, the projection on VT[0], ReLU (BaseCAM), plus the
+    engine's sign rule (README: the largest |v_k| positive, near-ties to the first k), which
+    pytorch-grad-cam does not have, so that the maps can be compared. The channel sums are taken in
     float64 from the float32 inputs and the map rounded to float32 (as the engine does; this
     is what makes the 1e-5 map agreement meaningful, and costs little next to the box search);
   * `cv2.resize(INTER_LINEAR)` of the float32 map to the 224x224 frame;
@@ -64,7 +69,7 @@ cv2.setNumThreads(1)
 
 VARIANTS = ["gradcam", "gradcam-signed", "counterfactual", "gradcam-absgrad", "gradcam-centered",
             "activation", "gradient", "hirescam", "hirescam-signed", "layercam", "xgradcam",
-            "gradcam++"]
+            "gradcam++", "gradcam-elementwise", "eigencam"]
 NORMS = ("max", "minmax")
 NTHR = 100
 THRESHOLDS = [i / 100.0 for i in range(NTHR)]
@@ -81,8 +86,26 @@ def relu(x):
     return np.maximum(x, 0.0)
 
 
-def cams(names, A, G, mu):
-    """A, G: (B, K, h, w) float32 (A gathered per target); mu: (K,) float64 or None.
+def eigencam(A):
+    """A: (n, K, h, w) float32 activations of n images -> (n, h, w) float32 EigenCAM maps."""
+    n, K, h, w = A.shape
+    out = np.zeros((n, h * w), np.float32)
+    for i in range(n):
+        X = A[i].reshape(K, h * w).T.astype(np.float64)
+        X = X - X.mean(axis=0)
+        if not np.any(X):
+            continue
+        v = np.linalg.svd(X, full_matrices=True)[2][0, :]
+        a = np.abs(v)
+        if v[int(np.argmax(a >= (1.0 - 1e-9) * a.max()))] < 0:
+            v = -v
+        out[i] = relu(X @ v).astype(np.float32)
+    return out.reshape(n, h, w)
+
+
+def cams(names, A, G, mu, eig=None):
+    """A, G: (B, K, h, w) float32 (A gathered per target); mu: (K,) float64 or None; eig:
+    (B, h, w) the targets' images' EigenCAM maps (eigencam(), once per image) or None.
     -> {variant: (B, h, w) float32}."""
     B, K, h, w = A.shape
     A64 = A.reshape(B, K, h * w).astype(np.float64)
@@ -130,6 +153,10 @@ def cams(names, A, G, mu):
             sa = A64.sum(axis=2)[:, :, None]
             a = np.where(G64 != 0, g2 / (2 * g2 + sa * g3 + 1e-6), 0.0)
             m = relu(wsum((a * relu(G64)).sum(axis=2)))
+        elif v == "gradcam-elementwise":
+            m = relu(relu(G64 * A64).sum(axis=1))
+        elif v == "eigencam":
+            m = eig.reshape(B, h * w)
         else:
             raise ValueError("unknown variant %r" % v)
         out[v] = m.astype(np.float32).reshape(B, h, w)
@@ -399,7 +426,13 @@ def run(a):
         G = dG[ti:t1]
         t_read += time.perf_counter() - t
         At = A[t_img[ti:t1] - n0]
-        cm = cams(a.variants, At, G, mu)
+        eig = None
+        if "eigencam" in a.variants:            # once per image with targets
+            imgs = np.unique(t_img[ti:t1]) - n0
+            em = np.zeros((n1 - n0,) + A.shape[2:], np.float32)
+            em[imgs] = eigencam(A[imgs])
+            eig = em[t_img[ti:t1] - n0]
+        cm = cams(a.variants, At, G, mu, eig)
         for k in range(t1 - ti):
             tt = ti + k
             n, c = int(t_img[tt]), int(t_cls[tt])

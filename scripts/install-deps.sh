@@ -10,7 +10,8 @@ PKGS="build-essential pkg-config libhdf5-dev hdf5-tools libpng-dev libcmocka-dev
 gnuplot-nox python3-numpy python3-h5py python3-pytest python3-tqdm
 python3-torch python3-torchvision dataset-fashion-mnist valgrind
 clang libclang-rt-14-dev libomp-14-dev python3-opencv time
-openmpi-bin libopenmpi-dev libhdf5-openmpi-dev"
+openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
+liblapacke-dev liblapack-dev libblas-dev"
 
 missing=""
 for p in $PKGS; do

@@ -26,7 +26,7 @@ import numpy as np
 
 VARIANTS = ["gradcam", "gradcam-signed", "counterfactual", "gradcam-absgrad", "gradcam-centered",
             "activation", "gradient", "hirescam", "hirescam-signed", "layercam", "xgradcam",
-            "gradcam++"]
+            "gradcam++", "gradcam-elementwise", "eigencam"]
 CELLS = ["PP", "P0", "PN", "0P", "00", "0N", "NP", "N0", "NN"]
 
 
@@ -323,7 +323,7 @@ def case_zero_gradients(binpath, root):
     if not c.run_ok(r):
         return c
     for v in ("gradcam", "gradcam-signed", "counterfactual", "hirescam", "layercam", "xgradcam",
-              "gradcam++", "gradient", "gradcam-absgrad", "gradcam-centered"):
+              "gradcam++", "gradient", "gradcam-absgrad", "gradcam-centered", "gradcam-elementwise"):
         c.check("%s degenerate = 1" % v, r.val(0, v, "degenerate") == 1)
     for col in ("iou_max", "iou_minmax", "hit_max", "hit_minmax", "point_hit", "energy"):
         c.check("gradcam %s = 0" % col, r.val(0, "gradcam", col) == 0, "%s" % r.val(0, "gradcam", col))
@@ -348,7 +348,8 @@ def case_zero_gradients(binpath, root):
     c.check("every targets.csv field is empty or a finite number", not bad, "%s" % bad[:5])
     c.check("all maps of gradient variants are exactly 0",
             all(np.all(r.maps[v] == 0) for v in ("gradcam", "gradcam-signed", "hirescam", "xgradcam",
-                                                  "gradcam++", "layercam")))
+                                                  "gradcam++", "layercam", "gradcam-elementwise")))
+    c.check("eigencam does not need gradients: not degenerate", r.val(0, "eigencam", "degenerate") == 0)
     return c
 
 
@@ -681,10 +682,58 @@ def case_degenerate_constant(binpath, root):
     return c
 
 
+def case_eigencam(binpath, root):
+    """eigencam, planted. Image 0 (K=3, 8x8 -> 64x64): channel 0 = 2 on cells rows 2-3, cols
+    2-3 (inside the class-0 box [12, 36)), channel 1 = 0.5 everywhere (constant: nothing after
+    centring), channel 2 = 0.3 on cells 6-7 x 6-7; two targets (classes 0 and 1) with
+    different gradients. The first principal component is channel 0's blob, the sign rule
+    makes its largest component positive, so the map is positive on the blob: a box hit and a
+    pointing hit, the same map for both targets (no gradient). Image 1: every channel
+    constant -> an all-zero map, degenerate, nothing NaN. summary.json: eigencam.images = 2."""
+    c = Case("eigencam: the dominant channel's blob is found whatever the gradients; constant "
+             "activations are degenerate; one map per image; images and sign flips counted")
+    d = os.path.join(root, "eigencam")
+    os.makedirs(d, exist_ok=True)
+    A = np.zeros((2, 3, 8, 8), np.float32)
+    A[0, 0] = blob(8, 8, 2, 4, 2, 4, 2.0)
+    A[0, 1] = 0.5
+    A[0, 2] = blob(8, 8, 6, 8, 6, 8, 0.3)
+    A[1] = np.array([1.0, -2.0, 0.25], np.float32)[:, None, None]
+    rng = np.random.default_rng(3)
+    G = rng.normal(size=(3, 3, 8, 8)).astype(np.float32)
+    f = os.path.join(d, "in.h5")
+    write_input(f, A, G, [0, 0, 1], [0, 1, 0],
+                [(0, 0, 12, 12, 36, 36), (0, 1, 44, 44, 64, 64), (1, 0, 0, 0, 32, 32)], 64, 64)
+    r = Run(binpath, os.path.join(d, "out"), [f], ["--tolerance", "3"])
+    if not c.run_ok(r):
+        return c
+    m = r.maps.get("eigencam")
+    c.check("maps.h5 has /maps/eigencam", m is not None)
+    if m is None:
+        return c
+    c.check("one map per image: targets 0 and 1 (image 0) have the same bytes",
+            np.array_equal(m[0], m[1]))
+    pos = m[0] > 0
+    c.check("image 0: positive exactly on channel 0's blob (cells 2-3 x 2-3)",
+            np.array_equal(pos, blob(8, 8, 2, 4, 2, 4) > 0), "%s" % np.argwhere(pos).tolist())
+    c.check("image 0: a box hit and a pointing hit",
+            r.val(0, "eigencam", "hit_max") == 1 and r.val(0, "eigencam", "point_hit") == 1)
+    c.check("image 1 (constant channels): an all-zero map, degenerate",
+            np.all(m[2] == 0) and r.val(2, "eigencam", "degenerate") == 1)
+    c.check("every map finite", np.all(np.isfinite(m)))
+    e = r.summary["inputs"][0].get("eigencam")
+    c.check("summary.json eigencam.images = 2, sign_flips 0 or 1 (image 1 has no vector)",
+            isinstance(e, dict) and e.get("images") == 2 and e.get("sign_flips") in (0, 1), "%s" % e)
+    r2 = Run(binpath, os.path.join(d, "out2"), [f], ["--tolerance", "3", "--variants", "gradcam"])
+    c.check("no eigencam key without the variant",
+            r2.error is None and "eigencam" not in r2.summary["inputs"][0], r2.error or "")
+    return c
+
+
 CASES = [case_blob_in_box, case_blob_far, case_negative_evidence, case_zero_gradients,
          case_degenerate_constant,
          case_tiny_exact, case_tiny_signs, case_signs_random, case_centered_shift,
-         case_wrong_expectation, case_bad_input]
+         case_eigencam, case_wrong_expectation, case_bad_input]
 
 
 def main(argv):

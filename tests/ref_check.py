@@ -11,7 +11,9 @@ INPUT.h5 is a schema-v1 file and OUTDIR the output of
 
 Everything is recomputed in float64 numpy, written from README only:
   * every feature-resolution variant (maps.h5 /maps/<variant>, /maps/mu), compared per element
-    with |engine - ref| <= 1e-5 * max|ref over that map| + 1e-30;
+    with |engine - ref| <= 1e-5 * max|ref over that map| + 1e-30 (eigencam from
+    numpy.linalg.svd per image, README's sign rule; its summary.json images and sign_flips
+    exactly, the flips against numpy.linalg.eigh = LAPACK dsyevd, the engine's routine);
   * the localization protocol (README's bilinear formula, row pass then column pass, on the
     float32 map; degenerate maps; both normalisations; 8-connected components, our own labelling:
     a union-find sweep over the pixels in decreasing order for the 100-threshold curves, checked
@@ -57,7 +59,7 @@ import numpy as np
 
 FEATURE_VARIANTS = ["gradcam", "gradcam-signed", "counterfactual", "gradcam-absgrad",
                     "gradcam-centered", "activation", "gradient", "hirescam", "hirescam-signed",
-                    "layercam", "xgradcam", "gradcam++"]
+                    "layercam", "xgradcam", "gradcam++", "gradcam-elementwise", "eigencam"]
 ALL_VARIANTS = FEATURE_VARIANTS + ["saliency"]
 NORMS = ("max", "minmax")
 NTHR = 100
@@ -155,7 +157,52 @@ def feature_maps(A, G, t_img, mu):
             a = np.where(Gb == 0.0, 0.0, a)
             wpp = (relu(Gb) * a).sum(axis=(2, 3))
             out["gradcam++"][sl] = relu(np.einsum("bk,bkij->bij", wpp, Ab))
+            out["gradcam-elementwise"][sl] = relu(relu(GA).sum(axis=1))
+    emaps, out["eigencam_info"] = eigencam(A, t_img)
+    out["eigencam"][:] = emaps[t_img]
     return out
+
+
+EIG_TIE = 1e-9
+
+
+def eig_sign_index(v):
+    """README's sign rule: the first k with |v_k| >= (1 - 1e-9) max|v| (the largest |v_k|,
+    near-ties to the first index)."""
+    a = np.abs(v)
+    return int(np.argmax(a >= (1.0 - EIG_TIE) * a.max()))
+
+
+def eigencam(A, t_img):
+    """EigenCAM per image (pytorch-grad-cam's get_2d_projection + BaseCAM's ReLU), float64:
+    X = A^T (cells x channels) minus each channel's mean, v = first right singular vector from
+    numpy.linalg.svd, signed so that its largest |v_k| is positive, map = ReLU(X v); X == 0 ->
+    zeros. The engine's flip count is relative to LAPACK dsyevd's top eigenvector of the smaller
+    Gram matrix (X^T X when K <= h*w, else X X^T, giving v = X^T u / |X^T u|): numpy.linalg.eigh
+    is dsyevd, so the same LAPACK routine on the same matrix gives the count to compare exactly.
+    Images without targets are skipped. -> (maps [N, h, w], {"images": n, "sign_flips": f})."""
+    N, K, h, w = A.shape
+    hw = h * w
+    maps = np.zeros((N, h, w))
+    images = flips = 0
+    for n in sorted(set(int(x) for x in t_img)):
+        images += 1
+        X = A[n].reshape(K, hw).T
+        X = X - X.mean(axis=0)
+        if not np.any(X):
+            continue
+        _, _, VT = np.linalg.svd(X, full_matrices=False)
+        v = VT[0]
+        if v[eig_sign_index(v)] < 0:
+            v = -v
+        maps[n] = np.maximum(X @ v, 0.0).reshape(h, w)
+        gram = X.T @ X if K <= hw else X @ X.T
+        ev, V = np.linalg.eigh(gram)
+        if not ev[-1] > 0:
+            continue
+        vl = V[:, -1] if K <= hw else X.T @ V[:, -1]
+        flips += int(vl[eig_sign_index(vl)] < 0)
+    return maps, {"images": images, "sign_flips": flips}
 
 
 # ============================================================================ upsampling
@@ -606,7 +653,7 @@ def expected_rows(I, d, res, variants):
     return rows
 
 
-def expected_summary(path, d, res, variants, tabs, threshold, tolerance):
+def expected_summary(path, d, res, variants, tabs, threshold, tolerance, eig_info=None):
     """-> (summary input block, aux) with aux["abs"][table][region][cell] = sum of |products| (tolerance scale of the sums)."""
     N, K, h, w = d["A"].shape
     T = len(d["t_img"])
@@ -687,6 +734,8 @@ def expected_summary(path, d, res, variants, tabs, threshold, tolerance):
                           "sum": {cn: float(rs[ci]) for ci, cn in enumerate(CELLS)}}
             aux["abs"][tb][rg] = {cn: float(ra[ci]) for ci, cn in enumerate(CELLS)}
     blk["sign_tables"] = st
+    if "eigencam" in variants:
+        blk["eigencam"] = dict(eig_info)
     return blk, aux
 
 
@@ -1019,6 +1068,13 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
         rep.bad("summary.json: key %s missing in variants.<v>.%s for %s"
                 % (k.rsplit(".", 1)[-1], k.rsplit(".", 1)[0] if "." in k else "",
                    "every variant" if len(vs) == len(variants) else ", ".join(vs)))
+    # eigencam: images and sign flips exactly, present only with the variant
+    if "eigencam" in blk:
+        print("  eigencam: engine %r, numpy %r" % (s.get("eigencam"), blk["eigencam"]))
+        if s.get("eigencam") != blk["eigencam"]:
+            rep.bad("summary.json: eigencam engine %r ref %r" % (s.get("eigencam"), blk["eigencam"]))
+    elif "eigencam" in s:
+        rep.bad("summary.json: eigencam block without the eigencam variant")
     # sign tables: counts exact, sums relative to sum |products|
     st = s.get("sign_tables", {})
     for tb in TABLES:
@@ -1036,6 +1092,24 @@ def compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep):
                         and not (sc == 0 and esm == 0):
                     rep.bad("summary.json: sign_tables.%s.%s.sum.%s engine %r ref %.17g"
                             % (tb, rg, cn, esm, rb["sum"][cn]))
+            # shares (README): NN of the positive mass, NP of the negative mass; absent at 0 mass
+            for key, part, other, sign in (("nn_share", "NN", "PP", 1), ("np_share", "NP", "PN", -1)):
+                mass = sign * (rb["sum"][part] + rb["sum"][other])
+                scale = aux["abs"][tb][rg][part] + aux["abs"][tb][rg][other]
+                ev = eb.get(key)
+                if mass <= SUM_RTOL * scale:
+                    if ev is not None and mass <= 0:
+                        rep.bad("summary.json: sign_tables.%s.%s.%s engine %r, ref: no mass"
+                                % (tb, rg, key, ev))
+                    continue
+                rv = sign * rb["sum"][part] / mass
+                if not isinstance(ev, (int, float)) or abs(ev - rv) > 1e-6:
+                    rep.bad("summary.json: sign_tables.%s.%s.%s engine %r ref %.17g"
+                            % (tb, rg, key, ev, rv))
+                ci = eb.get(key + "_ci95")
+                if ci is not None and not (len(ci) == 2 and 0 <= ci[0] <= ci[1] <= 1):
+                    rep.bad("summary.json: sign_tables.%s.%s.%s_ci95 %r is not an interval in [0, 1]"
+                            % (tb, rg, key, ci))
     keys = ["degenerate", "boxacc", "boxacc_curve", "maxboxacc", "maxboxacc_threshold",
             "maxboxacc_v2", "pointing", "pointing_class_mean", "pointing_per_class", "energy",
             "evidence"]
@@ -1131,7 +1205,8 @@ def main(argv=None):
         maps32 = {v: ref[v].astype(np.float32) for v in FEATURE_VARIANTS}
         res = compute(d, variants, a.threshold, a.tolerance, a.jobs, maps32)
         tabs, tot = sign_tables(d)
-        blk, aux = expected_summary(a.input, d, res, variants, tabs, a.threshold, a.tolerance)
+        blk, aux = expected_summary(a.input, d, res, variants, tabs, a.threshold, a.tolerance,
+                                    ref["eigencam_info"])
         emit(a.outdir, I, d, res, variants, tabs, blk, ref, mu)
         print("ref_check: wrote the reference's outputs to %s" % a.outdir)
         return 0
@@ -1181,7 +1256,8 @@ def main(argv=None):
     n_tie = compare_targets(trows, I, d, res, variants, rep, maps32, a.threshold)
     tabs, tot = sign_tables(d)
     compare_signs(srows, d, tabs, tot, rep)
-    blk, aux = expected_summary(a.input, d, res, variants, tabs, a.threshold, a.tolerance)
+    blk, aux = expected_summary(a.input, d, res, variants, tabs, a.threshold, a.tolerance,
+                                ref["eigencam_info"])
     del blk["file"]
     compare_summary(summ, I, blk, aux, trows, variants, n_tie, rep)
 

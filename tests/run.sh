@@ -46,14 +46,18 @@ fixture f32 --seed 11 --images 25 --channels 64 --fh 12 --fw 12 --saliency
 fixture f16 --seed 12 --images 25 --channels 64 --fh 12 --fw 12 --dtype f16 \
     --activation pre-activation --width 96 --height 72
 fixture odd --seed 13 --images 9 --channels 7 --fh 5 --fw 3 --height 37 --width 53
+fixture wide --seed 14 --images 12 --channels 40 --fh 4 --fw 5 --height 40 --width 50
 step "numpy reference, K=64 12x12 float32 + saliency" e2e f32
 step "numpy reference, float16 pre-activation" e2e f16
 step "numpy reference, odd sizes, threshold 0.37 tolerance 4" e2e odd --threshold 0.37 --tolerance 4
+step "numpy reference, more channels than cells (eigencam on the cells' Gram matrix)" e2e wide
 
 # --- planted answers --------------------------------------------------------
 if [ "${SUITE:-}" != sanitizers ]; then   # Python only: once is enough
     step "exporters (pytest): gradients vs autograd and finite differences, scenes, VOC exporter, every bad input named in one line, resize modes, progress" \
         $PY -m pytest -q -p no:cacheprovider tests/test_exporters.py
+    step "causal.py (pytest): linear-head curves by hand, HiResCAM optimal, planted cell, random control, claim, every bad input in one line, torchvision resnet18" \
+        $PY -m pytest -q -p no:cacheprovider tests/test_causal.py
 fi
 step "planted-answer fixtures" $PY tests/planted.py "$BIN" "$T/planted"
 
@@ -68,19 +72,23 @@ same_outputs() { # same_outputs DIR_A DIR_B: equal bytes, summary.json outside "
         sed '/^  "run": {/,$d' "$2/summary.json" >"$T/sb" &&
         grep -q '"inputs"' "$T/sa" && cmp "$T/sa" "$T/sb"
 }
-threads() {
+threads() { # with causal curves (--curves), so their statistics are covered too
+    $PY tests/causal_fixture.py "$T/f32.h5" "$T/c32.h5" &&
+        $PY tests/causal_fixture.py "$T/f16.h5" "$T/c16.h5" --steps 16 || return 1
     for n in 1 2 7; do
-        "$BIN" run -o "$T/thr$n" --threads $n --save-maps "$T/f32.h5" "$T/f16.h5" || return 1
+        "$BIN" run -o "$T/thr$n" --threads $n --save-maps --curves "$T/c32.h5" \
+            --curves "$T/c16.h5" "$T/f32.h5" "$T/f16.h5" || return 1
     done
-    same_outputs "$T/thr1" "$T/thr2" && same_outputs "$T/thr1" "$T/thr7" || return 1
+    grep -q '"causal"' "$T/thr1/summary.json" &&
+        same_outputs "$T/thr1" "$T/thr2" && same_outputs "$T/thr1" "$T/thr7" || return 1
     # one input buffer (no reader thread) and tiny batches: the same bytes again
     GRADCAM_STUDY_READER_THREAD=0 "$BIN" run -o "$T/thr1b" --threads 2 --save-maps \
-        "$T/f32.h5" "$T/f16.h5" || return 1
+        --curves "$T/c32.h5" --curves "$T/c16.h5" "$T/f32.h5" "$T/f16.h5" || return 1
     grep -q '"double_buffered": 0' "$T/thr1b/summary.json" &&
         grep -q '"double_buffered": 1' "$T/thr2/summary.json" &&
         same_outputs "$T/thr1" "$T/thr1b"
 }
-step "same bytes at 1, 2 and 7 threads, with and without the reader thread (two inputs)" threads
+step "same bytes at 1, 2 and 7 threads, with and without the reader thread (two inputs, with --curves)" threads
 
 # --- provenance: the digests in summary.json are the files' own --------------
 digests() { # summary.json of the thread test (two inputs) against sha256sum and the sizes
@@ -176,6 +184,8 @@ f=h5py.File(sys.argv[1],"a"); del f["targets/class"]' "$T/f16.h5" &&
     same_outputs "$T/thr1" "$T/thr2" && [ -z "$(ls -A "$T/thr1" | grep tmp)" ]
 }
 step "bad input: one-line error, exit 1, previous outputs untouched" bad_input
+step "causal curves (--curves): planted answers, absent without it, bad curves files refused in one line, same bytes at 1/2/7 threads" \
+    env PY="$PY" sh tests/test_causal.sh "$BIN" "$T/causal"
 step "gallery: PNG, layout, rules, errors" sh tests/test_gallery.sh "$BIN" "$T/gallery"
 step "report: sections, figures, same bytes, bad input" env BIN="$BIN" PY="$PY" sh tests/test_report.sh
 

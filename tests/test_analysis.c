@@ -1,6 +1,8 @@
 /* test_analysis.c: cam kernel against its twin and hand-computed values;
  * sign-table invariants; localization and aggregation on planted maps whose
- * answers are known by construction. Each group also checks that a wrong
+ * answers are known by construction; the bootstrap (MaxBoxAcc with the
+ * threshold chosen inside each resample, sign-table shares) on data whose
+ * intervals are known by construction. Each group also checks that a wrong
  * answer would be caught. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,6 +112,9 @@ static void test_cam_hand(void **state)
         [CAM_XGRADCAM] = {3 / x, 0, 8 / x, 0},
         /* channel 0: a = 1 / (2 + 3 + 1e-6), w0 = 4a; channel 1: ReLU(G) = 0 */
         [CAM_GRADCAMPP] = {4 / p, 0, 8 / p, 0},
+        /* ReLU(G A): channel 0 [1 0 2 0], channel 1 [0 0 0 -2] -> 0 */
+        [CAM_ELEMENTWISE] = {1, 0, 2, 0},
+        /* eigencam is per image (kernels/eigencam.c): zeros here */
     };
     for (int ref = 0; ref < 2; ref++) {
         if (ref)
@@ -133,7 +138,7 @@ static void test_cam_centered_shift(void **state)
     (void)state;
     enum { K = 5, HW = 9 };
     float A[K * HW], As[K * HW], G[K * HW], m1[CAM_NMAPS * HW], m2[CAM_NMAPS * HW];
-    double mu[K], mus[K], w[CAM_NW * K], work[8 * HW];
+    double mu[K], mus[K], w[CAM_NW * K], work[CAM_WORK_PER_PIXEL * HW];
     fill(A, K * HW, 0);
     fill(G, K * HW, 0);
     for (int k = 0; k < K; k++) {
@@ -237,7 +242,7 @@ static void test_sign_invariants(void **state)
     (void)state;
     enum { K = 37, HW = 30 };
     float A[K * HW], G[K * HW], m[CAM_NMAPS * HW];
-    double w[CAM_NW * K], work[8 * HW];
+    double w[CAM_NW * K], work[CAM_WORK_PER_PIXEL * HW];
     uint8_t region[HW];
     for (int it = 0; it < 20; it++) {
         fill(A, K * HW, it % 2);
@@ -553,6 +558,233 @@ static void test_ci_pair(void **state)
     assert_true(p.ci[0] <= p.diff && p.diff <= p.ci[1]);
 }
 
+/* ---- thresholds chosen inside each resample -------------------------------- */
+
+/* st_boot_max against its naive twin on seeded random counts of awkward
+ * sizes: the same bytes, at 1, 2 and 7 threads, paired or not. */
+static void test_boot_max_vs_ref(void **state)
+{
+    (void)state;
+    static const int ns[] = {1, 7, 13, 64}, Ls[] = {1, 3}, ms[] = {1, 5, 100};
+    enum { B = 97 };
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < 2; b++)
+            for (size_t c = 0; c < 3; c++) {
+                int n = ns[a], L = Ls[b], m = ms[c];
+                size_t sz = (size_t)n * L * m;
+                uint32_t *x = malloc(sz * sizeof *x), *y = malloc(sz * sizeof *y);
+                uint32_t *d = malloc((size_t)n * sizeof *d);
+                void *work = malloc(st_boot_max_work_bytes(n, L, m, B, 7));
+                assert_non_null(x); assert_non_null(y); assert_non_null(d); assert_non_null(work);
+                for (int i = 0; i < n; i++) {
+                    d[i] = (uint32_t)(urand() * 4);          /* 0..3 targets; 0: no box */
+                    for (int k = 0; k < L * m; k++) {
+                        x[(size_t)i * L * m + k] = (uint32_t)(urand() * (d[i] + 1));
+                        y[(size_t)i * L * m + k] = (uint32_t)(urand() * (d[i] + 1));
+                    }
+                }
+                for (int paired = 0; paired < 2; paired++) {
+                    double ref[2], got[2];
+                    const uint32_t *yy = paired ? y : NULL;
+                    assert_int_equal(st_boot_max_ref(ref, x, yy, d, n, L, m, B, 5), 0);
+                    for (int th = 1; th <= 7; th += th == 1 ? 1 : 5) { /* 1, 2, 7 */
+                        assert_int_equal(st_boot_max(got, x, yy, d, n, L, m, B, 5, th, work), 0);
+                        if (memcmp(got, ref, sizeof got) != 0)
+                            printf("    n=%d L=%d m=%d paired=%d threads=%d: [%.17g, %.17g] vs "
+                                   "ref [%.17g, %.17g]\n", n, L, m, paired, th, got[0], got[1],
+                                   ref[0], ref[1]);
+                        assert_memory_equal(got, ref, sizeof got);
+                    }
+                }
+                free(x); free(y); free(d); free(work);
+            }
+    /* a wrong input is caught: the twin on other counts gives another interval */
+    uint32_t x[8 * 2], d[8];
+    for (int i = 0; i < 8; i++) { d[i] = 1; x[2 * i] = (uint32_t)(i & 1); x[2 * i + 1] = i < 2; }
+    double c1[2], c2[2];
+    void *work = malloc(st_boot_max_work_bytes(8, 1, 2, 50, 1));
+    st_boot_max(c1, x, NULL, d, 8, 1, 2, 50, 3, 1, work);
+    x[1] = 0; /* image 0 no longer hit at threshold 1 */
+    x[0] = 0;
+    st_boot_max_ref(c2, x, NULL, d, 8, 1, 2, 50, 3);
+    assert_false(c1[0] == c2[0] && c1[1] == c2[1]);
+    assert_int_equal(st_boot_max(c1, x, NULL, d, 0, 1, 2, 50, 3, 1, work), -1); /* n = 0 */
+    free(work);
+}
+
+/* One target per image; a target of image i is hit at threshold 10 when i is
+ * even, at threshold 20 when i is odd: on the full data both thresholds
+ * give 1/2 and the first (10) is chosen. At that fixed threshold a resample
+ * is a Binomial proportion around 1/2 (the old interval, about [0.451,
+ * 0.549] for N = 400). Chosen inside each resample, the maximum of p and
+ * 1 - p is never below 1/2: the interval starts at 1/2 and reaches about
+ * 1/2 + 2.24 * 0.025 = 0.556 (the 95% point of a half-normal). V2: IoU 0.3
+ * always hit at threshold 5 (1), IoU 0.5 as the box, IoU 0.7 never (0). */
+static void test_boot_max_resampled_threshold(void **state)
+{
+    (void)state;
+    enum { N = 400, B = 1000 };
+    ci_rec *rec = calloc(N, sizeof *rec);
+    int32_t *timg = malloc(N * sizeof *timg);
+    assert_non_null(rec); assert_non_null(timg);
+    for (int i = 0; i < N; i++) {
+        int t = i % 2 ? 20 : 10;
+        timg[i] = i;
+        rec[i].scored = 1;
+        for (int n = 0; n < LOC_NNORM; n++) {
+            rec[i].curve[n][t >> 3] |= (uint8_t)(1u << (t & 7));
+            rec[i].any[n][1][t >> 3] |= (uint8_t)(1u << (t & 7));
+            rec[i].any[n][0][5 >> 3] |= (uint8_t)(1u << (5 & 7));
+        }
+    }
+    ci_ctx c = {rec, 1, N, N, timg, B, 1, 1};
+    ci_variant v1, v2, v7;
+    assert_int_equal(ci_variant_compute(&v1, &c, 0), 0);
+    const double *ci = v1.maxboxacc[LOC_MAX];
+    /* the old way: BoxAcc at the full data's threshold 10 in every resample */
+    double a[N], d[N], old[2];
+    void *work = malloc(st_boot_work_bytes(N, B, 1));
+    for (int i = 0; i < N; i++) { a[i] = i % 2 ? 0 : 1; d[i] = 1; }
+    st_boot_ratio(old, a, NULL, d, N, B, 1, 1, work);
+    free(work);
+    printf("    MaxBoxAcc 1/2 at two thresholds, N=%d: threshold chosen per resample [%.4f, "
+           "%.4f], at the full data's threshold [%.4f, %.4f]\n", N, ci[0], ci[1], old[0], old[1]);
+    assert_true(ci[0] >= 0.5 && ci[0] < 0.51);       /* a maximum of p and 1 - p */
+    assert_true(ci[1] > 0.545 && ci[1] < 0.57);
+    assert_true(ci[0] <= 0.5 + 1e-12);               /* holds the full data's 1/2 */
+    assert_true(old[0] < 0.46 && old[1] > 0.54 && old[1] < 0.56);
+    assert_false(old[0] == ci[0] && old[1] == ci[1]);
+    /* V2 = (1 + max(p, 1 - p) + 0) / 3 in every resample */
+    assert_true(fabs(v1.maxboxacc_v2[LOC_MAX][0] - (1 + ci[0]) / 3) < 1e-12);
+    assert_true(fabs(v1.maxboxacc_v2[LOC_MAX][1] - (1 + ci[1]) / 3) < 1e-12);
+    /* the thread count does not change any interval */
+    c.threads = 2;
+    assert_int_equal(ci_variant_compute(&v2, &c, 0), 0);
+    c.threads = 7;
+    assert_int_equal(ci_variant_compute(&v7, &c, 0), 0);
+    assert_memory_equal(&v1, &v2, sizeof v1);
+    assert_memory_equal(&v1, &v7, sizeof v1);
+    free(rec);
+    free(timg);
+}
+
+/* A single image: every resample draws it N = 1 time, so each interval
+ * collapses onto the full data's maximum. Three targets: A hit at
+ * thresholds 10..30, B at 20..40, C never: MaxBoxAcc 2/3 (thresholds 20..30).
+ * Under a second variant only A is hit (1/3): the paired MaxBoxAcc
+ * difference collapses onto 2/3 - 1/3, at 1, 2 and 7 threads. */
+static void test_boot_max_single_image(void **state)
+{
+    (void)state;
+    enum { T = 3, V = 2 };
+    ci_rec rec[T * V];
+    int32_t timg[T] = {0, 0, 0};
+    memset(rec, 0, sizeof rec);
+    for (int t = 0; t < T; t++)
+        for (int v = 0; v < V; v++) {
+            ci_rec *r = &rec[t * V + v];
+            r->scored = 1;
+            int lo = t == 0 ? 10 : t == 1 && v == 0 ? 20 : 100, hi = t == 0 ? 30 : 40;
+            for (int i = lo; i <= hi && i < LOC_NTHR; i++)
+                for (int n = 0; n < LOC_NNORM; n++) {
+                    r->curve[n][i >> 3] |= (uint8_t)(1u << (i & 7));
+                    for (int l = 0; l < 3; l++)
+                        r->any[n][l][i >> 3] |= (uint8_t)(1u << (i & 7));
+                }
+        }
+    agg_metrics ma, mb;
+    memset(&ma, 0, sizeof ma);
+    memset(&mb, 0, sizeof mb);
+    ma.maxboxacc_i[LOC_MAX] = 20;
+    mb.maxboxacc_i[LOC_MAX] = 10;
+    ci_ctx c = {rec, V, T, 1, timg, 50, 9, 1};
+    ci_variant out;
+    assert_int_equal(ci_variant_compute(&out, &c, 0), 0);
+    assert_true(out.maxboxacc[LOC_MAX][0] == 2.0 / 3 && out.maxboxacc[LOC_MAX][1] == 2.0 / 3);
+    assert_true(fabs(out.maxboxacc_v2[LOC_MINMAX][0] - 2.0 / 3) < 1e-15);
+    assert_true(fabs(out.maxboxacc_v2[LOC_MINMAX][1] - 2.0 / 3) < 1e-15);
+    for (int th = 1; th <= 7; th += th == 1 ? 1 : 5) {
+        c.threads = th;
+        ci_pair p;
+        assert_int_equal(ci_pair_compute(&p, &c, 0, &ma, 1, &mb, CI_MAXBOXACC, LOC_MAX), 0);
+        assert_true(fabs(p.a - 2.0 / 3) < 1e-15 && fabs(p.b - 1.0 / 3) < 1e-15);
+        assert_true(p.ci[0] == 2.0 / 3 - 1.0 / 3 && p.ci[1] == 2.0 / 3 - 1.0 / 3);
+    }
+    /* a wrong value would be caught: the interval is not the fixed-threshold 0 one */
+    assert_false(out.maxboxacc[LOC_MAX][0] == 0.0);
+}
+
+/* ---- sign-table shares ---------------------------------------------------- */
+
+/* Every image's NN share is 1/4 (NN = k, PP = 3k) and its NP share 1/4 of
+ * the negative mass (NP = -k, PN = -3k), k = 1..N targets' worth: the
+ * resampled ratio of sums is 1/4 in every resample, so the intervals
+ * collapse onto 1/4, per region and for "all", at any thread count. The
+ * "other" region is empty: no share (-1). Then one image with a share of 1
+ * makes the interval open up and still hold the full data's share. */
+static void test_share_intervals(void **state)
+{
+    (void)state;
+    enum { N = 30, T = 45, B = 300 };
+    ci_sgn *img = calloc(N, sizeof *img);
+    int32_t timg[T];
+    sgn_table tot[2];
+    sgn_clear(&tot[0]);
+    sgn_clear(&tot[1]);
+    for (int t = 0; t < T; t++) {
+        sgn_table tab[2];
+        timg[t] = t % N;
+        double k = 1 + t % 7;
+        for (int q = 0; q < 2; q++) {
+            sgn_clear(&tab[q]);
+            for (int r = 0; r < SGN_NREG; r += 2) { /* target and background */
+                tab[q].s[r][8] = k * (r + 1);          /* NN */
+                tab[q].s[r][0] = 3 * k * (r + 1);      /* PP */
+                tab[q].s[r][6] = -k;                   /* NP */
+                tab[q].s[r][2] = -3 * k;               /* PN */
+            }
+            sgn_add(&tot[q], &tab[q]);
+        }
+        ci_sgn_add(&img[timg[t]], tab);
+    }
+    ci_ctx c = {NULL, 0, T, N, timg, B, 4, 1};
+    for (int q = 0; q < 2; q++)
+        for (int r = 0; r <= SGN_NREG; r++)
+            for (int k = 0; k < CI_NSHARE; k++) {
+                double v = ci_share(&tot[q], r, k), ci[2], ci7[2];
+                if (r == SGN_OTHER) {
+                    assert_true(v == -1.0);
+                    continue;
+                }
+                assert_true(v == 0.25);
+                c.threads = 1;
+                assert_int_equal(ci_share_compute(ci, &c, img, q, r, k), 0);
+                assert_true(ci[0] == 0.25 && ci[1] == 0.25);
+                c.threads = 7;
+                assert_int_equal(ci_share_compute(ci7, &c, img, q, r, k), 0);
+                assert_memory_equal(ci, ci7, sizeof ci);
+            }
+    /* a deliberately different image (share 1): the interval no longer
+     * collapses; the full data's share, summed by hand, lies inside it */
+    img[3].s[0][SGN_TARGET][CI_SPP] = 0;
+    double ci[2], nn = 0, pos = 0;
+    for (int i = 0; i < N; i++) {
+        nn += img[i].s[0][SGN_TARGET][CI_SNN];
+        pos += img[i].s[0][SGN_TARGET][CI_SNN] + img[i].s[0][SGN_TARGET][CI_SPP];
+    }
+    c.threads = 2;
+    assert_int_equal(ci_share_compute(ci, &c, img, 0, SGN_TARGET, CI_NN_SHARE), 0);
+    printf("    NN share with one image at 1: %.4f in [%.4f, %.4f]\n", nn / pos, ci[0], ci[1]);
+    assert_true(ci[0] < ci[1]);
+    assert_true(ci[0] <= nn / pos && nn / pos <= ci[1]);
+    assert_true(ci[0] >= 0.25);
+    /* no resamples: no interval */
+    c.B = 0;
+    assert_int_equal(ci_share_compute(ci, &c, img, 0, SGN_TARGET, CI_NN_SHARE), 0);
+    assert_true(ci[0] == 0 && ci[1] == 0);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +802,10 @@ int main(void)
         cmocka_unit_test(test_mcnemar_hand),
         cmocka_unit_test(test_bootstrap_known),
         cmocka_unit_test(test_ci_pair),
+        cmocka_unit_test(test_boot_max_vs_ref),
+        cmocka_unit_test(test_boot_max_resampled_threshold),
+        cmocka_unit_test(test_boot_max_single_image),
+        cmocka_unit_test(test_share_intervals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* test_kernels.c: cmocka tests of kernels/upsample and pipeline/input/half (the
- * sweeps have tests/test_sweep.c).
+/* test_kernels.c: cmocka tests of kernels/upsample, kernels/eigencam, the
+ * gradcam-elementwise map of kernels/cam and pipeline/input/half (the sweeps
+ * have tests/test_sweep.c; the other cam maps tests/test_analysis.c).
  *
  * Each fast kernel is checked three ways: against hand-computed exact values,
  * against its naive `_ref` twin on seeded random inputs of awkward sizes
@@ -19,6 +20,8 @@
 #include <string.h>
 
 #include "pipeline/input/half.h"
+#include "kernels/cam.h"
+#include "kernels/eigencam.h"
 #include "kernels/upsample.h"
 #include "testlib.h"
 
@@ -314,6 +317,219 @@ static void test_half_known(void **state)
     assert_true(sentinel == 5.0f);
 }
 
+/* ---------------------------------------------------------------- eigencam */
+
+/* eig_map on a work buffer filled with garbage first (the result must not
+ * depend on it); returns eig_map's status. */
+static int run_eig(float *map, int *flip, const float *a, int K, int hw)
+{
+    size_t nw = eig_work_doubles(K, hw);
+    assert_true(nw > 0);
+    double *work = xmalloc(nw * sizeof *work);
+    for (size_t i = 0; i < nw; i++)
+        work[i] = (double)i * 1e300; /* garbage, some of it inf */
+    int rc = eig_map(map, flip, a, K, hw, work);
+    free(work);
+    return rc;
+}
+
+/* Largest |map - want| over hw cells, relative to max|want| (or absolute
+ * when want is all zero); fails on a NaN. */
+static double eig_err(const float *map, const double *want, int hw)
+{
+    double scale = 0.0, worst = 0.0;
+    for (int c = 0; c < hw; c++)
+        scale = fmax(scale, fabs(want[c]));
+    for (int c = 0; c < hw; c++) {
+        assert_false(isnan(map[c]));
+        worst = fmax(worst, fabs(map[c] - want[c]));
+    }
+    return scale > 0 ? worst / scale : worst;
+}
+
+/* Hand cases: K = 1 (map = ReLU(A - mean), exact); rank one, A1 = 2 A0 and
+ * A1 = -2 A0 (v = (1, 2)/sqrt5 and (-1, 2)/sqrt5 by the sign rule); equal
+ * |v_k| (A1 = A0: v = (1, 1)/sqrt2; A1 = -A0: tie -> v_0 > 0, (1, -1)/sqrt2). */
+static void test_eig_hand(void **state)
+{
+    (void)state;
+    float map[4];
+    int flip = -1;
+    const float k1[4] = {1, 2, 3, 6}; /* mean 3 */
+    assert_int_equal(run_eig(map, &flip, k1, 1, 4), 0);
+    const double want1[4] = {0, 0, 0, 3};
+    for (int c = 0; c < 4; c++)
+        assert_true(map[c] == (float)want1[c]);
+    assert_true(flip == 0 || flip == 1);
+
+    const double r5 = sqrt(5.0), r2 = sqrt(2.0);
+    struct { float a[8]; double want[4]; } cases[] = {
+        {{0, 1, 2, 3, 0, 2, 4, 6}, {0, 0, 0.5 * r5, 1.5 * r5}},     /* A1 = 2 A0  */
+        {{0, 1, 2, 3, 0, -2, -4, -6}, {1.5 * r5, 0.5 * r5, 0, 0}},  /* A1 = -2 A0 */
+        {{0, 1, 2, 3, 0, 1, 2, 3}, {0, 0, 0.5 * r2, 1.5 * r2}},     /* A1 = A0    */
+        {{0, 1, 2, 3, 0, -1, -2, -3}, {0, 0, 0.5 * r2, 1.5 * r2}},  /* A1 = -A0: tie, v_0 > 0 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        float ref[4];
+        assert_int_equal(run_eig(map, &flip, cases[i].a, 2, 4), 0);
+        assert_int_equal(eig_map_ref(ref, cases[i].a, 2, 4), 0);
+        double e = eig_err(map, cases[i].want, 4), er = eig_err(ref, cases[i].want, 4);
+        printf("eigencam hand case %zu: |diff| %.3g (LAPACK), %.3g (Jacobi twin), flip %d\n", i,
+               e, er, flip);
+        assert_true(e <= 1e-6 && er <= 1e-6);
+    }
+    /* deliberately wrong: the other sign of case 1 is caught */
+    const double wrong[4] = {0, 0, 0.5 * r5, 1.5 * r5};
+    assert_int_equal(run_eig(map, &flip, cases[1].a, 2, 4), 0);
+    assert_true(eig_err(map, wrong, 4) > 0.5);
+}
+
+/* Degenerate inputs: an all-zero map, no flip, status 0, never NaN. */
+static void test_eig_degenerate(void **state)
+{
+    (void)state;
+    enum { K = 5, HW = 7 };
+    float a[K * HW], map[HW];
+    int flip = -1;
+    const double zero[HW] = {0};
+    /* zero matrix */
+    memset(a, 0, sizeof a);
+    assert_int_equal(run_eig(map, &flip, a, K, HW), 0);
+    assert_true(eig_err(map, zero, HW) == 0.0 && flip == 0);
+    /* every channel constant over the cells */
+    for (int k = 0; k < K; k++)
+        for (int c = 0; c < HW; c++)
+            a[k * HW + c] = (float)(k * 3 - 4);
+    flip = -1;
+    assert_int_equal(run_eig(map, &flip, a, K, HW), 0);
+    assert_true(eig_err(map, zero, HW) == 0.0 && flip == 0);
+    /* one cell (h*w == 1), with K = 5 and K = 1 */
+    const float one[5] = {3, -1, 2, 7, 0.5f};
+    flip = -1;
+    assert_int_equal(run_eig(map, &flip, one, 5, 1), 0);
+    assert_true(map[0] == 0.0f && flip == 0);
+    assert_int_equal(run_eig(map, &flip, one, 1, 1), 0);
+    assert_true(map[0] == 0.0f && flip == 0);
+    float r1[1];
+    assert_int_equal(eig_map_ref(r1, one, 5, 1), 0);
+    assert_true(r1[0] == 0.0f);
+    /* K = 0 or hw = 0 touch nothing beyond the map */
+    assert_int_equal(run_eig(map, &flip, one, 0, 3), 0);
+    assert_true(map[0] == 0.0f && map[2] == 0.0f && flip == 0);
+}
+
+/* eig_map against its Jacobi twin on seeded random inputs of awkward sizes
+ * (both Gram sides: K <= hw and K > hw), three value scales, a shared
+ * offset per channel (must not matter: the map is centred), repeatability
+ * and independence from the work buffer's contents. */
+static void test_eig_vs_ref(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = {{1, 2},  {1, 9},  {2, 2},   {2, 3},  {3, 2},   {7, 15},
+                                   {13, 4}, {40, 20}, {5, 35}, {17, 17}, {64, 144}, {31, 6}};
+    rng r = {424242};
+    double worst = 0.0, worst_shift = 0.0;
+    size_t cases = 0, flips = 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        int K = sizes[s][0], hw = sizes[s][1];
+        float *a = xmalloc((size_t)K * hw * sizeof *a), *b = xmalloc((size_t)K * hw * sizeof *b);
+        float *m1 = xmalloc((size_t)hw * sizeof *m1), *m2 = xmalloc((size_t)hw * sizeof *m2);
+        float *m3 = xmalloc((size_t)hw * sizeof *m3), *ref = xmalloc((size_t)hw * sizeof *ref);
+        double *want = xmalloc((size_t)hw * sizeof *want);
+        for (int rep = 0; rep < 3; rep++) {
+            double scale = rep == 0 ? 1.0 : rep == 1 ? 1e3 : 1e-20;
+            for (int i = 0; i < K * hw; i++) /* non-negative like post-ReLU maps, a few zeros */
+                a[i] = rng_unit(&r) < 0.2 ? 0.0f : (float)(rng_unit(&r) * scale);
+            int f1 = -1, f2 = -1, f3 = -1;
+            assert_int_equal(run_eig(m1, &f1, a, K, hw), 0);
+            assert_int_equal(run_eig(m2, &f2, a, K, hw), 0);
+            assert_int_equal(eig_map_ref(ref, a, K, hw), 0);
+            assert_memory_equal(m1, m2, (size_t)hw * sizeof *m1); /* same bytes, any work */
+            assert_int_equal(f1, f2);
+            for (int c = 0; c < hw; c++)
+                want[c] = ref[c];
+            double e = eig_err(m1, want, hw);
+            if (e > worst)
+                worst = e;
+            if (e > 1e-6)
+                fail_msg("eigencam K=%d hw=%d scale %g: %.3g of the map's scale from the twin", K,
+                         hw, scale, e);
+            /* a per-channel offset leaves the centred matrix (up to float rounding) alone */
+            for (int k = 0; k < K; k++)
+                for (int c = 0; c < hw; c++)
+                    b[k * hw + c] = a[k * hw + c] + (float)(0.25 * scale * (k % 3));
+            assert_int_equal(run_eig(m3, &f3, b, K, hw), 0);
+            double es = eig_err(m3, want, hw);
+            if (es > worst_shift)
+                worst_shift = es;
+            assert_true(es <= 1e-5);
+            flips += (size_t)f1;
+            cases++;
+        }
+        free(a); free(b); free(m1); free(m2); free(m3); free(ref); free(want);
+    }
+    printf("eig_map vs Jacobi twin: %zu cases, worst %.3g of the map's scale; after a channel "
+           "offset %.3g; %zu sign flips\n", cases, worst, worst_shift, flips);
+}
+
+/* The comparison catches a wrong map: the twin's answer for another input
+ * (one channel's cells reversed). */
+static void test_eig_compare_detects(void **state)
+{
+    (void)state;
+    enum { K = 6, HW = 20 };
+    rng r = {99};
+    float a[K * HW], map[HW], ref[HW];
+    double want[HW];
+    for (int i = 0; i < K * HW; i++)
+        a[i] = (float)rng_unit(&r);
+    int flip;
+    assert_int_equal(run_eig(map, &flip, a, K, HW), 0);
+    for (int c = 0; c < HW / 2; c++) { /* reverse the cells of the strongest-varying channel */
+        float t = a[c];
+        a[c] = a[HW - 1 - c];
+        a[HW - 1 - c] = t;
+    }
+    for (int k = 0; k < K; k++)
+        a[k * HW] *= 4.0f;
+    assert_int_equal(eig_map_ref(ref, a, K, HW), 0);
+    for (int c = 0; c < HW; c++)
+        want[c] = ref[c];
+    double e = eig_err(map, want, HW);
+    printf("eigencam compare, a changed input (deliberately wrong): %.3g of the scale\n", e);
+    assert_true(e > 1e-3);
+}
+
+/* gradcam-elementwise by hand: the ReLU inside the sum is what differs from
+ * hirescam and layercam. K = 2, hw = 3, per cell (G0 A0, G1 A1):
+ * cell 0: G = (1, 1), A = (2, -3): hirescam ReLU(2 - 3) = 0, elementwise 2,
+ *         layercam ReLU(2 - 3) = 0;
+ * cell 1: G = (-1, 2), A = (-4, 1): products (4, 2): all three 6 (layercam 2);
+ * cell 2: zeros: 0. */
+static void test_elementwise_hand(void **state)
+{
+    (void)state;
+    const float A[6] = {2, -4, 0, -3, 1, 0}, G[6] = {1, -1, 0, 1, 2, 0};
+    float m[CAM_NMAPS * 3], mr[CAM_NMAPS * 3];
+    double w[CAM_NW * 2], wr[CAM_NW * 2];
+    double *work = xmalloc(cam_work_doubles(2, 3) * sizeof *work);
+    cam_maps(m, w, A, G, NULL, 2, 3, work);
+    cam_maps_ref(mr, wr, A, G, NULL, 2, 3);
+    const float ew[3] = {2, 6, 0}, hr[3] = {0, 6, 0}, lc[3] = {0, 2, 0};
+    for (int c = 0; c < 3; c++) {
+        assert_true(m[CAM_ELEMENTWISE * 3 + c] == ew[c] && mr[CAM_ELEMENTWISE * 3 + c] == ew[c]);
+        assert_true(m[CAM_HIRESCAM * 3 + c] == hr[c]);
+        assert_true(m[CAM_LAYERCAM * 3 + c] == lc[c]);
+        assert_true(m[CAM_EIGENCAM * 3 + c] == 0.0f && mr[CAM_EIGENCAM * 3 + c] == 0.0f);
+    }
+    /* only elementwise asked for: the same bits; deliberately wrong: it is not hirescam */
+    float ms[CAM_NMAPS * 3];
+    cam_maps_sel(ms, w, A, G, NULL, 2, 3, work, CAM_BIT(CAM_ELEMENTWISE));
+    assert_memory_equal(ms + CAM_ELEMENTWISE * 3, m + CAM_ELEMENTWISE * 3, 3 * sizeof(float));
+    assert_true(m[CAM_ELEMENTWISE * 3] != m[CAM_HIRESCAM * 3]);
+    free(work);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -328,8 +544,16 @@ int main(void)
         cmocka_unit_test(test_half_all),
         cmocka_unit_test(test_half_known),
     };
+    const struct CMUnitTest eig[] = {
+        cmocka_unit_test(test_eig_hand),
+        cmocka_unit_test(test_eig_degenerate),
+        cmocka_unit_test(test_eig_vs_ref),
+        cmocka_unit_test(test_eig_compare_detects),
+        cmocka_unit_test(test_elementwise_hand),
+    };
     int fails = 0;
     fails += cmocka_run_group_tests_name("upsample", ups, NULL, NULL);
+    fails += cmocka_run_group_tests_name("eigencam and gradcam-elementwise", eig, NULL, NULL);
     fails += cmocka_run_group_tests_name("half", half, NULL, NULL);
     return fails ? 1 : 0;
 }

@@ -46,6 +46,18 @@ for f in targets.csv signs.csv maps-0.h5 maps-1.h5; do
     cmp "$T/serial2/$f" "$T/mpi2/$f" || { echo "two inputs, P=3: $f differs"; exit 1; }
 done
 echo "two inputs, P=3: identical"
+# causal curves (--curves): the masses come from every rank's shard, rank 0 gathers them
+$PY tests/causal_fixture.py "$T/in.h5" "$T/c1.h5" && $PY tests/causal_fixture.py "$T/in2.h5" "$T/c2.h5" ||
+    { echo "causal fixtures failed"; exit 1; }
+"$BIN" run -o "$T/serialc" --threads 1 --bootstrap 100 --curves "$T/c1.h5" --curves "$T/c2.h5" \
+    "$T/in.h5" "$T/in2.h5" >/dev/null
+mpirun --oversubscribe -np 3 "$MPIBIN" run -o "$T/mpic" --threads 1 --bootstrap 100 \
+    --curves "$T/c1.h5" --curves "$T/c2.h5" "$T/in.h5" "$T/in2.h5" >/dev/null
+sed '/^  "run": {/,$d' "$T/serialc/summary.json" >"$T/sc.json"
+sed '/^  "run": {/,$d' "$T/mpic/summary.json" >"$T/mc.json"
+grep -q '"causal"' "$T/sc.json" && cmp "$T/sc.json" "$T/mc.json" ||
+    { echo "--curves, P=3: summary.json differs"; exit 1; }
+echo "--curves, two inputs, P=3: summary.json identical"
 # a bad input: every rank exits 1, nothing written, our message on stderr
 printf 'not hdf5' > "$T/bad.h5"
 rc=0

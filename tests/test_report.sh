@@ -5,7 +5,7 @@
 # engine, writes the report and checks: the five question headings, every
 # linked figure exists as PNG and SVG, a gallery image is linked, two runs
 # give the same bytes (report and figures), numbers of summary.json appear
-# as the report formats them, bad summaries exit 1 with one line on stderr
+# as the report formats them (Question 3's shares with their intervals), bad summaries exit 1 with one line on stderr
 # and leave no REPORT.md and no temporaries, a missing gnuplot fails the same
 # way, and usage errors exit 2. Question 6 (issue 13): summaries given `causal`
 # blocks with known numbers (tests/causal_summary_fixture.py) must give the
@@ -108,6 +108,17 @@ for i in s["inputs"]:
     for want in (row, enr, "| `%s` | `%s` |" % (stem, i["attributes"]["model"])):
         if want not in r:
             print("missing:", want); ok = False
+    # Question 3: each sign-table row's shares with their intervals
+    for tb in ("alphaA", "GA"):
+        for rg in ("target", "other", "background", "all"):
+            sh = i["sign_tables"][tb][rg]
+            cells = ["%s [%s, %s]" % (pct(sh[k]), pct(sh[k + "_ci95"][0]), pct(sh[k + "_ci95"][1]))
+                     if k in sh else "-" for k in ("nn_share", "np_share")]
+            want = "| `%s` | %s | %s | " % (stem, i["attributes"]["activation"], rg)
+            rows = [l for l in r.splitlines() if l.startswith(want)
+                    and "| %s |" % cells[0] in l and "| %s |" % cells[1] in l]
+            if not rows:
+                print("missing: Q3 row", tb, stem, rg, cells); ok = False
 tol = "Pointing tolerance **%g px**" % s["inputs"][0]["protocol"]["tolerance"]
 if tol not in r:
     print("missing:", tol); ok = False

@@ -127,6 +127,12 @@ void jw_int(jw *w, const char *key, int64_t v)
     put(w, buf);
 }
 
+void jw_bool(jw *w, const char *key, int v)
+{
+    member(w, key);
+    put(w, v ? "true" : "false");
+}
+
 void jw_nums(jw *w, const char *key, const double *v, int n)
 {
     member(w, key);

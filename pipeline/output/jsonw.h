@@ -23,6 +23,7 @@ void jw_arr_end(jw *w);
 void jw_str(jw *w, const char *key, const char *s);
 void jw_num(jw *w, const char *key, double v);   /* %.10g; non-finite sets err */
 void jw_int(jw *w, const char *key, int64_t v);
+void jw_bool(jw *w, const char *key, int v);     /* true / false */
 void jw_nums(jw *w, const char *key, const double *v, int n); /* one line */
 /* Finish: newline, flush; 0 or -1 when anything failed. */
 int jw_end(jw *w);

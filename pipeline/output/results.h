@@ -9,10 +9,12 @@
 #include <stdint.h>
 
 #include "analysis/agg.h"
+#include "analysis/causal.h"
 #include "analysis/intervals.h"
 #include "analysis/loc.h"
 #include "analysis/sign.h"
 #include "pipeline/common/variants.h"
+#include "pipeline/input/curves.h"
 #include "pipeline/input/h5in.h"
 
 /* What `run` was asked to do. */
@@ -31,6 +33,8 @@ typedef struct {
     char **inputs;
     const char *command;         /* the command line, for provenance */
     int progress;                /* show progress and a final table on stderr (a terminal) */
+    int ncurves;                 /* --curves files (0, or one per input) */
+    char **curves;               /* (ncurves) their paths, in input order */
 } run_opts;
 
 /* One input's results and bookkeeping. */
@@ -42,6 +46,8 @@ typedef struct {
     int64_t targets_without_box;
     double *mu;
     ci_rec *rec;                  /* [T][VAR_N] for the intervals */
+    ci_sgn *img_sg;               /* [N] per-image sign-table sums, for the share intervals */
+    double share_ci[2][SGN_NREG + 1][CI_NSHARE][2]; /* [table][region or all][NN, NP] 95% */
     agg_metrics am[VAR_N];
     ci_variant ci[VAR_N];
     ci_pair *pairs;               /* [npairs] */
@@ -54,6 +60,11 @@ typedef struct {
     char maps_name[32];
     int save_maps;
     int name_col;                 /* targets.csv has the image_name column (any input has names) */
+    int causal;                   /* --curves given: masses computed (every rank) */
+    cv_file *cv;                  /* its curves file (rank 0), or NULL */
+    double *mass;                 /* (T, CZ_NMASS) masses for the completeness fit (rank 0) */
+    cz_res *cz;                   /* the curves' statistics, or NULL */
+    int64_t eig_images, eig_flips; /* eigencam: images computed, sign flips (walk.c) */
 } input_res;
 
 /* One target's results, as the workers leave them for the walk. */
@@ -61,6 +72,8 @@ typedef struct {
     loc_result loc[VAR_N];
     sgn_table sg[2];
     int has_box;
+    double mass[CZ_NMASS];        /* only with --curves (cam_masses) */
+    int eig_flip;    /* first target of its image with eigencam on: the image's flip (0/1); else -1 */
 } target_res;
 
 #endif

@@ -51,8 +51,14 @@ static void json_norms_ci(jw *w, const char *key, const double ci[LOC_NNORM][2])
     jw_obj_end(w);
 }
 
-static void json_table(jw *w, const char *key, const sgn_table *t)
+/* A sign table: per region and "all", the counts and sums, then the NN and
+ * NP shares (ci_share; absent where their mass is 0) with their intervals
+ * (share_ci: [region or all][NN, NP], written when with_ci). */
+static void json_table(jw *w, const char *key, const sgn_table *t,
+                       const double share_ci[SGN_NREG + 1][CI_NSHARE][2], int with_ci)
 {
+    static const char *const sk[CI_NSHARE] = {"nn_share", "np_share"};
+    static const char *const ck[CI_NSHARE] = {"nn_share_ci95", "np_share_ci95"};
     jw_obj(w, key);
     for (int reg = 0; reg <= SGN_NREG; reg++) {
         jw_obj(w, reg < SGN_NREG ? sgn_region_name(reg) : "all");
@@ -72,6 +78,14 @@ static void json_table(jw *w, const char *key, const sgn_table *t)
             jw_num(w, sgn_cell_name(c), s);
         }
         jw_obj_end(w);
+        for (int k = 0; k < CI_NSHARE; k++) {
+            double v = ci_share(t, reg, k);
+            if (v < 0)
+                continue;
+            jw_num(w, sk[k], v);
+            if (with_ci)
+                jw_nums(w, ck[k], share_ci[reg][k], 2);
+        }
         jw_obj_end(w);
     }
     jw_obj_end(w);
@@ -157,7 +171,157 @@ static void json_pairs(jw *w, const input_res *ir, const run_opts *o)
     jw_arr_end(w);
 }
 
-static void json_input(jw *w, const input_res *ir, const run_opts *o)
+/* One mode's {"zero": {order: {auc, auc_ci95, curve, raw_curve}}, ...}. */
+static void json_causal_mode(jw *w, const cv_file *cv, const cz_res *z, int mode, int with_ci)
+{
+    int P = cv->S + 1;
+    jw_obj(w, mode == CZ_DELETION ? "deletion" : "insertion");
+    for (int r = 0; r < cv->R; r++) {
+        jw_obj(w, cv_ref_name(cv, r));
+        for (int o = 0; o < cv->O; o++) {
+            size_t ro = (size_t)(mode * cv->R + r) * (size_t)cv->O + (size_t)o;
+            jw_obj(w, cv->orders[o]);
+            jw_num(w, "auc", z->auc[ro]);
+            if (with_ci)
+                jw_nums(w, "auc_ci95", z->auc_ci + 2 * ro, 2);
+            jw_nums(w, "curve", z->curve + ro * (size_t)P, P);
+            jw_nums(w, "raw_curve", z->raw + ro * (size_t)P, P);
+            jw_obj_end(w);
+        }
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+static void json_causal_pairs(jw *w, const cv_file *cv, const cz_res *z, int64_t T, int with_ci)
+{
+    jw_arr(w, "paired");
+    for (int mode = 0; mode < CZ_NMODE && cv->gradcam >= 0; mode++)
+        for (int r = 0; r < cv->R; r++)
+            for (int o = 0; o < cv->O; o++) {
+                if (o == cv->gradcam)
+                    continue;
+                const cz_pair *p = &z->pair[(size_t)(mode * cv->R + r) * (size_t)cv->O + (size_t)o];
+                jw_obj(w, NULL);
+                jw_str(w, "mode", mode == CZ_DELETION ? "deletion" : "insertion");
+                jw_str(w, "reference", cv_ref_name(cv, r));
+                jw_str(w, "a", cv->orders[cv->gradcam]);
+                jw_str(w, "b", cv->orders[o]);
+                jw_int(w, "targets", T);
+                jw_num(w, "value_a", p->value_a);
+                jw_num(w, "value_b", p->value_b);
+                jw_num(w, "diff", p->diff);
+                if (with_ci)
+                    jw_nums(w, "diff_ci95", p->ci, 2);
+                jw_obj_end(w);
+            }
+    jw_arr_end(w);
+}
+
+static void json_causal_claim(jw *w, const cv_file *cv, const cz_res *z, int with_ci)
+{
+    jw_obj(w, "claim");
+    for (int r = 0; r < cv->R; r++) {
+        const cz_claim *c = &z->claim[r];
+        jw_obj(w, cv_ref_name(cv, r));
+        jw_int(w, "eligible", c->eligible);
+        jw_num(w, "target_neg", c->target_neg);
+        jw_num(w, "target_random", c->target_random);
+        jw_num(w, "target_diff", c->target_diff);
+        if (with_ci)
+            jw_nums(w, "target_diff_ci95", c->target_ci, 2);
+        jw_int(w, "eligible_others", c->eligible_others);
+        jw_num(w, "others_neg", c->others_neg);
+        jw_num(w, "others_random", c->others_random);
+        jw_num(w, "others_diff", c->others_diff);
+        if (with_ci)
+            jw_nums(w, "others_diff_ci95", c->others_ci, 2);
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+static void json_causal_fits(jw *w, const cv_file *cv, const cz_res *z, int with_ci)
+{
+    static const char *const fn[CZ_NFIT] = {"gradcam", "hirescam"};
+    jw_obj(w, "completeness");
+    for (int r = 0; r < cv->R; r++) {
+        jw_obj(w, cv_ref_name(cv, r));
+        for (int k = 0; k < CZ_NFIT; k++) {
+            const cz_fit *f = &z->fit[r * CZ_NFIT + k];
+            jw_obj(w, fn[k]);
+            jw_num(w, "r", f->r);
+            if (with_ci)
+                jw_nums(w, "r_ci95", f->r_ci, 2);
+            jw_num(w, "slope", f->slope);
+            if (with_ci)
+                jw_nums(w, "slope_ci95", f->slope_ci, 2);
+            jw_int(w, "n", f->n);
+            jw_obj_end(w);
+        }
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+}
+
+/* inputs[i].causal (README "summary.json"): only with --curves. */
+static void json_causal(jw *w, const input_res *ir, const run_opts *o, int index)
+{
+    const cv_file *cv = ir->cv;
+    const cz_res *z = ir->cz;
+    int with_ci = o->bootstrap >= 2;
+    jw_obj(w, "causal");
+    jw_str(w, "curves_file", o->curves[index]);
+    jw_str(w, "curves_sha256", cv->sha256);
+    jw_str(w, "network", cv->network);
+    jw_str(w, "layer", cv->layer);
+    jw_int(w, "steps", cv->S);
+    double *cells = malloc((size_t)(cv->S + 1) * sizeof *cells);
+    if (cells) { /* one line; the counts are below 2^31, printed exactly by %.10g */
+        for (int s = 0; s <= cv->S; s++)
+            cells[s] = cv->cells[s];
+        jw_nums(w, "cells", cells, cv->S + 1);
+    } else {
+        w->err = 1;
+    }
+    free(cells);
+    jw_int(w, "targets", cv->T);
+    jw_int(w, "seed", cv->seed);
+    jw_arr(w, "references");
+    for (int r = 0; r < cv->R; r++)
+        jw_str(w, NULL, cv_ref_name(cv, r));
+    jw_arr_end(w);
+    jw_arr(w, "orders");
+    for (int k = 0; k < cv->O; k++)
+        jw_str(w, NULL, cv->orders[k]);
+    jw_arr_end(w);
+    jw_obj(w, "scale");
+    for (int r = 0; r < cv->R; r++)
+        jw_num(w, cv_ref_name(cv, r), z->scale[r]);
+    jw_obj_end(w);
+    jw_obj(w, "scale_degenerate");
+    for (int r = 0; r < cv->R; r++)
+        jw_bool(w, cv_ref_name(cv, r), z->scale_degenerate[r]);
+    jw_obj_end(w);
+    json_causal_mode(w, cv, z, CZ_DELETION, with_ci);
+    json_causal_mode(w, cv, z, CZ_INSERTION, with_ci);
+    jw_obj(w, "best");
+    for (int mode = 0; mode < CZ_NMODE; mode++) {
+        jw_obj(w, mode == CZ_DELETION ? "deletion" : "insertion");
+        for (int r = 0; r < cv->R; r++) {
+            int b = z->best[mode * cv->R + r];
+            jw_str(w, cv_ref_name(cv, r), b >= 0 ? cv->orders[b] : "");
+        }
+        jw_obj_end(w);
+    }
+    jw_obj_end(w);
+    json_causal_pairs(w, cv, z, cv->T, with_ci);
+    json_causal_claim(w, cv, z, with_ci);
+    json_causal_fits(w, cv, z, with_ci);
+    jw_obj_end(w);
+}
+
+static void json_input(jw *w, const input_res *ir, const run_opts *o, int index)
 {
     static const char *const an[5] = {"schema", "model", "layer", "activation", "dataset"};
     const h5in_meta *m = h5in_meta_of(ir->f);
@@ -222,9 +386,17 @@ static void json_input(jw *w, const input_res *ir, const run_opts *o)
     jw_obj_end(w);
     json_pairs(w, ir, o);
     jw_obj(w, "sign_tables");
-    json_table(w, "alphaA", &ir->tot[0]);
-    json_table(w, "GA", &ir->tot[1]);
+    json_table(w, "alphaA", &ir->tot[0], ir->share_ci[0], o->bootstrap >= 2);
+    json_table(w, "GA", &ir->tot[1], ir->share_ci[1], o->bootstrap >= 2);
     jw_obj_end(w);
+    if (ir->cv && ir->cz)
+        json_causal(w, ir, o, index);
+    if (ir->active[CAM_EIGENCAM]) { /* images with targets, and how often the sign rule flipped LAPACK's */
+        jw_obj(w, "eigencam");
+        jw_int(w, "images", ir->eig_images);
+        jw_int(w, "sign_flips", ir->eig_flips);
+        jw_obj_end(w);
+    }
     jw_obj_end(w);
 }
 
@@ -240,7 +412,7 @@ int sum_write(od_set *od, const input_res *irs, const run_opts *o, int ranks, do
     jw_str(&w, "schema", "gradcam-study-summary/1");
     jw_arr(&w, "inputs");
     for (int i = 0; i < o->ninputs; i++)
-        json_input(&w, &irs[i], o);
+        json_input(&w, &irs[i], o, i);
     jw_arr_end(&w);
     jw_obj(&w, "run");
     char date[32];

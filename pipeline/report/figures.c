@@ -32,7 +32,8 @@
 /* One colour per variant (common/variants.h order), readable on white. */
 static const char *const var_color[] = {
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-    "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#000000"};
+    "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#637939", "#ad494a",
+    "#000000"};
 _Static_assert(sizeof var_color / sizeof var_color[0] == VAR_N, "one colour per variant");
 static const char *const series_color[MAXSERIES] = {
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"};

@@ -121,7 +121,23 @@ static void method(FILE *md, const rp_study *st)
         "| `hirescam`, `hirescam-signed` | `sum_k G^k * A^k`, with and without ReLU |\n"
         "| `layercam` | `ReLU(sum_k ReLU(G^k) * A^k)` |\n"
         "| `xgradcam` | `ReLU(sum_k w_k A^k)`, `w_k = sum G*A / sum A` |\n"
-        "| `gradcam++` | `ReLU(sum_k w_k A^k)`, pytorch-grad-cam's weights |\n"
+        "| `gradcam++` | `ReLU(sum_k w_k A^k)`, pytorch-grad-cam's weights |\n");
+    /* the variants added later, only when the summary has them (older summaries
+       give the same REPORT.md as before) */
+    int has_ew = 0, has_eig = 0;
+    for (int i = 0; i < st->n; i++) {
+        has_ew |= st->in[i].var[CAM_ELEMENTWISE].present;
+        has_eig |= st->in[i].var[CAM_EIGENCAM].present;
+    }
+    if (has_ew)
+        fprintf(md, "| `gradcam-elementwise` | `ReLU(sum_k ReLU(G^k * A^k))` (pytorch-grad-cam's "
+                    "GradCAMElementWise) |\n");
+    if (has_eig)
+        fprintf(md, "| `eigencam` | `ReLU(X v)`: `X` the image's activations (cells x channels) "
+                    "centred per channel, `v` its first principal component, signed so that its "
+                    "largest component is positive; no gradient, one map per image "
+                    "(pytorch-grad-cam's EigenCAM) |\n");
+    fprintf(md,
         "| `saliency` | the input gradient given in the file, at image resolution |\n\n"
         "### Inputs (one network and one tapped layer each)\n\n"
         "| input | network | layer | activation | dataset | images | targets scored (of all) "
@@ -243,8 +259,9 @@ static void protocol(FILE *md, const rp_study *st)
         "always *Grad-CAM minus the other variant* (positive = Grad-CAM higher). Brackets "
         "are 95%% intervals. Discordant targets: *a only* = hit by Grad-CAM only, *b only* "
         "= hit by the other variant only; p from McNemar's exact two-sided test.\n"
-        "- MaxBoxAcc intervals are resampled at the threshold chosen on all the data, so they "
-        "are slightly optimistic.\n\n"
+        "- MaxBoxAcc and MaxBoxAccV2 intervals choose the threshold inside each resample (the "
+        "best of the 100 thresholds on the resampled images), so the variability of that "
+        "choice is in them.\n\n"
         "Reading rules used below, applied mechanically: a difference whose interval "
         "excludes 0 is a detected difference (its sign says which side); an interval that "
         "includes 0 means no difference was detected (not that there is none). An enrichment "

@@ -11,9 +11,10 @@
  * "FILE: inputs[1].variants.gradcam.boxacc.max: expected a number, found a string".
  * So the text and figure code never meet a missing value. What the engine
  * writes optionally is optional here too: the _ci95 intervals (absent with
- * --bootstrap 0), variants (--variants, saliency), box_iou_mean and the
- * McNemar fields of paired comparisons, the `causal` block (Question 6,
- * checked by q6model.c). Variants and paired comparisons
+ * --bootstrap 0), variants (--variants, saliency), box_iou_mean, the
+ * McNemar fields of paired comparisons, the sign tables' shares (absent
+ * in older summaries and where a region has no mass) and the `causal` block
+ * (Question 6, checked by q6model.c). Variants and paired comparisons
  * with names the report does not know are counted and skipped (a newer
  * engine). The "run" block is never read: it holds timings.
  * Variants are indexed as pipeline/common/variants.h (the engine's order).
@@ -265,6 +266,15 @@ static void load_pairs(sum_ck *c, json_t *arr, const char *at, rp_input *in)
     }
 }
 
+/* An optional share in [0, 1] with its optional KEY_ci95 (v -1 when absent). */
+static void share(sum_ck *c, json_t *obj, const char *at, const char *key, rp_val *out)
+{
+    memset(out, 0, sizeof *out);
+    out->v = -1;
+    if (json_object_get(obj, key))
+        val(c, obj, at, key, 0, 1, out);
+}
+
 static void load_signs(sum_ck *c, json_t *o, const char *at, rp_input *in)
 {
     char p[PATHLEN], p2[PATHLEN];
@@ -282,6 +292,8 @@ static void load_signs(sum_ck *c, json_t *o, const char *at, rp_input *in)
                 fmtn(p2, sizeof p2, "%s.sum", p);
                 in->signs[t][r].sum[k] = sum_num(c, sum, p2, rp_cell_names[k], -1e300, 1e300);
             }
+            for (int k = 0; k < RS_N && !c->failed; k++) /* optional: newer summaries */
+                share(c, reg, p, k ? "np_share" : "nn_share", &in->signs[t][r].share[k]);
         }
     }
 }

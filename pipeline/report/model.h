@@ -55,8 +55,13 @@ typedef struct {
     double p;
 } rp_pair;
 
+/* Shares of a sign-table region (summary.json's nn_share, np_share). */
+enum { RS_NN, RS_NP, RS_N };
+
 typedef struct {
     double count[RC_N], sum[RC_N];
+    rp_val share[RS_N];       /* as the summary gives them; v -1 when absent (an older
+                                 summary, or no mass), has_ci 0 without an interval */
 } rp_cells;
 
 typedef struct {

@@ -202,14 +202,18 @@ void rp_q2(FILE *md, const rp_study *st)
                            "per input, with 95% intervals; 1 = no preference.");
 }
 
-/* Shares of one sign-table region. */
+/* Shares of one sign-table region; nn, np: the shares with the summary's
+ * 95% intervals (has_ci 0 when the summary has none). */
 typedef struct {
     double n, neg_a, zero_a, pos, nn_share, negm, np_share, net;
+    rp_val nn, np;
 } sign_summary;
 
 static sign_summary summarise(const rp_cells *c)
 {
-    sign_summary s = {0, 0, 0, 0, -1, 0, -1, 0};
+    sign_summary s;
+    memset(&s, 0, sizeof s);
+    s.nn_share = s.np_share = -1;
     for (int k = 0; k < RC_N; k++) {
         s.n += c->count[k];
         s.net += c->sum[k];
@@ -222,7 +226,43 @@ static sign_summary summarise(const rp_cells *c)
         s.nn_share = c->sum[RC_NN] / s.pos;
     if (s.negm > 0)
         s.np_share = -c->sum[RC_NP] / s.negm;
+    s.nn = c->share[RS_NN];
+    s.nn.v = s.nn_share;
+    s.nn.has_ci &= s.nn_share >= 0;
+    s.np = c->share[RS_NP];
+    s.np.v = s.np_share;
+    s.np.has_ci &= s.np_share >= 0;
     return s;
+}
+
+/* "12.3 [11.0, 13.6]" (percent, with the interval when there is one), or
+ * "-" for a share that is not defined. o: RP_NUM bytes. */
+static const char *share_text(char *o, const rp_val *v)
+{
+    return v->v >= 0 ? rp_valci_pct(o, v) : "-";
+}
+
+/* For the readings: "12.3% [11.0, 13.6]", "12.3%" without an interval, or
+ * "-" for a share that is not defined. o: 2 * RP_NUM bytes. */
+static const char *share_says(char *o, const rp_val *v)
+{
+    char a[RP_NUM], c[RP_NUM];
+    if (v->v < 0)
+        return "-";
+    snprintf(o, 2 * RP_NUM, "%s%%%s%s", rp_pct(a, v->v), v->has_ci ? " " : "", rp_ci_pct(c, v));
+    return o;
+}
+
+/* Whether any share of the study has an interval (the text then says so). */
+static int any_share_ci(const rp_study *st)
+{
+    for (int i = 0; i < st->n; i++)
+        for (int t = 0; t < RT_N; t++)
+            for (int r = 0; r < RR_N; r++)
+                for (int k = 0; k < RS_N; k++)
+                    if (st->in[i].signs[t][r].share[k].has_ci)
+                        return 1;
+    return 0;
 }
 
 static void sign_table(FILE *md, const rp_study *st, int t)
@@ -237,15 +277,15 @@ static void sign_table(FILE *md, const rp_study *st, int t)
             fprintf(md, "| `%s` | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n",
                     st->in[i].stem, st->in[i].activation, rp_region_names[r], s.n,
                     rp_pct(a, s.neg_a), rp_pct(c, s.zero_a), rp_sig(d, s.pos),
-                    s.nn_share >= 0 ? rp_pct(e, s.nn_share) : "-", rp_sig(f, s.negm),
-                    s.np_share >= 0 ? rp_pct(g, s.np_share) : "-", rp_sig(h, s.net));
+                    share_text(e, &s.nn), rp_sig(f, s.negm), share_text(g, &s.np),
+                    rp_sig(h, s.net));
         }
     fprintf(md, "\n");
 }
 
 static void q3_tap_readings(FILE *md, const rp_input *in)
 {
-    char x[RP_NUM], y[RP_NUM], z[RP_NUM], w[RP_NUM];
+    char x[RP_NUM], y[RP_NUM], z[2 * RP_NUM], w[2 * RP_NUM], v[2 * RP_NUM], g[2 * RP_NUM];
     sign_summary all = summarise(&in->signs[RT_ALPHAA][RR_ALL]);
     sign_summary tgt = summarise(&in->signs[RT_ALPHAA][RR_TARGET]);
     sign_summary oth = summarise(&in->signs[RT_ALPHAA][RR_OTHER]);
@@ -258,16 +298,14 @@ static void q3_tap_readings(FILE *md, const rp_input *in)
                 rp_pct(x, all.zero_a));
     } else {
         fprintf(md, "%s%% of A's elements are negative and %s%% are 0. The NN cell (negative "
-                    "weight times negative activation) supplies %s%% of the positive mass "
-                    "overall, %s%% inside the target's boxes and %s%% on other classes' "
+                    "weight times negative activation) supplies %s of the positive mass "
+                    "overall, %s inside the target's boxes and %s on other classes' "
                     "boxes; PP supplies the rest.",
-                rp_pct(x, all.neg_a), rp_pct(y, all.zero_a),
-                all.nn_share >= 0 ? rp_pct(z, all.nn_share) : "-",
-                tgt.nn_share >= 0 ? rp_pct(w, tgt.nn_share) : "-",
-                oth.nn_share >= 0 ? rp_pct(x, oth.nn_share) : "-");
+                rp_pct(x, all.neg_a), rp_pct(y, all.zero_a), share_says(z, &all.nn),
+                share_says(w, &tgt.nn), share_says(v, &oth.nn));
         if (ga.nn_share >= 0)
-            fprintf(md, " Per element (G times A), NN supplies %s%% of the positive mass.",
-                    rp_pct(y, ga.nn_share));
+            fprintf(md, " Per element (G times A), NN supplies %s of the positive mass.",
+                    share_says(g, &ga.nn));
     }
     fprintf(md, " Net sum of alpha A: %s inside the target's boxes, %s on other classes' "
                 "boxes.\n", rp_sig(z, tgt.net), rp_sig(w, oth.net));
@@ -302,8 +340,7 @@ static void taps(FILE *md, const rp_study *st)
         const rp_pair *r = rp_find_pair(in, CAM_GRADCAM, CAM_SIGNED, "boxacc", RP_MINMAX);
         fprintf(md, "| `%s` | `%s` | %s | %s | %s | %s | %s | %s | %s |\n", in->model,
                 in->stem, in->activation, rp_pct(x, s.neg_a), rp_pct(y, s.zero_a),
-                s.nn_share >= 0 ? rp_pct(z, s.nn_share) : "-",
-                rp_valci_pct(p, &in->var[CAM_GRADCAM].boxacc[RP_MAX]),
+                share_text(z, &s.nn), rp_valci_pct(p, &in->var[CAM_GRADCAM].boxacc[RP_MAX]),
                 rp_valci_pct(q, &in->var[CAM_GRADCAM].pointing), r ? rp_diff_text(d, r) : "-");
     }
     fprintf(md, "\n");
@@ -364,8 +401,11 @@ void rp_q3(FILE *md, const rp_study *st)
         "with a 0 adds nothing); the appendix has the same table per element, with `G_kij` "
         "in place of `alpha_k` (HiResCAM's products). Sums are over all targets of the input; "
         "regions are where the feature cell's centre falls: inside a box of the target's "
-        "class, of another class, or neither.\n\n"
-        "Products `alpha x A`:\n\n");
+        "class, of another class, or neither.%s\n\n"
+        "Products `alpha x A`:\n\n",
+        any_share_ci(st) ? " The shares (NN's share of the positive mass, NP's of the negative "
+                           "mass) are ratios of sums over targets; the brackets are their 95% "
+                           "intervals, resampling images with all their targets." : "");
     sign_table(md, st, RT_ALPHAA);
     for (int i = 0; i < st->n; i++)
         q3_tap_readings(md, &st->in[i]);

@@ -26,7 +26,8 @@ const char RUN_USAGE[] =
     "usage: gradcam-study run -o OUTDIR [--threads N] [--variants a,b,...] [--threshold 0.15]\n"
     "                         [--tolerance 15] [--save-maps] [--max-memory MiB]\n"
     "                         [--features-only] [--quiet]\n"
-    "                         [--bootstrap 1000] [--seed 1] INPUT.h5 ...\n"
+    "                         [--bootstrap 1000] [--seed 1] [--curves CURVES.h5 ...]\n"
+    "                         INPUT.h5 ...\n"
     "       gradcam-study check INPUT.h5\n";
 
 void run_help(FILE *f)
@@ -46,7 +47,10 @@ void run_help(FILE *f)
           "  --bootstrap B        resamples (over images) for the 95% intervals (1000; 0: none)\n"
           "  --seed S             bootstrap seed (1)\n"
           "  --quiet              no progress line and no final table (they appear only\n"
-          "                       when stderr is a terminal)\n\n"
+          "                       when stderr is a terminal)\n"
+          "  --curves FILE        causal deletion/insertion curves of an input\n"
+          "                       (scripts/causal.py): once per input, in input order;\n"
+          "                       adds inputs[i].causal to summary.json\n\n"
           "variants:", f);
     for (int v = 0; v < VAR_N; v++)
         fprintf(f, " %s", var_name(v));
@@ -82,7 +86,7 @@ static int parse_variants(const char *list, uint32_t *mask)
 }
 
 enum { O_THREADS = 256, O_VARIANTS, O_THRESHOLD, O_TOLERANCE, O_SAVE_MAPS, O_MAX_MEMORY,
-       O_FEATURES_ONLY, O_BOOTSTRAP, O_SEED, O_QUIET };
+       O_FEATURES_ONLY, O_BOOTSTRAP, O_SEED, O_QUIET, O_CURVES };
 
 static const struct option RUN_OPTS[] = {
     {"out", required_argument, NULL, 'o'},
@@ -96,6 +100,7 @@ static const struct option RUN_OPTS[] = {
     {"bootstrap", required_argument, NULL, O_BOOTSTRAP},
     {"seed", required_argument, NULL, O_SEED},
     {"quiet", no_argument, NULL, O_QUIET},
+    {"curves", required_argument, NULL, O_CURVES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -144,6 +149,9 @@ static int one_option(run_opts *o, int c, const char *v)
     case O_QUIET:
         o->progress = 0;
         return 0;
+    case O_CURVES: /* o->curves has room for every argument */
+        o->curves[o->ncurves++] = (char *)v;
+        return 0;
     case O_SEED:
         if (arg_long(v, 0, __LONG_MAX__, &lv) < 0)
             return usage_error("--seed takes an integer >= 0, not '%s'", v);
@@ -166,8 +174,12 @@ int run_main(int argc, char **argv)
     o.seed = 1;
     o.progress = isatty(2);
     char *cmd = arg_join(argc + 1, argv - 1); /* "gradcam-study run ..." as typed */
-    if (!cmd)
+    o.curves = calloc((size_t)argc + 1, sizeof *o.curves);
+    if (!cmd || !o.curves) {
+        free(cmd);
+        free(o.curves);
         return 1;
+    }
     opterr = 0;
     optind = 1;
     int c, st = 0;
@@ -179,6 +191,7 @@ int run_main(int argc, char **argv)
             fputs("\noutputs: summary.json, targets.csv, signs.csv, maps.h5 (README.md)\n"
                   "exit status: 0 ok, 1 bad input or failed write, 2 bad usage\n", stdout);
             free(cmd);
+            free(o.curves);
             return 0;
         }
         if (c == '?' || c == ':') {
@@ -193,8 +206,15 @@ int run_main(int argc, char **argv)
         st = usage_error("run needs -o OUTDIR%s", "");
     if (st == 0 && optind >= argc)
         st = usage_error("run needs at least one INPUT.h5%s", "");
+    if (st == 0 && o.ncurves > 0 && o.features_only)
+        st = usage_error("--curves needs the full run, not --features-only%s", "");
+    char nb[64];
+    snprintf(nb, sizeof nb, "%d --curves for %d inputs", o.ncurves, argc - optind);
+    if (st == 0 && o.ncurves > 0 && o.ncurves != argc - optind)
+        st = usage_error("%s: give one per input, in input order", nb);
     if (st != 0) {
         free(cmd);
+        free(o.curves);
         return st;
     }
     o.inputs = argv + optind;
@@ -204,6 +224,7 @@ int run_main(int argc, char **argv)
     if (par_init(&argc, &argv) != 0) {
         fprintf(stderr, "gradcam-study: -: -: MPI initialisation failed\n");
         free(cmd);
+        free(o.curves);
         return 1;
     }
     int rc = run_study(&o, err, sizeof err);
@@ -216,6 +237,7 @@ int run_main(int argc, char **argv)
     }
     par_finalize();
     free(cmd);
+    free(o.curves);
     return rc != 0 ? 1 : 0;
 }
 

@@ -23,7 +23,8 @@ int64_t plan_image_bytes(const h5in_meta *m, int64_t i, int sal)
     int64_t per_t = khw * 4 + (int64_t)sizeof(target_res) + CAM_NMAPS * m->h * m->w * 4;
     if (sal)
         per_t += m->sal_h * m->sal_w * 4;
-    return khw * 4 + nt * per_t;
+    /* the image's A, its eigencam map and status, its targets */
+    return khw * 4 + m->h * m->w * 4 + 2 * (int64_t)sizeof(int) + nt * per_t;
 }
 
 /* MPI shards:
@@ -52,7 +53,7 @@ int plan_memory(run_plan *p, const h5in_meta *m, const run_opts *o, int sal, siz
 {
     memset(p, 0, sizeof *p);
     int64_t fixed = (int64_t)o->threads * (int64_t)tg_bytes +
-                    m->T * VAR_N * (int64_t)sizeof(ci_rec);
+                    m->T * VAR_N * (int64_t)sizeof(ci_rec) + m->N * (int64_t)sizeof(ci_sgn);
     int64_t limit = o->max_memory_mib << 20;
     int64_t worst = 0, worst_i = 0;
     for (int64_t i = 0; i < m->N; i++) {

@@ -70,7 +70,7 @@ void prog_table(const input_res *irs, const run_opts *o)
 {
     if (!o->progress)
         return;
-    fprintf(stderr, "\n%-28s %-18s %8s %10s %9s %7s\n", "input", "variant", "BoxAcc",
+    fprintf(stderr, "\n%-28s %-19s %8s %10s %9s %7s\n", "input", "variant", "BoxAcc",
             "MaxBoxAcc", "pointing", "energy");
     for (int i = 0; i < o->ninputs; i++) {
         const input_res *ir = &irs[i];
@@ -79,7 +79,7 @@ void prog_table(const input_res *irs, const run_opts *o)
             if (!ir->active[v])
                 continue;
             const agg_metrics *am = &ir->am[v];
-            fprintf(stderr, "%-28.28s %-18s %7.1f%% %9.1f%% %8.1f%% %7.3f\n", name, var_name(v),
+            fprintf(stderr, "%-28.28s %-19s %7.1f%% %9.1f%% %8.1f%% %7.3f\n", name, var_name(v),
                     100.0 * am->boxacc[LOC_MAX], 100.0 * am->maxboxacc[LOC_MAX],
                     100.0 * am->pointing, am->energy);
             name = "";

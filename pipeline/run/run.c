@@ -4,8 +4,11 @@
  *
  * DESIGN
  * Per input file:
- *   1. h5in_open validates everything small up front.
- *   2. If gradcam-centered or --save-maps needs mu, a first pass reads the
+ *   1. h5in_open validates everything small up front; with --curves, rank 0
+ *      reads and checks the input's curves file too (input/curves.c), and
+ *      its input_sha256 against the digest once that is known (before the
+ *      statistics, so before anything is renamed into place).
+ *   2. If gradcam-centered, --save-maps or --curves needs mu, a first pass reads the
  *      activations batch by batch and sums each channel per image (threads
  *      over images), adding the per-image sums in image order.
  *   3. The main pass takes batches of whole images with all their targets,
@@ -46,14 +49,18 @@
 #include "pipeline/output/targets_csv.h"
 #include "pipeline/run/mpi_shim.h"
 
+#include <dlfcn.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* maps.h5 of this input (rank 0, --save-maps), opened with mu written; the
- * outcome is every rank's. 0, or -2 with err. */
-static int open_maps(input_res *ir, od_set *od, maps_out **mo, char *err, size_t errlen)
+ * outcome is every rank's. Under --features-only no variant is scored, but
+ * every map is computed: the maps of the --variants selection are saved
+ * (the fast first step of Question 6's flow). 0, or -2 with err. */
+static int open_maps(input_res *ir, const run_opts *o, od_set *od, maps_out **mo, char *err,
+                     size_t errlen)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
     int rc = 0;
@@ -62,7 +69,7 @@ static int open_maps(input_res *ir, od_set *od, maps_out **mo, char *err, size_t
         const char *names[CAM_NMAPS];
         int vidx[CAM_NMAPS], nv = 0;
         for (int v = 0; v < CAM_NMAPS; v++)
-            if (ir->active[v]) {
+            if (ir->active[v] || (o->features_only && ((o->variants >> v) & 1u))) {
                 names[nv] = cam_name(v);
                 vidx[nv++] = v;
             }
@@ -87,6 +94,8 @@ static int open_maps(input_res *ir, od_set *od, maps_out **mo, char *err, size_t
 typedef struct {
     reader rd[2];
     float *maps;
+    float *eig;         /* (max_imgs, h*w): the batch's eigencam maps, or NULL */
+    int *eig_flip, *eig_rc; /* (max_imgs) */
     target_res *res;
     tg_work *ws;
     int nws;
@@ -105,12 +114,15 @@ static void bufs_free(pass_bufs *b)
         free(b->rd[k].S);
     }
     free(b->maps);
+    free(b->eig);
+    free(b->eig_flip);
+    free(b->eig_rc);
     free(b->res);
     memset(b, 0, sizeof *b);
 }
 
 static int bufs_alloc(pass_bufs *b, input_res *ir, const run_plan *pl, const tg_size *tsz,
-                      int threads)
+                      int threads, int eig)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
     int64_t khw = m->K * m->h * m->w;
@@ -128,6 +140,13 @@ static int bufs_alloc(pass_bufs *b, input_res *ir, const run_plan *pl, const tg_
         ok = ok && b->rd[k].A && b->rd[k].G && (!sal || b->rd[k].S);
     }
     b->maps = malloc(tcap * b->maps_per_t * sizeof(float));
+    if (eig) {
+        size_t icap = (size_t)(pl->max_imgs ? pl->max_imgs : 1);
+        b->eig = malloc(icap * (size_t)(m->h * m->w) * sizeof(float));
+        b->eig_flip = malloc(icap * sizeof(int));
+        b->eig_rc = malloc(icap * sizeof(int));
+        ok = ok && b->eig && b->eig_flip && b->eig_rc;
+    }
     b->res = malloc(tcap * sizeof(target_res));
     b->ws = calloc((size_t)threads, sizeof(tg_work));
     b->nws = threads;
@@ -135,6 +154,32 @@ static int bufs_alloc(pass_bufs *b, input_res *ir, const run_plan *pl, const tg_
     for (int i = 0; ok && i < threads; i++)
         ok = tg_alloc(&b->ws[i], tsz) == 0;
     return ok ? 0 : -1;
+}
+
+/* The eigencam maps of images [i0, i1) of a batch (A: their activations),
+ * one image per call, on the workers; images without targets are skipped
+ * (no map needs them). 0, or -1 with err naming the first image (in image
+ * order) LAPACK failed on. */
+static int eig_batch(pass_bufs *b, const h5in_meta *m, const float *A, int64_t i0, int64_t i1,
+                     const tg_ctx *c, int threads, char *err, size_t errlen)
+{
+    int64_t khw = m->K * m->h * m->w, hw = m->h * m->w;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t j = i - i0;
+        b->eig_flip[j] = 0;
+        b->eig_rc[j] = m->tfirst[i + 1] > m->tfirst[i]
+                           ? tg_eigencam(b->eig + j * hw, &b->eig_flip[j], A + j * khw, c,
+                                         &b->ws[omp_get_thread_num()])
+                           : 0;
+    }
+    for (int64_t i = i0; i < i1; i++)
+        if (b->eig_rc[i - i0] != 0) {
+            snprintf(err, errlen, "%s: /activations: eigencam: LAPACK dsyevd failed on image %lld "
+                     "(info %d)", m->path, (long long)i, b->eig_rc[i - i0]);
+            return -1;
+        }
+    return 0;
 }
 
 /* The main pass over this rank's batches: batch 0 read on this thread; then
@@ -146,7 +191,7 @@ static int main_pass(input_res *ir, const run_plan *pl, pass_bufs *b, const tg_c
                      walk_ctx *wc, stash *st, int threads, char *err, size_t errlen)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
-    int64_t khw = m->K * m->h * m->w;
+    int64_t khw = m->K * m->h * m->w, hw = m->h * m->w;
     int sal = ir->active[VAR_SALIENCY], nbuf = pl->nbuf, rank = par_rank(), rc = 0;
     const int64_t *bstart = pl->bstart;
     size_t mpt = b->maps_per_t;
@@ -162,7 +207,7 @@ static int main_pass(input_res *ir, const run_plan *pl, pass_bufs *b, const tg_c
             return -1;
         }
         /* this batch's range first: with one buffer, next is cur (read after) */
-        int64_t i0 = cur->i0, t0b = cur->t0, nt = cur->nt;
+        int64_t i0 = cur->i0, i1 = cur->i1, t0b = cur->t0, nt = cur->nt;
         const float *A = cur->A, *G = cur->G, *S = cur->S;
         pthread_t th;
         int async = 0;
@@ -174,11 +219,17 @@ static int main_pass(input_res *ir, const run_plan *pl, pass_bufs *b, const tg_c
                 async = pthread_create(&th, NULL, reader_main, next) == 0;
         }
         double tf = tm_now_s();
+        if (b->eig && (rc = eig_batch(b, m, A, i0, i1, c, threads, err, errlen)) != 0) {
+            if (async)
+                pthread_join(th, NULL);
+            return rc;
+        }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (int64_t j = 0; j < nt; j++) {
-            int64_t t = t0b + j;
-            tg_features(&b->res[j], b->maps + j * mpt, A + (m->timg[t] - i0) * khw, G + j * khw,
-                        t, c, &b->ws[omp_get_thread_num()]);
+            int64_t t = t0b + j, im = m->timg[t] - i0;
+            const float *E = b->eig ? b->eig + im * hw : NULL;
+            tg_features(&b->res[j], b->maps + j * mpt, A + im * khw, G + j * khw, E,
+                        b->eig ? b->eig_flip[im] : 0, t, c, &b->ws[omp_get_thread_num()]);
         }
         double tl = tm_now_s();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
@@ -220,20 +271,25 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     loc_params lp = {o->threshold, o->tolerance};
     tg_size tsz;
     run_plan pl;
-    tg_plan(&tsz, m);
+    int eig = ir->active[CAM_EIGENCAM] || o->features_only;
+    if (tg_plan(&tsz, m, eig) < 0) {
+        snprintf(err, errlen, "%s: -: eigencam: LAPACK's workspace query failed (K %lld, %lld "
+                 "cells)", m->path, (long long)m->K, (long long)(m->h * m->w));
+        return -2;
+    }
     if ((rc = plan_memory(&pl, m, o, sal, tg_total(&tsz), err, errlen)) != 0)
         return rc;
     ir->double_buffered = pl.nbuf == 2;
 
     double t0 = tm_now_s();
-    if ((ir->active[CAM_CENTERED] || ir->save_maps) &&
+    if ((ir->active[CAM_CENTERED] || ir->save_maps || ir->causal) &&
         (rc = run_mu(ir, pl.budget, o->threads, err, errlen)) != 0)
         return rc;
     ir->t_mu = tm_now_s() - t0;
     t0 = tm_now_s();
 
     maps_out *mo = NULL;
-    if ((rc = open_maps(ir, od, &mo, err, errlen)) != 0)
+    if ((rc = open_maps(ir, o, od, &mo, err, errlen)) != 0)
         return rc;
     unsigned need = 0;
     for (int v = 0; v < CAM_NMAPS; v++)
@@ -243,8 +299,11 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     memset(&b, 0, sizeof b);
     if ((rc = plan_batches(&pl, m, sal, rank, P, err, errlen)) != 0)
         goto done;
-    if (bufs_alloc(&b, ir, &pl, &tsz, o->threads) < 0 ||
-        (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec))))) {
+    if (bufs_alloc(&b, ir, &pl, &tsz, o->threads, eig) < 0 ||
+        (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec)))) ||
+        (rank == 0 && !(ir->img_sg = calloc((size_t)(m->N > 0 ? m->N : 1), sizeof(ci_sgn)))) ||
+        (rank == 0 && ir->causal &&
+         !(ir->mass = calloc((size_t)(m->T ? m->T : 1) * CZ_NMASS, sizeof(double))))) {
         snprintf(err, errlen, "%s: -: out of memory for the batch buffers", m->path);
         rc = -2;
         if (P > 1) { /* the others would wait for this rank forever */
@@ -253,7 +312,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
         }
         goto done;
     }
-    tg_ctx c = {m, ir, &lp, ir->mu, need, o->features_only};
+    tg_ctx c = {m, ir, &lp, ir->mu, need, o->features_only, ir->causal};
     prog_state prog;
     prog_start(&prog, o, index, m);
     prog.on = prog.on && rank == 0;
@@ -298,6 +357,20 @@ static int open_inputs(input_res *irs, const run_opts *o, char *err, size_t errl
             irs[i].active[VAR_SALIENCY] = 0;
         }
         irs[i].save_maps = o->save_maps;
+        irs[i].causal = o->ncurves > 0;
+        if (irs[i].causal && par_rank() == 0) { /* read and checked before OUTDIR is touched */
+            if (!(irs[i].cv = calloc(1, sizeof *irs[i].cv))) {
+                snprintf(err, errlen, "%s: -: out of memory", o->curves[i]);
+                rc = -2;
+                break;
+            }
+            if (cv_read(irs[i].cv, o->curves[i], m, err, errlen) < 0) {
+                free(irs[i].cv);
+                irs[i].cv = NULL;
+                rc = -1;
+                break;
+            }
+        }
         if (o->ninputs == 1)
             snprintf(irs[i].maps_name, sizeof irs[i].maps_name, "maps.h5");
         else
@@ -358,14 +431,39 @@ static void free_inputs(input_res *irs, int n)
             agg_free(&irs[i].agg[v]);
         free(irs[i].mu);
         free(irs[i].rec);
+        free(irs[i].img_sg);
         free(irs[i].pairs);
+        if (irs[i].cv)
+            cv_free(irs[i].cv);
+        free(irs[i].cv);
+        free(irs[i].mass);
+        if (irs[i].cz)
+            cz_free(irs[i].cz);
+        free(irs[i].cz);
         h5in_close(irs[i].f);
     }
     free(irs);
 }
 
+/* eigencam's LAPACK calls run one per worker thread. install-deps.sh installs
+ * the reference BLAS (single-threaded); if the system's libblas.so.3 is a
+ * multithreaded OpenBLAS instead, it is told to use one thread, so that no
+ * result depends on its thread count either. */
+static void blas_one_thread(void)
+{
+    void *h = dlopen(NULL, RTLD_NOW);
+    if (!h)
+        return;
+    void (*set)(int);
+    *(void **)&set = dlsym(h, "openblas_set_num_threads");
+    if (set)
+        set(1);
+    dlclose(h);
+}
+
 int run_study(const run_opts *o, char *err, size_t errlen)
 {
+    blas_one_thread();
     double t_start = tm_now_s();
     od_set od;
     input_res *irs = calloc((size_t)o->ninputs, sizeof *irs);
@@ -428,6 +526,9 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         irs[i].t_hash = dgf[i].seconds;
     }
     free(dgf);
+    for (int i = 0; rc == 0 && i < o->ninputs; i++) /* curves of these very files */
+        if (irs[i].cv && cv_check_input(irs[i].cv, irs[i].sha256, o->inputs[i], err, errlen) < 0)
+            rc = -1;
     for (int i = 0; i < o->ninputs && rc == 0 && rank == 0; i++)
         rc = run_stats_input(&irs[i], o, err, errlen);
     if (rc == 0 && rank == 0)

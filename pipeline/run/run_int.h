@@ -64,7 +64,7 @@ void plan_free(run_plan *p);
 
 /* A worker thread's buffers, allocated once per input. */
 typedef struct {
-    double *cam_work, *weights, *up;
+    double *cam_work, *weights, *up, *eig_work;
     void *ups_work, *loc_work, *sgn_work;
     uint8_t *tmask, *omask, *region;
     float *gt;
@@ -72,7 +72,7 @@ typedef struct {
 
 /* Their sizes (elements or bytes, as each field says in tg_plan). */
 typedef struct {
-    size_t cam, weights, up, ups, loc, sgn, mask, region, gt;
+    size_t cam, weights, up, ups, loc, sgn, mask, region, gt, eig;
 } tg_size;
 
 /* What every target of an input shares. */
@@ -83,18 +83,25 @@ typedef struct {
     const double *mu;
     unsigned need;      /* cam_maps_sel mask */
     int features_only;  /* no image-resolution work */
+    int masses;         /* --curves: the completeness masses (cam_masses) */
 } tg_ctx;
 
-/* Sizes for input m (its largest image); the total in bytes. */
-void tg_plan(tg_size *s, const h5in_meta *m);
+/* Sizes for input m (its largest image; eig: eigencam's workspace too);
+ * the total in bytes. tg_plan: 0, or -1 when LAPACK's workspace query fails. */
+int tg_plan(tg_size *s, const h5in_meta *m, int eig);
 size_t tg_total(const tg_size *s);
 /* 0, or -1 (out of memory; nothing left allocated). */
 int tg_alloc(tg_work *t, const tg_size *s);
 void tg_free(tg_work *t);
+/* Eigencam of one image: A: (K, h, w) -> map (h*w), *flip (see
+ * kernels/eigencam.h). 0, or LAPACK's non-zero info. */
+int tg_eigencam(float *map, int *flip, const float *A, const tg_ctx *c, tg_work *w);
 /* Feature resolution for target t: maps: (CAM_NMAPS, h*w), A: (K, h, w) of
- * its image, G: (K, h, w) -> maps, res->sg. */
-void tg_features(target_res *res, float *maps, const float *A, const float *G, int64_t t,
-                 const tg_ctx *c, tg_work *w);
+ * its image, G: (K, h, w), E: its image's eigencam map (h*w) and eflip the
+ * image's sign flip, or E NULL (eigencam not needed) -> maps, res->sg,
+ * res->eig_flip. */
+void tg_features(target_res *res, float *maps, const float *A, const float *G, const float *E,
+                 int eflip, int64_t t, const tg_ctx *c, tg_work *w);
 /* Image resolution: res->loc of every active variant, res->has_box; S:
  * the target's saliency map (sal_h, sal_w) or NULL. */
 void tg_localize(target_res *res, const float *maps, const float *S, int64_t t,

@@ -1,6 +1,8 @@
 /* stats.c: one input's statistics after its walk: the per-variant metrics,
- * their bootstrap intervals and the paired comparisons (which pairs and
- * metrics: output/summary.h, the format that reports them).
+ * their bootstrap intervals, the sign-table shares' intervals and the paired
+ * comparisons (which pairs and metrics: output/summary.h, the format that
+ * reports them), and with --curves the causal curves' statistics
+ * (analysis/causal.c).
  *
  * DESIGN
  * The arithmetic is analysis/agg.c's and analysis/intervals.c's; this file
@@ -14,6 +16,24 @@
 
 #include <stdlib.h>
 
+/* The causal curves' statistics (analysis/causal.c) of an input with a
+ * curves file. 0 or -1 (out of memory). */
+static int causal_stats(input_res *ir, const run_opts *o)
+{
+    const h5in_meta *m = h5in_meta_of(ir->f);
+    const cv_file *cv = ir->cv;
+    cz_in in = {cv->R, cv->O, cv->S, m->T, m->N, m->timg, cv->cells, m->h * m->w, cv->ref_mu,
+                cv->gradcam, cv->random, cv->y_orig, cv->y_ref, {cv->del, cv->ins},
+                cv->n_neg, cv->n_others, cv->claim_target, cv->claim_others, ir->mass,
+                o->bootstrap, o->seed, o->threads};
+    if (!(ir->cz = calloc(1, sizeof *ir->cz)) || cz_compute(ir->cz, &in) < 0) {
+        free(ir->cz);
+        ir->cz = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int run_stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
@@ -23,9 +43,14 @@ int run_stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
         if (!ir->active[v])
             continue;
         agg_finish(&ir->am[v], &ir->agg[v]);
-        if (ci_variant_compute(&ir->ci[v], &c, v, &ir->am[v]) < 0)
+        if (ci_variant_compute(&ir->ci[v], &c, v) < 0)
             goto oom;
     }
+    for (int t = 0; t < 2; t++)
+        for (int r = 0; r <= SGN_NREG; r++)
+            for (int k = 0; k < CI_NSHARE; k++)
+                if (ci_share_compute(ir->share_ci[t][r][k], &c, ir->img_sg, t, r, k) < 0)
+                    goto oom;
     int np = 0;
     for (int v = 0; v < VAR_N; v++)
         if (v != CAM_GRADCAM && ir->active[CAM_GRADCAM] && ir->active[v]) {
@@ -47,6 +72,8 @@ int run_stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
                                 &ir->am[b], sum_pair_metric[k], sum_pair_norm[k]) < 0)
                 goto oom;
         }
+    if (ir->cv && causal_stats(ir, o) < 0)
+        goto oom;
     ir->t_stats = tm_now_s() - t0;
     return 0;
 oom:

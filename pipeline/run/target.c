@@ -1,7 +1,10 @@
 /* target.c: one target's work, on a worker thread: its maps and sign tables
- * at feature resolution (tg_features), then each scored map upsampled to
- * the image and localised (tg_localize); and the per-thread workspace both
- * use, sized once per input from its largest image (tg_plan).
+ * at feature resolution (tg_features; with --curves also the masses of the
+ * completeness fit, kernels/cam.c's cam_masses), then each scored map
+ * upsampled to the image and localised (tg_localize); one image's eigencam
+ * map, which all its targets share (tg_eigencam, before their tg_features);
+ * and the per-thread workspace they use, sized once per input from its
+ * largest image (tg_plan).
  *
  * DESIGN
  * Each call writes only its target's result slot and its thread's
@@ -12,6 +15,7 @@
 #include "pipeline/run/run_int.h"
 
 #include "kernels/cam.h"
+#include "kernels/eigencam.h"
 #include "kernels/upsample.h"
 
 #include <stdlib.h>
@@ -20,7 +24,7 @@
 size_t tg_total(const tg_size *s)
 {
     return s->cam * sizeof(double) + s->weights * sizeof(double) + s->up * sizeof(double) +
-           s->ups + s->loc + s->sgn + 2 * s->mask + s->region + s->gt * sizeof(float);
+           s->eig * sizeof(double) + s->ups + s->loc + s->sgn + 2 * s->mask + s->region + s->gt * sizeof(float);
 }
 
 void tg_free(tg_work *t)
@@ -35,6 +39,7 @@ void tg_free(tg_work *t)
     free(t->omask);
     free(t->region);
     free(t->gt);
+    free(t->eig_work);
     memset(t, 0, sizeof *t);
 }
 
@@ -51,7 +56,8 @@ int tg_alloc(tg_work *t, const tg_size *s)
     t->omask = malloc(s->mask);
     t->region = malloc(s->region);
     t->gt = malloc((s->gt ? s->gt : 1) * sizeof(float));
-    if (!t->cam_work || !t->weights || !t->up || !t->ups_work || !t->loc_work || !t->sgn_work || !t->tmask ||
+    t->eig_work = malloc((s->eig ? s->eig : 1) * sizeof(double));
+    if (!t->eig_work || !t->cam_work || !t->weights || !t->up || !t->ups_work || !t->loc_work || !t->sgn_work || !t->tmask ||
         !t->omask || !t->region || !t->gt) {
         tg_free(t);
         return -1;
@@ -59,10 +65,12 @@ int tg_alloc(tg_work *t, const tg_size *s)
     return 0;
 }
 
-void tg_plan(tg_size *s, const h5in_meta *m)
+int tg_plan(tg_size *s, const h5in_meta *m, int eig)
 {
     int64_t hw = m->h * m->w, maxb = 0;
     memset(s, 0, sizeof *s);
+    if (eig && (s->eig = eig_work_doubles((int)m->K, (int)hw)) == 0)
+        return -1;
     s->cam = cam_work_doubles((int)m->K, (int)hw);
     s->weights = (size_t)CAM_NW * (size_t)m->K;
     s->up = (size_t)m->max_hw;
@@ -78,11 +86,17 @@ void tg_plan(tg_size *s, const h5in_meta *m)
         if (m->bfirst[i + 1] - m->bfirst[i] > maxb) maxb = m->bfirst[i + 1] - m->bfirst[i];
     }
     s->gt = 4 * (size_t)maxb;
+    return 0;
+}
+
+int tg_eigencam(float *map, int *flip, const float *A, const tg_ctx *c, tg_work *w)
+{
+    return eig_map(map, flip, A, (int)c->m->K, (int)(c->m->h * c->m->w), w->eig_work);
 }
 
 /* Feature resolution: all maps the run needs and the sign tables. */
-void tg_features(target_res *res, float *maps, const float *A, const float *G, int64_t t,
-                        const tg_ctx *c, tg_work *w)
+void tg_features(target_res *res, float *maps, const float *A, const float *G, const float *E,
+                 int eflip, int64_t t, const tg_ctx *c, tg_work *w)
 {
     const h5in_meta *m = c->m;
     int K = (int)m->K, h = (int)m->h, wd = (int)m->w, hw = h * wd;
@@ -91,9 +105,17 @@ void tg_features(target_res *res, float *maps, const float *A, const float *G, i
     int H = m->size[2 * img], W = m->size[2 * img + 1];
     int64_t b0 = m->bfirst[img], nb = m->bfirst[img + 1] - b0;
     cam_maps_sel(maps, w->weights, A, G, c->mu, K, hw, w->cam_work, c->need);
+    res->eig_flip = -1;
+    if (E) { /* the image's eigencam map, computed once for all its targets */
+        memcpy(maps + (size_t)CAM_EIGENCAM * hw, E, (size_t)hw * sizeof(float));
+        if (t == m->tfirst[img])
+            res->eig_flip = eflip;
+    }
     loc_cell_regions(w->region, h, wd, H, W, m->bxyxy + 4 * b0, m->bcls + b0, (int)nb, cls);
     sgn_tables(&res->sg[0], &res->sg[1], A, G, w->weights + (size_t)CAM_W_ALPHA * K,
                w->region, K, hw, w->sgn_work);
+    if (c->masses)
+        cam_masses(res->mass, A, G, w->weights + (size_t)CAM_W_ALPHA * K, c->mu, K, hw);
 }
 
 /* Image resolution: upsample each scored map and localise it. */

@@ -3,7 +3,8 @@
  * DESIGN
  * Rank 0's main thread takes the targets in target order, whoever computed
  * them: targets.csv and signs.csv rows, aggregate sums, interval records,
- * sign-table sums, maps.h5 rows. So every output is a function of the input
+ * sign-table sums (the file's and each image's), maps.h5 rows, the masses of
+ * --curves. So every output is a function of the input
  * alone: the thread count only changes who computed a slot, never the order
  * slots are combined in. Under MPI a rank > 0 keeps its batches (stash) and
  * sends them when rank 0 asks (walk_gather), after rank 0 has walked its own.
@@ -37,7 +38,14 @@ int walk_batch(walk_ctx *w, int64_t t0, int64_t nt, const target_res *res,
         tcsv_write_signs(w->sgn, w->index, t, m->timg[t], m->tcls[t], r);
         sgn_add(&ir->tot[0], &r->sg[0]);
         sgn_add(&ir->tot[1], &r->sg[1]);
+        ci_sgn_add(&ir->img_sg[m->timg[t]], r->sg);
         ir->targets_without_box += !r->has_box;
+        if (ir->mass)
+            memcpy(ir->mass + t * CZ_NMASS, r->mass, sizeof r->mass);
+        if (r->eig_flip >= 0) { /* the first target of an image: its eigencam sign */
+            ir->eig_images++;
+            ir->eig_flips += r->eig_flip;
+        }
     }
     if (ferror(w->csv) || ferror(w->sgn)) {
         snprintf(err, errlen, "%s: -: write failed (disk full?)", w->o->outdir);

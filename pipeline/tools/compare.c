@@ -295,7 +295,7 @@ static void compare_metric(const char *file, const char *vname, const metric_def
         snprintf(civ, sizeof civ, "[%.4f, %.4f]", ci[0], ci[1]);
     else
         snprintf(civ, sizeof civ, "(none)");
-    printf("%-28.28s %-18s %-20s %10.4f %23s %10.4f %+9.4f  %s\n", file, vname, m->label, x0,
+    printf("%-28.28s %-19s %-20s %10.4f %23s %10.4f %+9.4f  %s\n", file, vname, m->label, x0,
            civ, x1, x1 - x0, st);
 }
 
@@ -340,6 +340,11 @@ static int compare_inputs(json_t *const root[2], const char path[2][4200], doubl
             for (int k = 0; k < NMETRIC; k++)
                 compare_metric(path_base(fa), vname, &METRICS[k], xa, xb, tol, t);
         }
+        json_t *xb;
+        json_object_foreach(vb, vname, xb) /* e.g. a base run from before a variant existed */
+            if (!json_object_get(va, vname))
+                printf("note: %s: variant %s is new (not in the base run): not compared\n",
+                       path_base(fa), vname);
     }
     return 0;
 }
@@ -395,7 +400,7 @@ int compare_main(int argc, char **argv)
         if (!(root[k] = sum_read(path[k], err, sizeof err)))
             goto out;
     }
-    printf("%-28s %-18s %-20s %10s %23s %10s %9s  %s\n", "input", "variant", "metric", "base",
+    printf("%-28s %-19s %-20s %10s %23s %10s %9s  %s\n", "input", "variant", "metric", "base",
            "base 95% interval", "new", "new-base", "status");
     if (compare_inputs(root, (const char(*)[4200])path, tol, &t, err, sizeof err) < 0)
         goto out;

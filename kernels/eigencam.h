@@ -1,0 +1,32 @@
+/* eigencam.h: EigenCAM (pytorch-grad-cam's get_2d_projection, then BaseCAM's
+ * ReLU) at feature resolution, once per image (pure numerics, LAPACK). */
+#ifndef EIGENCAM_H
+#define EIGENCAM_H
+
+#include <stddef.h>
+
+/* Size in doubles of the work buffer eig_map needs for (K, hw); 0 when the
+ * LAPACK workspace query fails (then eig_map would fail too). */
+size_t eig_work_doubles(int K, int hw);
+
+/* a: (K, hw) activations of one image -> map: (hw) float32,
+ * ReLU(X v) with X = A^T centred per channel (rows = cells, columns =
+ * channels, each column minus its mean over the cells) and v its first
+ * right singular vector, signed by the rule (eigencam.c): the largest |v_k|
+ * positive (first k among |v_k| >= (1 - 1e-9) max|v|).
+ * *flipped: 1 when the rule negated LAPACK's vector, else 0.
+ * Degenerate input (X == 0: hw == 1, every channel constant, zeros): an
+ * all-zero map, *flipped = 0, no LAPACK call.
+ * work: eig_work_doubles(K, hw) doubles. Returns 0, or the LAPACK info
+ * (non-zero: dsyevd failed; map zeros) -- never NaN from finite input.
+ * Deterministic: fixed-order sums, one LAPACK call on this thread (the
+ * caller keeps BLAS single-threaded). Reentrant. */
+int eig_map(float *map, int *flipped, const float *a, int K, int hw, double *work);
+
+/* Naive twin (no LAPACK): the same map from a cyclic Jacobi eigensolver on
+ * the K x K matrix X^T X, the same sign rule. *flipped is not defined by
+ * the twin (it has no LAPACK output): always 0. Allocates; -1 when out of
+ * memory. For tests (K up to a few hundred). */
+int eig_map_ref(float *map, const float *a, int K, int hw);
+
+#endif
