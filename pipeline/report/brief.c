@@ -10,7 +10,8 @@
  * numbers that decide it, each with its 95% interval, taken from the same
  * members the question's own section reads (Questions 1 to 6): paired
  * differences (Q1, Q3, Q4), the negative enrichment (Q2), the sign tables
- * (Q3: totals, no interval, said so), the causal block (Q6: claim test,
+ * (Q3: totals, with the NN share's interval when the summary has one),
+ * the causal block (Q6: claim test,
  * completeness, best order per reference). The verb of every reading is
  * chosen by the interval rule stated at the top (rp_side), never typed.
  * An input without `causal` gets "Question 6 was not run for it"; a
@@ -241,22 +242,35 @@ static void brief_d(FILE *md, const rp_study *st)
     fprintf(md, "\n\n");
 }
 
+/* NN's share of the positive mass of alpha x A in region r, with the
+ * summary's interval when it has one; "-" when there is no positive mass.
+ * o: 2 * RP_NUM bytes. */
+static const char *nn_text(char *o, const rp_cells *x)
+{
+    char a[RP_NUM], c[RP_NUM];
+    double pos = x->sum[RC_PP] + x->sum[RC_NN];
+    if (!(pos > 0))
+        return "-";
+    rp_val v = x->share[RS_NN];
+    v.v = x->sum[RC_NN] / pos;
+    snprintf(o, 2 * RP_NUM, "%s%%%s%s", rp_pct(a, v.v), v.has_ci ? " " : "", rp_ci_pct(c, &v));
+    return o;
+}
+
 static void brief_e(FILE *md, const rp_study *st)
 {
-    char a[RP_NUM], b[RP_NUM], c[RP_NUM], d[RP_NUM];
+    char a[RP_NUM], b[2 * RP_NUM], c[2 * RP_NUM], d[2 * RP_NUM];
+    int any_ci = 0;
+    for (int i = 0; i < st->n; i++)
+        any_ci |= st->in[i].signs[RT_ALPHAA][RR_ALL].share[RS_NN].has_ci;
     fprintf(md, "**(e) Where do the (alpha < 0, A < 0) products matter?** A negative weight "
                 "times a negative activation adds positive mass (the NN cell of Question 3's "
                 "sign table); only a tap whose activations can be negative has any. Share of "
                 "the positive mass of `alpha x A` from NN (totals over all targets and "
-                "positions: no interval):");
+                "positions%s):", any_ci ? ", with the image bootstrap interval" : ": the summary "
+                "has no interval for them");
     for (int i = 0; i < st->n; i++) {
         const rp_input *in = &st->in[i];
-        double share[RR_N];
-        for (int r = 0; r < RR_N; r++) {
-            const rp_cells *x = &in->signs[RT_ALPHAA][r];
-            double pos = x->sum[RC_PP] + x->sum[RC_NN];
-            share[r] = pos > 0 ? x->sum[RC_NN] / pos : -1;
-        }
         const rp_cells *all = &in->signs[RT_ALPHAA][RR_ALL];
         double n = 0;
         for (int k = 0; k < RC_N; k++)
@@ -267,11 +281,11 @@ static void brief_e(FILE *md, const rp_study *st)
             fprintf(md, " no activation is negative, NN is empty.");
             continue;
         }
-        fprintf(md, " %s%% of A negative; NN gives %s%% overall, %s%% inside the target's "
-                    "boxes, %s%% on other classes' boxes.",
-                rp_pct(a, n > 0 ? neg / n : 0), share[RR_ALL] >= 0 ? rp_pct(b, share[RR_ALL]) : "-",
-                share[RR_TARGET] >= 0 ? rp_pct(c, share[RR_TARGET]) : "-",
-                share[RR_OTHER] >= 0 ? rp_pct(d, share[RR_OTHER]) : "-");
+        fprintf(md, " %s%% of A negative; NN gives %s overall, %s inside the target's boxes, "
+                    "%s on other classes' boxes.",
+                rp_pct(a, n > 0 ? neg / n : 0), nn_text(b, all),
+                nn_text(c, &in->signs[RT_ALPHAA][RR_TARGET]),
+                nn_text(d, &in->signs[RT_ALPHAA][RR_OTHER]));
     }
     fprintf(md, "\n\n");
 }
@@ -285,7 +299,8 @@ void rp_brief(FILE *md, const rp_study *st)
         "*raises* (is *higher*) when its interval lies above 0, *lowers* (is *lower*) when "
         "it lies below 0, and *does not detectably change* (*no detectable difference*) "
         "when its interval contains 0; an enrichment *concentrates* when its interval lies "
-        "above 1. Sign-table shares are totals and carry no interval.");
+        "above 1. Sign-table shares are totals over all targets, with their interval when "
+        "the summary has one.");
     if (!some_causal(st)) {
         fprintf(md, " Question 6 was not run for any input (");
         for (int i = 0; i < st->n; i++)
