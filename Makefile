@@ -119,9 +119,21 @@ data: $(DATA)
 # its figures), so a test can regenerate REPORT.md and check that it is not stale.
 REPORT_DIR := data/report
 
+# Question 6 runs the networks on the engine's maps, so the study is three steps: the maps
+# (--features-only --save-maps: every variant's map, no scoring), the deletion and insertion
+# curves per input through its network (scripts/causal.py, out/causal/curves-I.h5), then the
+# full run, which reads the curves (--curves, one per input, in order) into summary.json.
+CURVES := $(foreach i,0 1 2 3,out/causal/curves-$(i).h5)
+
 study: all data
-	$(BIN)/gradcam-study run -o out/default --save-maps --tolerance 3 $(DATA)
-	@echo "results in out/default (summary.json, targets.csv, signs.csv, maps-*.h5)"
+	$(BIN)/gradcam-study run -o out/maps --features-only --save-maps $(DATA)
+	@mkdir -p out/causal
+	@i=0; for f in $(DATA); do \
+	    echo "$(PY) scripts/causal.py --input $$f --maps out/maps/maps-$$i.h5 --weights data/weights -o out/causal/curves-$$i.h5"; \
+	    $(PY) scripts/causal.py --input $$f --maps out/maps/maps-$$i.h5 --weights data/weights \
+	        -o out/causal/curves-$$i.h5 || exit 1; i=$$((i + 1)); done
+	$(BIN)/gradcam-study run -o out/default --save-maps --tolerance 3 $(CURVES:%=--curves %) $(DATA)
+	@echo "results in out/default (summary.json, targets.csv, signs.csv, maps-*.h5); curves in out/causal"
 	@$(MAKE) --no-print-directory report
 
 report: all

@@ -99,6 +99,32 @@ static void provenance_notes(FILE *md, const rp_study *st)
         fprintf(md, "\n");
 }
 
+/* EigenCAM's sign rule in one number per input: how often it negated the
+ * singular vector LAPACK returned (the sign of a principal component is
+ * arbitrary; pytorch-grad-cam leaves it so). Only when the summary has it. */
+static void eig_flips(FILE *md, const rp_study *st)
+{
+    int any = 0;
+    for (int i = 0; i < st->n; i++)
+        any |= st->in[i].eig_images > 0;
+    if (!any)
+        return;
+    fprintf(md, "EigenCAM's sign: a principal component's sign is arbitrary, so without a rule "
+                "a map and its negative are equally valid outputs. The rule above negated the "
+                "vector LAPACK returned on");
+    const char *sep = " ";
+    for (int i = 0; i < st->n; i++) {
+        const rp_input *in = &st->in[i];
+        if (in->eig_images <= 0)
+            continue;
+        fprintf(md, "%s%ld of %ld images (%.1f%%, `%s`)", sep, in->eig_flips, in->eig_images,
+                100.0 * (double)in->eig_flips / (double)in->eig_images, in->stem);
+        sep = "; ";
+    }
+    fprintf(md, ".\n\n");
+}
+
+
 static void method(FILE *md, const rp_study *st)
 {
     char x[RP_NUM], y[RP_NUM];
@@ -137,8 +163,9 @@ static void method(FILE *md, const rp_study *st)
                     "centred per channel, `v` its first principal component, signed so that its "
                     "largest component is positive; no gradient, one map per image "
                     "(pytorch-grad-cam's EigenCAM) |\n");
+    fprintf(md, "| `saliency` | the input gradient given in the file, at image resolution |\n\n");
+    eig_flips(md, st);
     fprintf(md,
-        "| `saliency` | the input gradient given in the file, at image resolution |\n\n"
         "### Inputs (one network and one tapped layer each)\n\n"
         "| input | network | layer | activation | dataset | images | targets scored (of all) "
         "| boxes | feature map K x h x w | dtype A / G | test mAP |\n"

@@ -351,6 +351,18 @@ static void load_header(sum_ck *c, json_t *o, const char *at, rp_input *in)
         in->export_count[k] =
             ex && json_is_object(ex) && json_object_get(ex, name) ? sum_count(c, ex, p, name) : -1;
     }
+    json_t *eg = json_object_get(o, "eigencam");
+    fmtn(p, sizeof p, "%s.eigencam", at);
+    if (eg && !json_is_object(eg))
+        sum_fail(c, at, "eigencam", "expected an object, found %s", sum_type_name(eg));
+    in->eig_images = in->eig_flips = -1;
+    if (eg && json_is_object(eg)) {
+        in->eig_images = sum_count(c, eg, p, "images");
+        in->eig_flips = sum_count(c, eg, p, "sign_flips");
+        if (!c->failed && in->eig_flips > in->eig_images)
+            sum_fail(c, p, "sign_flips", "%ld is more than images (%ld)", in->eig_flips,
+                     in->eig_images);
+    }
     fmtn(p, sizeof p, "%s.protocol", at);
     json_t *pr = sum_obj(c, o, at, "protocol");
     in->threshold = sum_num(c, pr, p, "threshold", 0, 1);

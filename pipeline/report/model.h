@@ -73,6 +73,7 @@ typedef struct {
         boxes_clipped, targets_without_box, targets_scored;
     long images_named;        /* counts.images_named, 0 when absent */
     long export_count[H5IN_NEXPORT]; /* the "export" object's counts, -1 when absent */
+    long eig_images, eig_flips;  /* the "eigencam" object (sign rule), -1 when absent */
     const char *dtype_a, *dtype_g;
     double threshold, tolerance, iou;
     long nthr, resamples, seed;
