@@ -89,19 +89,6 @@ static const char *md_str(sum_ck *c, json_t *obj, const char *at, const char *ke
     return json_string_value(v);
 }
 
-/* A value (with its optional KEY_ci95) in [min, max]. */
-static void val(sum_ck *c, json_t *obj, const char *at, const char *key, double min,
-                double max, rp_val *out)
-{
-    char cikey[64];
-    double lohi[2] = {0, 0};
-    out->v = sum_num(c, obj, at, key, min, max);
-    snprintf(cikey, sizeof cikey, "%s_ci95", key);
-    out->has_ci = sum_interval(c, obj, at, cikey, min, max, lohi) == 1;
-    out->lo = lohi[0];
-    out->hi = lohi[1];
-}
-
 /* {"max": x, "minmax": y} values with their optional KEY_ci95 intervals. */
 static void norms(sum_ck *c, json_t *obj, const char *at, const char *key, double min,
                   double max, rp_val out[RP_NNORM])
@@ -194,20 +181,20 @@ static void load_variant(sum_ck *c, json_t *o, const char *at, long nthr, rp_var
     v->maxboxacc_t[1] = t[1].v;
     norms(c, o, at, "maxboxacc_v2", 0, 1, v->maxboxacc_v2);
     curves(c, o, at, nthr, v);
-    val(c, o, at, "pointing", 0, 1, &v->pointing);
+    rp_val_read(c, o, at, "pointing", 0, 1, &v->pointing);
     v->pointing_class_mean = sum_num(c, o, at, "pointing_class_mean", 0, 1);
     per_class(c, o, at, v);
-    val(c, o, at, "energy", 0, 1, &v->energy);
+    rp_val_read(c, o, at, "energy", 0, 1, &v->energy);
     json_t *e = sum_obj(c, o, at, "evidence");
     fmtn(p, sizeof p, "%s.evidence", at);
     v->eligible_neg = sum_count(c, e, p, "eligible_neg");
     v->neg_other = sum_num(c, e, p, "neg_other", 0, 1);
     v->neg_area = sum_num(c, e, p, "neg_area", 0, 1);
-    val(c, e, p, "neg_enrichment", 0, 1e12, &v->neg_enr);
+    rp_val_read(c, e, p, "neg_enrichment", 0, 1e12, &v->neg_enr);
     v->eligible_pos = sum_count(c, e, p, "eligible_pos");
     v->pos_other = sum_num(c, e, p, "pos_other", 0, 1);
     v->pos_area = sum_num(c, e, p, "pos_area", 0, 1);
-    val(c, e, p, "pos_enrichment", 0, 1e12, &v->pos_enr);
+    rp_val_read(c, e, p, "pos_enrichment", 0, 1e12, &v->pos_enr);
 }
 
 /* One element of "paired" into q; 1 when both variants are known. */
@@ -272,7 +259,7 @@ static void share(sum_ck *c, json_t *obj, const char *at, const char *key, rp_va
     memset(out, 0, sizeof *out);
     out->v = -1;
     if (json_object_get(obj, key))
-        val(c, obj, at, key, 0, 1, out);
+        rp_val_read(c, obj, at, key, 0, 1, out);
 }
 
 static void load_signs(sum_ck *c, json_t *o, const char *at, rp_input *in)

@@ -75,8 +75,7 @@ static const char *md_text(sum_ck *c, json_t *obj, const char *at, const char *k
     return json_string_value(v);
 }
 
-/* key and its optional key_ci95 in [min, max]. */
-static void cval(sum_ck *c, json_t *obj, const char *at, const char *key, double min,
+void rp_val_read(sum_ck *c, json_t *obj, const char *at, const char *key, double min,
                  double max, rp_val *out)
 {
     char cikey[64];
@@ -248,7 +247,7 @@ static void load_curves(sum_ck *c, json_t *o, const char *at, rp_causal *q)
                 rp_curve *cv = &q->cv[m][r][k];
                 json_t *ko = sum_obj(c, ro, pr, q->order[k]);
                 pathf(pk, "%s.%s", pr, q->order[k]);
-                cval(c, ko, pk, "auc", -BIG, BIG, &cv->auc);
+                rp_val_read(c, ko, pk, "auc", -BIG, BIG, &cv->auc);
                 cv->curve = w;
                 cv->raw = w + n;
                 w += 2 * n;
@@ -308,11 +307,11 @@ static void load_claim(sum_ck *c, json_t *o, const char *at, rp_claim *k)
     k->eligible = sum_count(c, o, at, "eligible");
     k->target_neg = sum_num(c, o, at, "target_neg", -BIG, BIG);
     k->target_random = sum_num(c, o, at, "target_random", -BIG, BIG);
-    cval(c, o, at, "target_diff", -BIG, BIG, &k->target_diff);
+    rp_val_read(c, o, at, "target_diff", -BIG, BIG, &k->target_diff);
     k->eligible_others = sum_count(c, o, at, "eligible_others");
     k->others_neg = sum_num(c, o, at, "others_neg", -BIG, BIG);
     k->others_random = sum_num(c, o, at, "others_random", -BIG, BIG);
-    cval(c, o, at, "others_diff", -BIG, BIG, &k->others_diff);
+    rp_val_read(c, o, at, "others_diff", -BIG, BIG, &k->others_diff);
 }
 
 /* best, claim, completeness and scale: one object per listed reference. */
@@ -349,8 +348,8 @@ static void load_per_ref(sum_ck *c, json_t *o, const char *at, rp_causal *q)
             json_t *x = sum_obj(c, cr, p, rp_comp_names[m]);
             rp_comp *cp = &q->comp[r][m];
             pathf(pr, "%s.%s", p, rp_comp_names[m]);
-            cval(c, x, pr, "r", -1, 1, &cp->r);
-            cval(c, x, pr, "slope", -BIG, BIG, &cp->slope);
+            rp_val_read(c, x, pr, "r", -1, 1, &cp->r);
+            rp_val_read(c, x, pr, "slope", -BIG, BIG, &cp->slope);
             cp->n = sum_count(c, x, pr, "n");
         }
     }

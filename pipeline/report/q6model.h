@@ -75,6 +75,11 @@ typedef struct {
  * input's h * w (the last cell count must equal it). On failure c is
  * failed with the first bad member's path; q may hold partial allocations
  * either way (rp_causal_free releases them). */
+/* obj.key, a number in [min, max], and its optional key_ci95 (the one
+ * reader of a value with an interval, model.c's and this file's). */
+void rp_val_read(sum_ck *c, json_t *obj, const char *at, const char *key, double min,
+                 double max, rp_val *out);
+
 void rp_causal_load(sum_ck *c, json_t *obj, const char *at, long ncells, rp_causal *q);
 void rp_causal_free(rp_causal *q);
 
