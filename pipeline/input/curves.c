@@ -19,6 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/input/curves.h"
+#include "pipeline/input/h5util.h"
 
 #include "pipeline/common/variants.h"
 #include "pipeline/input/digest.h"
@@ -71,34 +72,11 @@ static int attr_str(rd *r, const char *name, char **out)
         rc = fail(r, where, "not a string");
     } else if (np != 1) {
         rc = fail(r, where, "expected one string, found %lld", (long long)np);
-    } else if (H5Tis_variable_str(t) > 0) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(t));
-        char *s = NULL;
-        if (H5Aread(a, mt, &s) < 0 || !s)
-            rc = fail(r, where, "read failed");
-        else {
-            *out = strdup(s);
-            H5free_memory(s);
-        }
-        H5Tclose(mt);
     } else {
-        size_t sz = H5Tget_size(t);
-        char *s = calloc(sz + 1, 1);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, sz);
-        H5Tset_strpad(mt, H5T_STR_NULLPAD);
-        if (!s || H5Aread(a, mt, s) < 0) {
-            free(s);
-            rc = fail(r, where, "read failed");
-        } else {
-            *out = s;
-        }
-        H5Tclose(mt);
+        const char *why = h5u_attr_string(a, t, out);
+        if (why)
+            rc = fail(r, where, "%s", why);
     }
-    if (rc == 0 && !*out)
-        rc = fail(r, where, "out of memory");
     H5Tclose(t);
     H5Sclose(sp);
     H5Aclose(a);
@@ -128,25 +106,6 @@ static int attr_i64(rd *r, const char *name, int64_t *v)
     return rc;
 }
 
-/* 1 when every component of the absolute path exists as a link. */
-static int path_exists(hid_t fid, const char *path)
-{
-    char buf[128];
-    size_t len = strlen(path);
-    if (len >= sizeof buf)
-        return 0;
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++)
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (H5Lexists(fid, buf, H5P_DEFAULT) <= 0)
-                return 0;
-            buf[i] = c;
-        }
-    return 1;
-}
-
 enum { K_STR, K_INT, K_F64 };
 
 /* Open dataset name: rank, element kind and dims (want[i] >= 0: must equal,
@@ -155,7 +114,7 @@ static hid_t ds_open(rd *r, const char *name, int rank, int kind, const int64_t 
                      const char *const *what, hsize_t *dims)
 {
     guard_note(name);
-    if (!path_exists(r->fid, name))
+    if (!h5u_path_exists(r->fid, name))
         return fail(r, name, "missing (required by " CV_SCHEMA ")");
     H5O_info_t oi;
     if (H5Oget_info_by_name(r->fid, name, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)

@@ -21,6 +21,7 @@
 
 #include "pipeline/input/guard.h"
 #include "pipeline/input/half.h"
+#include "pipeline/input/h5util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -56,35 +57,11 @@ static int rd_attr(h5in *f, const char *name, char **out, char *err, size_t n)
         rc = h5in_fail(f, err, n, where, "type is %s, expected string", h5in_class_name(H5Tget_class(t)));
     } else if (np != 1) {
         rc = h5in_fail(f, err, n, where, "expected one string, found %lld", (long long)np);
-    } else if (H5Tis_variable_str(t) > 0) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(t));
-        char *s = NULL;
-        if (H5Aread(a, mt, &s) < 0 || !s) {
-            rc = h5in_fail(f, err, n, where, "read failed");
-        } else {
-            *out = strdup(s);
-            H5free_memory(s);
-        }
-        H5Tclose(mt);
     } else {
-        size_t sz = H5Tget_size(t);
-        char *s = calloc(sz + 1, 1);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, sz);
-        H5Tset_strpad(mt, H5T_STR_NULLPAD);
-        H5Tset_cset(mt, H5Tget_cset(t));
-        if (!s || H5Aread(a, mt, s) < 0) {
-            free(s);
-            rc = h5in_fail(f, err, n, where, "read failed");
-        } else {
-            *out = s;
-        }
-        H5Tclose(mt);
+        const char *why = h5u_attr_string(a, t, out);
+        if (why)
+            rc = h5in_fail(f, err, n, where, "%s", why);
     }
-    if (rc == 0 && !*out)
-        rc = h5in_fail(f, err, n, where, "out of memory");
     H5Tclose(t);
     H5Sclose(sp);
     H5Aclose(a);

@@ -6,6 +6,7 @@
  * Thread safety: as h5in.c (one thread per h5in).
  */
 #include "pipeline/input/h5in_int.h"
+#include "pipeline/input/h5util.h"
 
 #include "pipeline/input/guard.h"
 #include "pipeline/input/half.h"
@@ -27,26 +28,6 @@ int h5in_fail(const h5in *f, char *err, size_t n, const char *ds, const char *fm
     return -1;
 }
 
-/* 1 when every component of the absolute path exists as a link. */
-static int path_exists(hid_t fid, const char *path)
-{
-    char buf[256];
-    size_t len = strlen(path);
-    if (len >= sizeof buf)
-        return 0;
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (H5Lexists(fid, buf, H5P_DEFAULT) <= 0)
-                return 0;
-            buf[i] = c;
-        }
-    }
-    return 1;
-}
-
 /* Open dataset `name`; rank must be `rank`. 1 ok, 0 absent (when optional),
  * -1 error (message written). */
 int h5in_ds_open(h5in *f, const char *name, int rank, int optional, dsinfo *di,
@@ -55,7 +36,7 @@ int h5in_ds_open(h5in *f, const char *name, int rank, int optional, dsinfo *di,
     memset(di, 0, sizeof *di);
     di->d = H5I_INVALID_HID;
     guard_note(name);
-    if (!path_exists(f->fid, name)) {
+    if (!h5u_path_exists(f->fid, name)) {
         if (optional)
             return 0;
         return h5in_fail(f, err, n, name, "missing (required by schema v1)");

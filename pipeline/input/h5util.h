@@ -1,0 +1,19 @@
+/* h5util.h: small HDF5 reading helpers shared by the input readers (h5in for
+ * schema-v1 inputs, curves for Question 6's curves files). */
+#ifndef H5UTIL_H
+#define H5UTIL_H
+
+#include <hdf5.h>
+
+/* 1 when every component of the absolute path exists as a link (so that
+ * H5Lexists is never asked about a path whose parent is missing), else 0;
+ * paths of 256 bytes or more count as absent. */
+int h5u_path_exists(hid_t fid, const char *path);
+
+/* The one string held by attribute a of type t (class H5T_STRING and one
+ * element: the caller checks both), into a new string (*out, to free):
+ * variable length, or fixed length ending at its first NUL. NULL on success,
+ * else what failed ("read failed", "out of memory"), *out then NULL. */
+const char *h5u_attr_string(hid_t a, hid_t t, char **out);
+
+#endif
