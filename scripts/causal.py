@@ -225,6 +225,38 @@ class Maps:
             if not np.isfinite(self.mu).all():
                 raise ExportError(path, "/maps/mu: not finite")
 
+    # maps whose definition needs only A and G of one target (README "Variants"): checked
+    # against the input on a few targets, so that maps of another input with the same shapes
+    # (the four default files share theirs) are refused rather than silently used
+    CHECKABLE = ("gradcam-signed", "gradcam", "counterfactual", "hirescam-signed", "hirescam")
+
+    def check_against(self, inp):
+        name = next((k for k in self.CHECKABLE if k in self.names), None)
+        if name is None:
+            _note("%s: none of %s in the file: cannot check that the maps are %s's" % (
+                self.path, ", ".join(self.CHECKABLE), inp.path))
+            return
+        grads = _ds(inp.f, inp.path, "targets/gradients", 4)
+        if tuple(grads.shape) != (inp.T, inp.K, inp.h, inp.w):
+            raise ExportError(inp.path, "/targets/gradients: %s, expected [%d, %d, %d, %d]" % (
+                list(grads.shape), inp.T, inp.K, inp.h, inp.w))
+        for t in sorted({0, inp.T // 2, inp.T - 1}):
+            i = int(inp.image[t])
+            A = np.asarray(inp.acts[i], np.float64)
+            G = np.asarray(grads[t], np.float64)
+            if name.startswith("hirescam"):
+                M = (G * A).sum(0)
+            else:
+                M = np.tensordot(G.mean(axis=(1, 2)), A, axes=1)
+            ref = {"gradcam-signed": M, "hirescam-signed": M, "gradcam": np.maximum(M, 0),
+                   "hirescam": np.maximum(M, 0), "counterfactual": np.maximum(-M, 0)}[name]
+            got = np.asarray(self.f["maps"][name][t], np.float64)
+            tol = 1e-4 * max(float(np.abs(ref).max()), float(np.abs(got).max())) + 1e-30
+            if not np.all(np.abs(got - ref) <= tol):
+                raise ExportError(self.path, "/maps/%s: target %d is not the map of %s's A and G "
+                                  "(max difference %.3g): maps of another input?" % (
+                                      name, t, inp.path, float(np.abs(got - ref).max())))
+
     def read(self, name):
         m = np.asarray(self.f["maps"][name][()], np.float32)
         if not np.isfinite(m).all():
@@ -794,6 +826,7 @@ def causal(argv=None):
     torch.set_num_threads(a.threads)
     inp = Input(a.input)
     maps = Maps(a.maps, inp, "mu" in a.refs)
+    maps.check_against(inp)
     orders = pick_orders(a, maps)
     neg_map = "counterfactual" if "counterfactual" in maps.names else (
         "gradcam-signed" if "gradcam-signed" in maps.names else None)

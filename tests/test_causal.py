@@ -60,7 +60,7 @@ def build():
 
 
 def write_input(path, A, scores, labels, image, cls, layer="tap", model="linear-head",
-                pixels=None, schema="gradcam-study/1"):
+                pixels=None, schema="gradcam-study/1", grads=None):
     N, K, h, w = A.shape
     C = scores.shape[1]
     with h5py.File(path, "w") as f:
@@ -77,7 +77,8 @@ def write_input(path, A, scores, labels, image, cls, layer="tap", model="linear-
         f["activations"] = A.astype(np.float32)
         f["targets/image"] = np.asarray(image, np.int32)
         f["targets/class"] = np.asarray(cls, np.int32)
-        f["targets/gradients"] = np.zeros((len(image), K, h, w), np.float32)
+        f["targets/gradients"] = (np.zeros((len(image), K, h, w), np.float32) if grads is None
+                                  else np.asarray(grads, np.float32))
         f["boxes/image"] = np.arange(N, dtype=np.int32)
         f["boxes/class"] = np.zeros(N, np.int32)
         f["boxes/xyxy"] = np.tile(np.array([[0, 0, 4, 4]], np.float32), (N, 1))
@@ -126,7 +127,9 @@ class Linear:
             f.write(NET_MODULE % repr(flat))
         # pixels: the network input x of the hook fallback (x = pixels / 255, [N, K, h, w] here)
         px = np.random.default_rng(seed).integers(0, 256, size=(N, h, w, K), dtype=np.uint8)
-        write_input(self.input, self.A, self.scores, self.labels, self.image, self.cls, pixels=px)
+        # dy^c/dA of the linear head is W_c: the maps above are those of A and these gradients
+        write_input(self.input, self.A, self.scores, self.labels, self.image, self.cls, pixels=px,
+                    grads=self.W[self.cls])
         write_maps(self.mapfile, self.maps, self.mu)
 
     def run(self, *extra, out="curves.h5"):
@@ -388,6 +391,11 @@ def test_bad_inputs(tmp_path, capsys):
     write_maps(short, {k: v[:-1] for k, v in L.maps.items()}, L.mu)
     _bad(tmp_path, capsys, ["--input", L.input, "--maps", short, "--net-module", L.module],
          "maps of another input")
+    # maps of another input with the same shapes: refused by the map check, not used
+    swapped = os.path.join(d, "swapped.h5")
+    write_maps(swapped, {k: v[::-1] for k, v in L.maps.items()}, L.mu)
+    _bad(tmp_path, capsys, ["--input", L.input, "--maps", swapped, "--net-module", L.module],
+         "is not the map of")
     nomu = os.path.join(d, "nomu.h5")
     write_maps(nomu, L.maps, None)
     _bad(tmp_path, capsys, ["--input", L.input, "--maps", nomu, "--net-module", L.module],
@@ -396,14 +404,17 @@ def test_bad_inputs(tmp_path, capsys):
          "'hirescan' is not a map")
     _bad(tmp_path, capsys, ["--input", L.input] + base + ["--orders", "random"], "random alone")
     badlayer = os.path.join(d, "badlayer.h5")
-    write_input(badlayer, L.A, L.scores, L.labels, L.image, L.cls, layer="tapp")
+    write_input(badlayer, L.A, L.scores, L.labels, L.image, L.cls, layer="tapp",
+                grads=L.W[L.cls])
     line = _bad(tmp_path, capsys, ["--input", badlayer] + base, "layer 'tapp': no module")
     assert "near names: tap" in line
     wrong = os.path.join(d, "wrong.h5")
-    write_input(wrong, L.A, L.scores + 0.5, L.labels, L.image, L.cls)
+    write_input(wrong, L.A, L.scores + 0.5, L.labels, L.image, L.cls,
+                grads=L.W[L.cls])
     _bad(tmp_path, capsys, ["--input", wrong] + base, "/images/scores")
     study = os.path.join(d, "study.h5")
-    write_input(study, L.A, L.scores, L.labels, L.image, L.cls, model="vgg-relu", layer="trunk.blocks.4.act")
+    write_input(study, L.A, L.scores, L.labels, L.image, L.cls, model="vgg-relu", layer="trunk.blocks.4.act",
+                grads=L.W[L.cls])
     wd = os.path.join(d, "weights")
     os.makedirs(wd)
     open(os.path.join(wd, "vgg-relu.pt"), "w").write("garbage")
@@ -457,11 +468,14 @@ def test_torchvision_resnet18_smoke(tmp_path, layer):
     labels[0, [3, 7]] = True
     labels[1, 5] = True
     image, cls = np.nonzero(labels)
+    T, (h, w) = len(image), A.shape[2:]
+    # some gradients, and the Grad-CAM map they make with A (causal.py checks the maps against
+    # the input's A and G)
+    G = rng.normal(size=(T,) + A.shape[1:]).astype(np.float32)
+    m = np.einsum("tk,tkij->tij", G.astype(np.float64).mean(axis=(2, 3)), A[image].astype(np.float64))
     d = str(tmp_path)
     write_input(os.path.join(d, "tv.h5"), A, logits.numpy(), labels, image, cls, layer=layer,
-                model="resnet18", pixels=px)
-    T, (h, w) = len(image), A.shape[2:]
-    m = rng.normal(size=(T, h, w))
+                model="resnet18", pixels=px, grads=G)
     write_maps(os.path.join(d, "maps.h5"), {"gradcam-signed": m, "counterfactual": np.maximum(-m, 0)},
                A.mean(axis=(0, 2, 3)))
     rc = causal.main(["--input", os.path.join(d, "tv.h5"), "--maps", os.path.join(d, "maps.h5"),
@@ -475,7 +489,7 @@ def test_torchvision_resnet18_smoke(tmp_path, layer):
     assert np.allclose(f["insertion"][:, :, :, -1], f["y/original"][()][None, None, :])
     if layer == "layer4.0.conv1":  # the tail needs x: a file without /images/pixels is refused
         write_input(os.path.join(d, "nopx.h5"), A, logits.numpy(), labels, image, cls, layer=layer,
-                    model="resnet18")
+                    model="resnet18", grads=G)
         out = os.path.join(d, "c2.h5")
         rc = causal.main(["--input", os.path.join(d, "nopx.h5"), "--maps", os.path.join(d, "maps.h5"),
                           "--arch", "resnet18", "--random-init", "-o", out, "-q"])
