@@ -54,41 +54,6 @@ static void fmtn(char *o, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A string shown in Markdown tables, made safe in the document: '|' would
- * split a cell, '`' end a code span, control characters a line. */
-static const char *md_str(sum_ck *c, json_t *obj, const char *at, const char *key)
-{
-    json_t *v = sum_strv(c, obj, at, key);
-    if (!v)
-        return "";
-    const char *s = json_string_value(v);
-    size_t k = 0;
-    while (s[k] && s[k] != '|' && s[k] != '`' && (unsigned char)s[k] >= 0x20 && s[k] != 0x7F)
-        k++;
-    if (!s[k])
-        return s;  /* nothing to replace */
-    char *t = strdup(s);
-    if (!t) {
-        sum_fail(c, at, key, "out of memory");
-        return "";
-    }
-    for (char *q = t; *q; q++) {
-        if (*q == '|')
-            *q = '/';
-        else if (*q == '`')
-            *q = '\'';
-        else if ((unsigned char)*q < 0x20 || *q == 0x7F)
-            *q = ' ';
-    }
-    int bad = json_string_set(v, t);  /* ASCII for ASCII: still UTF-8 */
-    free(t);
-    if (bad) {
-        sum_fail(c, at, key, "out of memory");
-        return "";
-    }
-    return json_string_value(v);
-}
-
 /* {"max": x, "minmax": y} values with their optional KEY_ci95 intervals. */
 static void norms(sum_ck *c, json_t *obj, const char *at, const char *key, double min,
                   double max, rp_val out[RP_NNORM])
@@ -308,10 +273,10 @@ static void load_header(sum_ck *c, json_t *o, const char *at, rp_input *in)
     in->file = sum_str(c, o, at, "file");
     fmtn(p, sizeof p, "%s.attributes", at);
     json_t *a = sum_obj(c, o, at, "attributes");
-    in->model = md_str(c, a, p, "model");
-    in->layer = md_str(c, a, p, "layer");
-    in->activation = md_str(c, a, p, "activation");
-    in->dataset = md_str(c, a, p, "dataset");
+    in->model = rp_md_str(c, a, p, "model");
+    in->layer = rp_md_str(c, a, p, "layer");
+    in->activation = rp_md_str(c, a, p, "activation");
+    in->dataset = rp_md_str(c, a, p, "dataset");
     sum_arr(c, o, at, "classes");
     fmtn(p, sizeof p, "%s.counts", at);
     json_t *n = sum_obj(c, o, at, "counts");
@@ -326,8 +291,8 @@ static void load_header(sum_ck *c, json_t *o, const char *at, rp_input *in)
     in->boxes_clipped = sum_count(c, n, p, "boxes_clipped");
     in->targets_without_box = sum_count(c, n, p, "targets_without_box");
     in->targets_scored = sum_count(c, n, p, "targets_scored");
-    in->dtype_a = md_str(c, n, p, "dtype_activations");
-    in->dtype_g = md_str(c, n, p, "dtype_gradients");
+    in->dtype_a = rp_md_str(c, n, p, "dtype_activations");
+    in->dtype_g = rp_md_str(c, n, p, "dtype_gradients");
     in->images_named = json_object_get(n, "images_named") ? sum_count(c, n, p, "images_named") : 0;
     json_t *ex = json_object_get(o, "export");
     fmtn(p, sizeof p, "%s.export", at);

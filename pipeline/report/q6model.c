@@ -47,26 +47,33 @@ static void pathf(char *o, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A string shown in Markdown: '|', '`' and control characters are
- * replaced in the document itself (as model.c does for the attributes). */
-static const char *md_text(sum_ck *c, json_t *obj, const char *at, const char *key)
+/* A string shown in Markdown tables, made safe in the document: '|' would
+ * split a cell, '`' end a code span, control characters a line. */
+const char *rp_md_str(sum_ck *c, json_t *obj, const char *at, const char *key)
 {
     json_t *v = sum_strv(c, obj, at, key);
     if (!v)
         return "";
     const char *s = json_string_value(v);
-    if (!s[strcspn(s, "|`\x7f\x01\x02\x03\x04\x05\x06\x07\x08\t\n\v\f\r\x0e\x0f"
-                      "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f")])
-        return s;
+    size_t k = 0;
+    while (s[k] && s[k] != '|' && s[k] != '`' && (unsigned char)s[k] >= 0x20 && s[k] != 0x7F)
+        k++;
+    if (!s[k])
+        return s;  /* nothing to replace */
     char *t = strdup(s);
     if (!t) {
         sum_fail(c, at, key, "out of memory");
         return "";
     }
-    for (char *w = t; *w; w++)
-        if (*w == '|' || *w == '`' || (unsigned char)*w < 0x20 || *w == 0x7f)
-            *w = '_';
-    int bad = json_string_set(v, t);
+    for (char *q = t; *q; q++) {
+        if (*q == '|')
+            *q = '/';
+        else if (*q == '`')
+            *q = '\'';
+        else if ((unsigned char)*q < 0x20 || *q == 0x7F)
+            *q = ' ';
+    }
+    int bad = json_string_set(v, t);  /* ASCII for ASCII: still UTF-8 */
     free(t);
     if (bad) {
         sum_fail(c, at, key, "out of memory");
@@ -364,10 +371,10 @@ void rp_causal_load(sum_ck *c, json_t *o, const char *at, long ncells, rp_causal
         return;
     }
     q->present = 1;
-    q->curves_file = md_text(c, o, p, "curves_file");
+    q->curves_file = rp_md_str(c, o, p, "curves_file");
     sum_str(c, o, p, "curves_sha256");
-    q->network = md_text(c, o, p, "network");
-    q->layer = md_text(c, o, p, "layer");
+    q->network = rp_md_str(c, o, p, "network");
+    q->layer = rp_md_str(c, o, p, "layer");
     q->targets = sum_count(c, o, p, "targets");
     q->seed = sum_count(c, o, p, "seed");
     load_cells(c, o, p, ncells, q);

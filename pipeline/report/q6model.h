@@ -75,6 +75,11 @@ typedef struct {
  * input's h * w (the last cell count must equal it). On failure c is
  * failed with the first bad member's path; q may hold partial allocations
  * either way (rp_causal_free releases them). */
+/* obj.key, a string shown in Markdown, made safe in the document itself
+ * ('|' -> '/', '`' -> '\'', control characters -> ' '): the one sanitiser of
+ * the summary's free text (model.c's attributes, the causal block's names). */
+const char *rp_md_str(sum_ck *c, json_t *obj, const char *at, const char *key);
+
 /* obj.key, a number in [min, max], and its optional key_ci95 (the one
  * reader of a value with an interval, model.c's and this file's). */
 void rp_val_read(sum_ck *c, json_t *obj, const char *at, const char *key, double min,
