@@ -58,6 +58,8 @@ if [ "${SUITE:-}" != sanitizers ]; then   # Python only: once is enough
         $PY -m pytest -q -p no:cacheprovider tests/test_exporters.py
     step "causal.py (pytest): linear-head curves by hand, HiResCAM optimal, planted cell, random control, claim, every bad input in one line, torchvision resnet18" \
         $PY -m pytest -q -p no:cacheprovider tests/test_causal.py
+    step "benchmark's Python half (pytest): generated data, baseline maps and hits, agreement gate" \
+        $PY -m pytest -q -p no:cacheprovider tests/test_bench_py.py
 fi
 step "planted-answer fixtures" $PY tests/planted.py "$BIN" "$T/planted"
 
