@@ -12,8 +12,26 @@
  * Algorithm (double throughout, from the float32 input):
  *   1. means in a fixed order (c = 0..hw-1), X = A - mean, in the layout of
  *      A: (K, hw) row-major is X (hw x K) column-major, leading dimension hw;
- *   2. the Gram matrix of the smaller side, n = min(K, hw): X^T X (K x K)
- *      when K <= hw, else X X^T (hw x hw), fixed-order sums;
+ *   2. the Gram matrix of the smaller side, n = min(K, hw) (eig_gram):
+ *      X^T X (K x K) when K <= hw, entry (i, j) the dot product of channel
+ *      rows i and j as four interleaved partial sums over the cells combined
+ *      (s0 + s1) + (s2 + s3); else X X^T (hw x hw), entry (i, j) one sum over
+ *      k = 0..K-1 in order. Every product is a multiply then an add (no FMA:
+ *      CFLAGS have no -march, ISO C mode keeps -ffp-contract=off, and the
+ *      AVX2 path enables avx2 only, never fma). These per-entry orders are
+ *      the definition; eig_gram_ref computes them one entry (or one axpy) at
+ *      a time and every path must give its bits exactly. The fast paths
+ *      (register tiles: several i x several j entries accumulate over the
+ *      sum index in registers, each entry in its own lanes) only regroup
+ *      which entries are computed together, never an entry's order. A tile
+ *      that would cross the matrix's edge is shifted back inside it, so some
+ *      entries are computed twice (the same bits) and some of the upper
+ *      triangle too (the Gram matrix is bitwise symmetric: a product
+ *      commutes, the order over the sum index is the same for (i, j) and
+ *      (j, i)); the upper triangle is then mirrored from the lower one.
+ *      Paths: AVX2 (4 doubles a lane group), chosen at run time with
+ *      __builtin_cpu_supports, and portable C (always there); n below the
+ *      tile falls back to the reference loop;
  *   3. LAPACK dsyevd (LAPACKE, column-major, lower triangle, the workspace
  *      its own query asks for): the eigenvector of the largest eigenvalue.
  *      For X^T X it is v; for X X^T it is u, and v = X^T u / |X^T u|
@@ -35,10 +53,12 @@
  * (s1 == s2) leaves v undefined: the map is then LAPACK's choice within the
  * tied subspace (not reproducible across LAPACK builds; never NaN).
  *
- * Thread safety: reentrant; each call uses only its arguments. LAPACKE and
+ * Thread safety: reentrant; each call uses only its arguments (the CPU
+ * check reads a table the runtime filled at start-up). LAPACKE and
  * reference LAPACK/BLAS are reentrant; a multithreaded BLAS must be kept to
  * one thread by the caller (pipeline/run/run.c does), so the bytes do not
- * depend on any thread count.
+ * depend on any thread count. The Gram path does not change the bytes
+ * either (every path gives eig_gram_ref's bits).
  */
 #include "kernels/eigencam.h"
 
@@ -46,6 +66,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define EIG_X86 1
+#endif
 
 /* Relative width of a tie in the sign rule. */
 #define EIG_TIE 1e-9
@@ -84,6 +109,8 @@ size_t eig_work_doubles(int K, int hw)
            ints_as_doubles((size_t)liw);
 }
 
+/* ---- Gram matrix ---------------------------------------------------------- */
+
 /* Dot product of x and y (n doubles) as four interleaved partial sums,
  * combined (s0 + s1) + (s2 + s3): a fixed order. */
 static double dot4(const double *x, const double *y, int n)
@@ -101,13 +128,233 @@ static double dot4(const double *x, const double *y, int n)
     return (s0 + s1) + (s2 + s3);
 }
 
-/* y[i] += a x[i]: independent lanes, vectorisable, the same result at any
- * vector width (sums over k stay in order k = 0..K-1 per entry). */
+/* y[i] += a x[i]: independent lanes, the same result at any vector width
+ * (sums over k stay in order k = 0..K-1 per entry). */
 static void axpy_d(double *restrict y, double a, const double *restrict x, int n)
 {
     for (int i = 0; i < n; i++)
         y[i] += a * x[i];
 }
+
+/* Mirror the lower triangle of G (n x n) into the upper one. */
+static void mirror(double *G, int n)
+{
+    for (int j = 0; j < n; j++)
+        for (int i = j + 1; i < n; i++)
+            G[(size_t)i * n + j] = G[(size_t)j * n + i];
+}
+
+void eig_gram_ref(double *G, const double *X, int K, int hw)
+{
+    if (K <= 0 || hw <= 0)
+        return;
+    int n = K <= hw ? K : hw;
+    if (K <= hw) {
+        for (int j = 0; j < K; j++)
+            for (int i = j; i < K; i++)
+                G[(size_t)j * n + i] = dot4(X + (size_t)i * hw, X + (size_t)j * hw, hw);
+    } else {
+        memset(G, 0, (size_t)n * n * sizeof(double));
+        for (int k = 0; k < K; k++) {
+            const double *xk = X + (size_t)k * hw;
+            for (int j = 0; j < hw; j++)
+                axpy_d(G + (size_t)j * n + j, xk[j], xk + j, hw - j);
+        }
+    }
+    mirror(G, n);
+}
+
+/* Portable tiles. Channel side (K <= hw, n = K >= 2): 2 i x 2 j entries,
+ * four partial sums each, over the hw cells in dot4's order. */
+static void gram_chan_c(double *G, const double *X, int K, int hw)
+{
+    const int n = K, c4 = hw & ~3;
+    for (int j0 = 0; j0 < n; j0 += 2) {
+        int jb = j0 + 2 <= n ? j0 : n - 2;
+        for (int i0 = jb; i0 < n; i0 += 2) {
+            int ib = i0 + 2 <= n ? i0 : n - 2;
+            const double *xi[2] = {X + (size_t)ib * hw, X + (size_t)(ib + 1) * hw};
+            const double *xj[2] = {X + (size_t)jb * hw, X + (size_t)(jb + 1) * hw};
+            double s[2][2][4] = {{{0.0}}};
+            for (int c = 0; c < c4; c += 4)
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++)
+                        for (int l = 0; l < 4; l++)
+                            s[a][b][l] += xi[a][c + l] * xj[b][c + l];
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++) {
+                    double *e = s[a][b];
+                    for (int c = c4; c < hw; c++)
+                        e[0] += xi[a][c] * xj[b][c];
+                    G[(size_t)(jb + b) * n + ib + a] = (e[0] + e[1]) + (e[2] + e[3]);
+                }
+        }
+    }
+}
+
+/* Cell side (K > hw, n = hw >= 4): 4 i x 4 j entries, one sum over k each. */
+static void gram_cell_c(double *G, const double *X, int K, int hw)
+{
+    const int n = hw;
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        int jb = j0 + 4 <= n ? j0 : n - 4;
+        for (int i0 = jb; i0 < n; i0 += 4) {
+            int ib = i0 + 4 <= n ? i0 : n - 4;
+            double s[4][4] = {{0.0}};
+            for (int k = 0; k < K; k++) {
+                const double *xk = X + (size_t)k * hw;
+                for (int b = 0; b < 4; b++) {
+                    double xb = xk[jb + b];
+                    for (int a = 0; a < 4; a++)
+                        s[b][a] += xb * xk[ib + a];
+                }
+            }
+            for (int b = 0; b < 4; b++)
+                for (int a = 0; a < 4; a++)
+                    G[(size_t)(jb + b) * n + ib + a] = s[b][a];
+        }
+    }
+}
+
+#ifdef EIG_X86
+/* AVX2 tiles: separate multiplies and adds (this target enables no FMA). */
+#define MA(acc, x, y) acc = _mm256_add_pd(acc, _mm256_mul_pd(x, y))
+
+/* Channel side (n = K >= 4): 4 i x 2 j entries; lane l of an entry's
+ * register is dot4's partial sum s_l. */
+__attribute__((target("avx2"))) static void gram_chan_avx2(double *G, const double *X, int K,
+                                                           int hw)
+{
+    const int n = K, c4 = hw & ~3;
+    for (int j0 = 0; j0 < n; j0 += 2) {
+        int jb = j0 + 2 <= n ? j0 : n - 2;
+        const double *y0 = X + (size_t)jb * hw, *y1 = y0 + hw;
+        for (int i0 = jb; i0 < n; i0 += 4) {
+            int ib = i0 + 4 <= n ? i0 : n - 4;
+            const double *x0 = X + (size_t)ib * hw, *x1 = x0 + hw, *x2 = x1 + hw, *x3 = x2 + hw;
+            __m256d a00 = _mm256_setzero_pd(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
+                    a21 = a00, a30 = a00, a31 = a00;
+            for (int c = 0; c < c4; c += 4) {
+                __m256d b0 = _mm256_loadu_pd(y0 + c), b1 = _mm256_loadu_pd(y1 + c);
+                __m256d v = _mm256_loadu_pd(x0 + c);
+                MA(a00, v, b0);
+                MA(a01, v, b1);
+                v = _mm256_loadu_pd(x1 + c);
+                MA(a10, v, b0);
+                MA(a11, v, b1);
+                v = _mm256_loadu_pd(x2 + c);
+                MA(a20, v, b0);
+                MA(a21, v, b1);
+                v = _mm256_loadu_pd(x3 + c);
+                MA(a30, v, b0);
+                MA(a31, v, b1);
+            }
+            double s[4][2][4];
+            _mm256_storeu_pd(s[0][0], a00);
+            _mm256_storeu_pd(s[0][1], a01);
+            _mm256_storeu_pd(s[1][0], a10);
+            _mm256_storeu_pd(s[1][1], a11);
+            _mm256_storeu_pd(s[2][0], a20);
+            _mm256_storeu_pd(s[2][1], a21);
+            _mm256_storeu_pd(s[3][0], a30);
+            _mm256_storeu_pd(s[3][1], a31);
+            const double *xi[4] = {x0, x1, x2, x3}, *yj[2] = {y0, y1};
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 2; b++) {
+                    double *e = s[a][b];
+                    for (int c = c4; c < hw; c++)
+                        e[0] += xi[a][c] * yj[b][c];
+                    G[(size_t)(jb + b) * n + ib + a] = (e[0] + e[1]) + (e[2] + e[3]);
+                }
+        }
+    }
+}
+
+/* Cell side (n = hw >= 8): 8 i (two registers of consecutive cells) x 4 j
+ * (broadcast) entries, one sum over k each. */
+__attribute__((target("avx2"))) static void gram_cell_avx2(double *G, const double *X, int K,
+                                                           int hw)
+{
+    const int n = hw;
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        int jb = j0 + 4 <= n ? j0 : n - 4;
+        for (int i0 = jb; i0 < n; i0 += 8) {
+            int ib = i0 + 8 <= n ? i0 : n - 8;
+            __m256d a00 = _mm256_setzero_pd(), a01 = a00, a10 = a00, a11 = a00, a20 = a00,
+                    a21 = a00, a30 = a00, a31 = a00;
+            const double *xk = X;
+            for (int k = 0; k < K; k++, xk += hw) {
+                __m256d v0 = _mm256_loadu_pd(xk + ib), v1 = _mm256_loadu_pd(xk + ib + 4);
+                __m256d b = _mm256_broadcast_sd(xk + jb);
+                MA(a00, b, v0);
+                MA(a01, b, v1);
+                b = _mm256_broadcast_sd(xk + jb + 1);
+                MA(a10, b, v0);
+                MA(a11, b, v1);
+                b = _mm256_broadcast_sd(xk + jb + 2);
+                MA(a20, b, v0);
+                MA(a21, b, v1);
+                b = _mm256_broadcast_sd(xk + jb + 3);
+                MA(a30, b, v0);
+                MA(a31, b, v1);
+            }
+            double *g = G + (size_t)jb * n + ib;
+            _mm256_storeu_pd(g, a00);
+            _mm256_storeu_pd(g + 4, a01);
+            _mm256_storeu_pd(g + n, a10);
+            _mm256_storeu_pd(g + n + 4, a11);
+            _mm256_storeu_pd(g + 2 * (size_t)n, a20);
+            _mm256_storeu_pd(g + 2 * (size_t)n + 4, a21);
+            _mm256_storeu_pd(g + 3 * (size_t)n, a30);
+            _mm256_storeu_pd(g + 3 * (size_t)n + 4, a31);
+        }
+    }
+}
+#undef MA
+#endif
+
+static int avx2_ok(void)
+{
+#ifdef EIG_X86
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
+int eig_gram(double *G, const double *X, int K, int hw, int isa)
+{
+    if (isa == EIG_ISA_AUTO)
+        isa = avx2_ok() ? EIG_ISA_AVX2 : EIG_ISA_SCALAR;
+    if (isa == EIG_ISA_AVX2 ? !avx2_ok() : isa != EIG_ISA_SCALAR)
+        return -1;
+    if (K <= 0 || hw <= 0)
+        return isa;
+    int kside = K <= hw, n = kside ? K : hw;
+    int tile = isa == EIG_ISA_AVX2 ? (kside ? 4 : 8) : (kside ? 2 : 4);
+    if (n < tile) {
+        eig_gram_ref(G, X, K, hw);
+        return isa;
+    }
+#ifdef EIG_X86
+    if (isa == EIG_ISA_AVX2) {
+        if (kside)
+            gram_chan_avx2(G, X, K, hw);
+        else
+            gram_cell_avx2(G, X, K, hw);
+        mirror(G, n);
+        return isa;
+    }
+#endif
+    if (kside)
+        gram_chan_c(G, X, K, hw);
+    else
+        gram_cell_c(G, X, K, hw);
+    mirror(G, n);
+    return isa;
+}
+
+/* ---- the map -------------------------------------------------------------- */
 
 /* X = A - per-channel mean (both (K, hw)); 1 when X has a non-zero. */
 static int centre(double *X, const float *a, int K, int hw)
@@ -181,23 +428,7 @@ int eig_map(float *map, int *flipped, const float *a, int K, int hw, double *wor
     double *wk = pr + hw;
     lapack_int *iw = (lapack_int *)(wk + lw);
 
-    /* the Gram matrix, lower triangle (column j, rows i >= j), mirrored */
-    if (kside) {
-        for (int j = 0; j < K; j++)
-            for (int i = j; i < K; i++)
-                Gm[(size_t)j * n + i] = dot4(X + (size_t)i * hw, X + (size_t)j * hw, hw);
-    } else {
-        memset(Gm, 0, (size_t)n * n * sizeof(double));
-        for (int k = 0; k < K; k++) {
-            const double *xk = X + (size_t)k * hw;
-            for (int j = 0; j < hw; j++)
-                axpy_d(Gm + (size_t)j * n + j, xk[j], xk + j, hw - j);
-        }
-    }
-    for (int j = 0; j < n; j++)
-        for (int i = j + 1; i < n; i++)
-            Gm[(size_t)i * n + j] = Gm[(size_t)j * n + i];
-
+    eig_gram(Gm, X, K, hw, EIG_ISA_AUTO);
     lapack_int info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', n, Gm, n, ev, wk, lw, iw,
                                           liw);
     if (info != 0)

@@ -9,6 +9,24 @@
  * LAPACK workspace query fails (then eig_map would fail too). */
 size_t eig_work_doubles(int K, int hw);
 
+/* Gram matrix paths (eig_gram's isa): the widest the CPU has, or one forced. */
+enum { EIG_ISA_AUTO = 0, EIG_ISA_SCALAR = 1, EIG_ISA_AVX2 = 2 };
+
+/* X: (K, hw) row-major (centred activations, row k = channel k) -> G:
+ * (n, n), n = min(K, hw), both triangles, the Gram matrix of the smaller
+ * side: K <= hw, G(i, j) = channels i and j's dot product as four
+ * interleaved partial sums over the cells, combined (s0 + s1) + (s2 + s3);
+ * K > hw, G(i, j) = sum over k = 0..K-1 in order of X[k][i] X[k][j] (cells
+ * i, j). Multiplies and adds separate, no FMA. Every path gives eig_gram_ref's bits exactly.
+ * isa: EIG_ISA_AUTO, EIG_ISA_SCALAR (portable C) or EIG_ISA_AVX2. Returns
+ * the path used, or -1 when the CPU lacks the one asked for (G untouched).
+ * Pure, reentrant. */
+int eig_gram(double *G, const double *X, int K, int hw, int isa);
+
+/* Naive twin of eig_gram (the loops it replaced: one dot4 per entry, or
+ * one axpy per (k, column) on a zeroed matrix). Same shapes and bits. */
+void eig_gram_ref(double *G, const double *X, int K, int hw);
+
 /* a: (K, hw) activations of one image -> map: (hw) float32,
  * ReLU(X v) with X = A^T centred per channel (rows = cells, columns =
  * channels, each column minus its mean over the cells) and v its first
