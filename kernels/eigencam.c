@@ -32,20 +32,32 @@
  *      Paths: AVX2 (4 doubles a lane group), chosen at run time with
  *      __builtin_cpu_supports, and portable C (always there); n below the
  *      tile falls back to the reference loop;
- *   3. LAPACK dsyevd (LAPACKE, column-major, lower triangle, the workspace
- *      its own query asks for): the eigenvector of the largest eigenvalue.
- *      For X^T X it is v; for X X^T it is u, and v = X^T u / |X^T u|
- *      (the same singular vector, with u's sign). Accuracy: an eigenvector
- *      of the Gram matrix is as good as the singular vector (relative gap
- *      (s1^2 - s2^2) / s1^2 against (s1 - s2) / s1), about 1e-13 of the map
- *      on random inputs (tests/test_kernels.c, tests/ref_check.py);
+ *   3. LAPACK dsyevr (LAPACKE, column-major, lower triangle, RANGE 'I' with
+ *      IL = IU = n: only the largest eigenvalue and its eigenvector; the
+ *      workspace its own query asks for): for X^T X the vector is v; for
+ *      X X^T it is u, and v = X^T u / |X^T u| (the same singular vector,
+ *      with u's sign). Why dsyevr: dsyevd computes all n eigenvectors (a
+ *      divide and conquer and a back-transformation, O(n^3) twice more than
+ *      needed); with one index dsyevr reduces to tridiagonal form (dsytrd),
+ *      bisects for the one eigenvalue (dstebz), inverse-iterates for its
+ *      vector (dstein) and back-transforms that one vector: about a quarter
+ *      of the time at n = 196. ABSTOL = 0: dstebz then uses ulp * |T|, and
+ *      its relative test (2 ulp of the eigenvalue) is as tight for the
+ *      largest eigenvalue, which is of order |T|; the vector agrees with
+ *      dsyevd's to about 1e-15 up to sign on the study's inputs. Accuracy:
+ *      an eigenvector of the Gram matrix is as good as the singular vector
+ *      (relative gap (s1^2 - s2^2) / s1^2 against (s1 - s2) / s1), about
+ *      1e-13 of the map on random inputs (tests/test_kernels.c,
+ *      tests/ref_check.py);
  *   4. the sign rule (LAPACK's sign is arbitrary): the component of v with
  *      the largest |v_k| is made positive; near-ties, |v_k| >= (1 - 1e-9)
  *      max|v|, go to the first such k (so that two libraries that agree to
  *      1e-9 pick the same k). A "sum of the projection >= 0" rule cannot
  *      decide anything here: the columns of X sum to 0, so sum_c p_c =
  *      (sum_c X_c.) v = 0 exactly, and only rounding would pick the sign.
- *      *flipped reports whether the rule negated LAPACK's vector;
+ *      *flipped reports whether the rule negated dsyevr's vector: a count
+ *      relative to that routine's arbitrary sign (dsyevd's differs), while
+ *      the map does not depend on it;
  *   5. p = X v (per cell, k = 0..K-1), map = ReLU(p) rounded to float32.
  * Degenerate input: X == 0 (hw == 1, every channel constant over the cells,
  * an all-zero A) or a largest eigenvalue <= 0 gives an all-zero map and no
@@ -75,14 +87,16 @@
 /* Relative width of a tie in the sign rule. */
 #define EIG_TIE 1e-9
 
-/* dsyevd's workspace for order n (its own query): lwork doubles, liwork ints.
- * 0, or -1 when the query fails. */
-static int syevd_query(int n, lapack_int *lwork, lapack_int *liwork)
+/* dsyevr's workspace for order n, top eigenpair only (its own query):
+ * lwork doubles, liwork ints. 0, or -1 when the query fails. */
+static int syevr_query(int n, lapack_int *lwork, lapack_int *liwork)
 {
-    double wq = 0.0, dummy = 0.0, ev = 0.0;
-    lapack_int iwq = 0;
-    lapack_int info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', n, &dummy, n > 0 ? n : 1,
-                                          &ev, &wq, -1, &iwq, -1);
+    double wq = 0.0, dummy = 0.0, ev = 0.0, z = 0.0;
+    lapack_int iwq = 0, m = 0, isuppz[2] = {0, 0};
+    int nn = n > 0 ? n : 1;
+    lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, &dummy, nn, 0.0,
+                                          0.0, nn, nn, 0.0, &m, &ev, &z, nn, isuppz, &wq, -1,
+                                          &iwq, -1);
     if (info != 0)
         return -1;
     *lwork = (lapack_int)wq;
@@ -102,11 +116,12 @@ size_t eig_work_doubles(int K, int hw)
         return 1;
     int n = K <= hw ? K : hw;
     lapack_int lw, liw;
-    if (syevd_query(n, &lw, &liw) < 0)
+    if (syevr_query(n, &lw, &liw) < 0)
         return 0;
-    /* X, Gram, eigenvalues, v, projection, LAPACK work, LAPACK iwork */
-    return (size_t)K * hw + (size_t)n * n + (size_t)n + (size_t)K + (size_t)hw + (size_t)lw +
-           ints_as_doubles((size_t)liw);
+    /* X, Gram, eigenvalues, eigenvector, v, projection, LAPACK work,
+     * LAPACK iwork and isuppz (2) */
+    return (size_t)K * hw + (size_t)n * n + 2 * (size_t)n + (size_t)K + (size_t)hw +
+           (size_t)lw + ints_as_doubles((size_t)liw + 2);
 }
 
 /* ---- Gram matrix ---------------------------------------------------------- */
@@ -422,20 +437,22 @@ int eig_map(float *map, int *flipped, const float *a, int K, int hw, double *wor
         return 0;
     int kside = K <= hw, n = kside ? K : hw;
     lapack_int lw, liw;
-    if (syevd_query(n, &lw, &liw) < 0)
+    if (syevr_query(n, &lw, &liw) < 0)
         return -1;
-    double *Gm = X + (size_t)K * hw, *ev = Gm + (size_t)n * n, *v = ev + n, *pr = v + K;
-    double *wk = pr + hw;
-    lapack_int *iw = (lapack_int *)(wk + lw);
+    double *Gm = X + (size_t)K * hw, *ev = Gm + (size_t)n * n, *top = ev + n, *v = top + n;
+    double *pr = v + K, *wk = pr + hw;
+    lapack_int *iw = (lapack_int *)(wk + lw), *isuppz = iw + liw;
 
     eig_gram(Gm, X, K, hw, EIG_ISA_AUTO);
-    lapack_int info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', n, Gm, n, ev, wk, lw, iw,
-                                          liw);
+    lapack_int m = 0;
+    lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'I', 'L', n, Gm, n, 0.0, 0.0, n,
+                                          n, 0.0, &m, ev, top, n, isuppz, wk, lw, iw, liw);
     if (info != 0)
         return (int)info;
-    if (!(ev[n - 1] > 0.0))
+    if (m != 1) /* IL == IU: one eigenpair, always, when info == 0 */
+        return -1;
+    if (!(ev[0] > 0.0))
         return 0;
-    const double *top = Gm + (size_t)(n - 1) * n; /* eigenvalues ascend: the last column */
     if (kside) {
         memcpy(v, top, (size_t)K * sizeof(double));
     } else {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 /* Size in doubles of the work buffer eig_map needs for (K, hw); 0 when the
- * LAPACK workspace query fails (then eig_map would fail too). */
+ * LAPACK (dsyevr) workspace query fails (then eig_map would fail too). */
 size_t eig_work_doubles(int K, int hw);
 
 /* Gram matrix paths (eig_gram's isa): the widest the CPU has, or one forced. */
@@ -32,11 +32,13 @@ void eig_gram_ref(double *G, const double *X, int K, int hw);
  * channels, each column minus its mean over the cells) and v its first
  * right singular vector, signed by the rule (eigencam.c): the largest |v_k|
  * positive (first k among |v_k| >= (1 - 1e-9) max|v|).
- * *flipped: 1 when the rule negated LAPACK's vector, else 0.
+ * *flipped: 1 when the rule negated LAPACK dsyevr's vector, else 0 (relative
+ * to that routine's arbitrary sign; the map does not depend on it).
  * Degenerate input (X == 0: hw == 1, every channel constant, zeros): an
  * all-zero map, *flipped = 0, no LAPACK call.
  * work: eig_work_doubles(K, hw) doubles. Returns 0, or the LAPACK info
- * (non-zero: dsyevd failed; map zeros) -- never NaN from finite input.
+ * (non-zero: dsyevr failed; -1: its workspace query failed or it returned
+ * no eigenpair; map zeros) -- never NaN from finite input.
  * Deterministic: fixed-order sums, one LAPACK call on this thread (the
  * caller keeps BLAS single-threaded). Reentrant. */
 int eig_map(float *map, int *flipped, const float *a, int K, int hw, double *work);
