@@ -18,7 +18,8 @@ enum { EIG_ISA_AUTO = 0, EIG_ISA_SCALAR = 1, EIG_ISA_AVX2 = 2 };
  * interleaved partial sums over the cells, combined (s0 + s1) + (s2 + s3);
  * K > hw, G(i, j) = sum over k = 0..K-1 in order of X[k][i] X[k][j] (cells
  * i, j). Multiplies and adds separate, no FMA. Every path gives eig_gram_ref's bits exactly.
- * isa: EIG_ISA_AUTO, EIG_ISA_SCALAR (portable C) or EIG_ISA_AVX2. Returns
+ * isa: EIG_ISA_AUTO, EIG_ISA_SCALAR (portable: SSE2 tiles on x86-64, the
+ * reference loop without SSE2) or EIG_ISA_AVX2. Returns
  * the path used, or -1 when the CPU lacks the one asked for (G untouched).
  * Pure, reentrant. */
 int eig_gram(double *G, const double *X, int K, int hw, int isa);
