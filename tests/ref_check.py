@@ -13,7 +13,7 @@ Everything is recomputed in float64 numpy, written from README only:
   * every feature-resolution variant (maps.h5 /maps/<variant>, /maps/mu), compared per element
     with |engine - ref| <= 1e-5 * max|ref over that map| + 1e-30 (eigencam from
     numpy.linalg.svd per image, README's sign rule; its summary.json images and sign_flips
-    exactly, the flips against numpy.linalg.eigh = LAPACK dsyevd, the engine's routine);
+    exactly, the flips against LAPACK dsyevr called through ctypes, the engine's routine);
   * the localization protocol (README's bilinear formula, row pass then column pass, on the
     float32 map; degenerate maps; both normalisations; 8-connected components, our own labelling:
     a union-find sweep over the pixels in decreasing order for the 100-threshold curves, checked
@@ -47,6 +47,8 @@ Conventions where README leaves a choice (see the report of the test author):
 
 import argparse
 import csv
+import ctypes
+import ctypes.util
 import json
 import math
 import multiprocessing
@@ -173,13 +175,61 @@ def eig_sign_index(v):
     return int(np.argmax(a >= (1.0 - EIG_TIE) * a.max()))
 
 
+_LAPACK = []
+
+
+def dsyevr_top(S):
+    """The largest eigenvalue of the symmetric matrix S (n x n) and its eigenvector from
+    LAPACK dsyevr, the engine's routine with the engine's options (JOBZ 'V', RANGE 'I',
+    IL = IU = n, UPLO 'L', ABSTOL 0, workspace from its own query), called through ctypes
+    from the system's liblapack.so.3 (Fortran: every argument by reference, column-major,
+    the three CHARACTER arguments' hidden lengths at the end). dsyevr's sign is its own
+    (dstein makes the tridiagonal vector's largest component positive, then back-transforms),
+    not numpy.linalg.eigh's (dsyevd). -> (eigenvalue, vector of n)."""
+    if not _LAPACK:
+        name = ctypes.util.find_library("lapack")
+        if name is None:
+            raise RuntimeError("no LAPACK library found (ctypes.util.find_library('lapack'))")
+        _LAPACK.append(ctypes.CDLL(name).dsyevr_)
+    f = _LAPACK[0]
+    n = S.shape[0]
+    a = np.array(S, dtype=np.float64, order="F")
+    w = np.zeros(max(n, 1))
+    z = np.zeros((max(n, 1), 1), order="F")
+    isuppz = np.zeros(2, dtype=np.int32)
+    m, info = ctypes.c_int(0), ctypes.c_int(0)
+    c = ctypes.c_char
+    i32, f64 = ctypes.c_int, ctypes.c_double
+    ptr = lambda x: x.ctypes.data_as(ctypes.c_void_p)
+    one = ctypes.c_size_t(1)
+
+    def call(work, lwork, iwork, liwork):
+        f(ctypes.byref(c(b"V")), ctypes.byref(c(b"I")), ctypes.byref(c(b"L")),
+          ctypes.byref(i32(n)), ptr(a), ctypes.byref(i32(max(n, 1))),
+          ctypes.byref(f64(0.0)), ctypes.byref(f64(0.0)), ctypes.byref(i32(n)),
+          ctypes.byref(i32(n)), ctypes.byref(f64(0.0)), ctypes.byref(m), ptr(w), ptr(z),
+          ctypes.byref(i32(max(n, 1))), ptr(isuppz), ptr(work), ctypes.byref(i32(lwork)),
+          ptr(iwork), ctypes.byref(i32(liwork)), ctypes.byref(info), one, one, one)
+        if info.value != 0:
+            raise RuntimeError("dsyevr: info %d" % info.value)
+
+    wq, iwq = np.zeros(1), np.zeros(1, dtype=np.int32)
+    call(wq, -1, iwq, -1)
+    lwork, liwork = int(wq[0]), int(iwq[0])
+    call(np.zeros(max(lwork, 1)), lwork, np.zeros(max(liwork, 1), dtype=np.int32), liwork)
+    if m.value != 1:
+        raise RuntimeError("dsyevr: %d eigenvalues for one index" % m.value)
+    return w[0], z[:n, 0].copy()
+
+
 def eigencam(A, t_img):
     """EigenCAM per image (pytorch-grad-cam's get_2d_projection + BaseCAM's ReLU), float64:
     X = A^T (cells x channels) minus each channel's mean, v = first right singular vector from
     numpy.linalg.svd, signed so that its largest |v_k| is positive, map = ReLU(X v); X == 0 ->
-    zeros. The engine's flip count is relative to LAPACK dsyevd's top eigenvector of the smaller
-    Gram matrix (X^T X when K <= h*w, else X X^T, giving v = X^T u / |X^T u|): numpy.linalg.eigh
-    is dsyevd, so the same LAPACK routine on the same matrix gives the count to compare exactly.
+    zeros. The engine's flip count is relative to LAPACK dsyevr's top eigenvector of the smaller
+    Gram matrix (X^T X when K <= h*w, else X X^T, giving v = X^T u / |X^T u|): dsyevr_top runs
+    the same routine with the same options on the same matrix (up to rounding), so the count
+    compares exactly. The maps do not depend on it (they come from the SVD).
     Images without targets are skipped. -> (maps [N, h, w], {"images": n, "sign_flips": f})."""
     N, K, h, w = A.shape
     hw = h * w
@@ -197,10 +247,10 @@ def eigencam(A, t_img):
             v = -v
         maps[n] = np.maximum(X @ v, 0.0).reshape(h, w)
         gram = X.T @ X if K <= hw else X @ X.T
-        ev, V = np.linalg.eigh(gram)
-        if not ev[-1] > 0:
+        ev, u = dsyevr_top(gram)
+        if not ev > 0:
             continue
-        vl = V[:, -1] if K <= hw else X.T @ V[:, -1]
+        vl = u if K <= hw else X.T @ u
         flips += int(vl[eig_sign_index(vl)] < 0)
     return maps, {"images": images, "sign_flips": flips}
 

@@ -500,6 +500,112 @@ static void test_eig_compare_detects(void **state)
     assert_true(e > 1e-3);
 }
 
+/* The Gram matrix by its definition, one entry at a time (the test's own
+ * transcription of eig_gram's contract): K <= hw, entry (i, j) = rows i and
+ * j's dot product as partial sums s_l over the cells c = l mod 4 (the cells
+ * past the last whole group of four into s0), (s0 + s1) + (s2 + s3); K > hw,
+ * entry (i, j) = sum over k = 0..K-1 in order. G: (n, n), both triangles. */
+static void gram_literal(double *G, const double *X, int K, int hw)
+{
+    int n = K <= hw ? K : hw;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < n; i++) {
+            double e;
+            if (K <= hw) {
+                double s[4] = {0.0, 0.0, 0.0, 0.0};
+                int c4 = hw - hw % 4;
+                for (int c = 0; c < hw; c++) {
+                    double p = X[(size_t)i * hw + c] * X[(size_t)j * hw + c];
+                    s[c < c4 ? c % 4 : 0] += p;
+                }
+                e = (s[0] + s[1]) + (s[2] + s[3]);
+            } else {
+                e = 0.0;
+                for (int k = 0; k < K; k++) {
+                    double p = X[(size_t)k * hw + i] * X[(size_t)k * hw + j];
+                    e += p;
+                }
+            }
+            G[(size_t)j * n + i] = e;
+        }
+}
+
+/* eig_gram, every path, against eig_gram_ref and the literal definition:
+ * the same bits (memcmp, the whole matrix; G filled with NaN first so an
+ * entry left unwritten shows) on awkward sizes, both sides, below, at and
+ * above the tiles (2 x 2 and 4 x 4 portable, 4 x 2 and 8 x 4 AVX2), and the
+ * study's (K = 64, 12x12; K = 512, 14x14). Values: signed, of mixed
+ * magnitudes (sums that round), exact zeros and negative zeros. */
+static void test_eig_gram_bits(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = {
+        {1, 1},   {1, 2},   {2, 1},   {2, 2},  {3, 3},  {1, 7},   {7, 1},    {3, 7},
+        {7, 3},   {7, 7},   {2, 9},   {9, 2},  {5, 13}, {13, 5},  {4, 4},    {8, 8},
+        {9, 17},  {17, 9},  {31, 33}, {33, 31}, {3, 40}, {40, 3}, {11, 200}, {200, 11},
+        {64, 144}, {512, 196}, {196, 512}};
+    rng r = {777};
+    size_t ncases = 0, npaths = 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        int K = sizes[s][0], hw = sizes[s][1], n = K <= hw ? K : hw;
+        size_t nn = (size_t)n * n;
+        double *X = xmalloc((size_t)K * hw * sizeof *X);
+        double *want = xmalloc(nn * sizeof *want), *ref = xmalloc(nn * sizeof *ref);
+        double *got = xmalloc(nn * sizeof *got);
+        for (int i = 0; i < K * hw; i++) {
+            double u = rng_unit(&r);
+            X[i] = u < 0.1 ? 0.0 : u < 0.15 ? -0.0 : (rng_unit(&r) - 0.5) * exp(8.0 * rng_unit(&r));
+        }
+        gram_literal(want, X, K, hw);
+        eig_gram_ref(ref, X, K, hw);
+        if (memcmp(ref, want, nn * sizeof *ref) != 0)
+            fail_msg("eig_gram_ref K=%d hw=%d: not the literal definition's bits", K, hw);
+        const int isas[] = {EIG_ISA_SCALAR, EIG_ISA_AVX2, EIG_ISA_AUTO};
+        for (size_t p = 0; p < 3; p++) {
+            for (size_t i = 0; i < nn; i++)
+                got[i] = NAN;
+            int used = eig_gram(got, X, K, hw, isas[p]);
+            if (used < 0) {
+                assert_int_equal(isas[p], EIG_ISA_AVX2); /* only AVX2 may be missing */
+                continue;
+            }
+            if (memcmp(got, want, nn * sizeof *got) != 0) {
+                size_t bad = 0;
+                for (size_t i = 0; i < nn; i++)
+                    bad += memcmp(got + i, want + i, sizeof *got) != 0;
+                fail_msg("eig_gram K=%d hw=%d path %d: %zu of %zu entries differ in bits", K, hw,
+                         used, bad, nn);
+            }
+            npaths++;
+        }
+        ncases++;
+        free(X); free(want); free(ref); free(got);
+    }
+    printf("eig_gram: %zu sizes, %zu path runs bit-identical to the literal loop (AVX2 %s)\n",
+           ncases, npaths, eig_gram(NULL, NULL, 0, 0, EIG_ISA_AVX2) < 0 ? "absent" : "tested");
+    /* deliberately wrong: the channel side as one plain sum per entry (another order) is
+     * caught by the same bitwise comparison */
+    enum { K = 24, HW = 100 };
+    double *X = xmalloc((size_t)K * HW * sizeof *X), G[K * K], W[K * K];
+    for (int i = 0; i < K * HW; i++)
+        X[i] = (rng_unit(&r) - 0.5) * exp(8.0 * rng_unit(&r));
+    assert_int_equal(eig_gram(G, X, K, HW, EIG_ISA_AUTO) > 0, 1);
+    for (int j = 0; j < K; j++)
+        for (int i = 0; i < K; i++) {
+            double e = 0.0;
+            for (int c = 0; c < HW; c++)
+                e += X[i * HW + c] * X[j * HW + c];
+            W[j * K + i] = e;
+        }
+    size_t differ = 0;
+    for (int i = 0; i < K * K; i++)
+        differ += memcmp(G + i, W + i, sizeof *G) != 0;
+    printf("eig_gram vs one plain sum per entry (deliberately wrong order): %zu of %d entries "
+           "differ in bits\n", differ, K * K);
+    assert_true(differ > 0);
+    free(X);
+}
+
 /* gradcam-elementwise by hand: the ReLU inside the sum is what differs from
  * hirescam and layercam. K = 2, hw = 3, per cell (G0 A0, G1 A1):
  * cell 0: G = (1, 1), A = (2, -3): hirescam ReLU(2 - 3) = 0, elementwise 2,
@@ -549,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_eig_degenerate),
         cmocka_unit_test(test_eig_vs_ref),
         cmocka_unit_test(test_eig_compare_detects),
+        cmocka_unit_test(test_eig_gram_bits),
         cmocka_unit_test(test_elementwise_hand),
     };
     int fails = 0;
