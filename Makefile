@@ -29,7 +29,7 @@ PNG_LIBS    := $(shell pkg-config --libs libpng 2>/dev/null)
 CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null)
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 JANSSON_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null)
-# LAPACK (eigencam: dsyevd through LAPACKE), Debian's reference LAPACK and BLAS
+# LAPACK (eigencam: dsyevr through LAPACKE), Debian's reference LAPACK and BLAS
 # (liblapacke-dev, liblapack-dev, libblas-dev: single-threaded, deterministic).
 LAPACK_CFLAGS := $(shell pkg-config --cflags lapacke 2>/dev/null)
 LAPACK_LIBS   := $(shell pkg-config --libs lapacke 2>/dev/null || echo -llapacke) -llapack -lblas

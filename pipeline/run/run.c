@@ -175,7 +175,7 @@ static int eig_batch(pass_bufs *b, const h5in_meta *m, const float *A, int64_t i
     }
     for (int64_t i = i0; i < i1; i++)
         if (b->eig_rc[i - i0] != 0) {
-            snprintf(err, errlen, "%s: /activations: eigencam: LAPACK dsyevd failed on image %lld "
+            snprintf(err, errlen, "%s: /activations: eigencam: LAPACK dsyevr failed on image %lld "
                      "(info %d)", m->path, (long long)i, b->eig_rc[i - i0]);
             return -1;
         }
