@@ -111,7 +111,8 @@ static void eig_flips(FILE *md, const rp_study *st)
         return;
     fprintf(md, "EigenCAM's sign: a principal component's sign is arbitrary, so without a rule "
                 "a map and its negative are equally valid outputs. The rule above negated the "
-                "vector LAPACK returned on");
+                "vector LAPACK's dsyevr returned (another routine's sign gives other counts for the "
+                "same maps) on");
     const char *sep = " ";
     for (int i = 0; i < st->n; i++) {
         const rp_input *in = &st->in[i];
