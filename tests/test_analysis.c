@@ -791,6 +791,88 @@ static void test_boot_max_single_image(void **state)
     assert_false(out.maxboxacc[LOC_MAX][0] == 0.0);
 }
 
+/* The one-pass intervals against one call per statistic, bytes equal at 1
+ * and 3 threads: st_boot_ratios against st_boot_ratio (some paired, wide
+ * magnitudes so any reordering of a sum shows), st_boot_max_groups against
+ * st_boot_max on the levels split out; ci_shares_compute against
+ * ci_share_compute. A group with a wrong level range must differ. */
+static void test_one_pass_intervals(void **state)
+{
+    (void)state;
+    enum { N = 37, S = 5, B = 120, L = 4, M = 23 };
+    static double a[S][N], b[S][N], d[S][N];
+    static uint32_t cnt[N * L * M], c1[N * 1 * M], c3[N * 3 * M], den[N];
+    for (int q = 0; q < S; q++)
+        for (int i = 0; i < N; i++) {
+            a[q][i] = (urand() - 0.3) * exp(30 * (urand() - 0.5));
+            b[q][i] = urand() * exp(30 * (urand() - 0.5));
+            d[q][i] = q == 4 && i % 2 ? 0.0 : urand() + 0.1;
+        }
+    for (int i = 0; i < N; i++) {
+        den[i] = 1 + (uint32_t)(urand() * 5);
+        for (int l = 0; l < L; l++) {
+            int lo = (int)(urand() * M), hi = lo + (int)(urand() * M);
+            for (int j = 0; j < M; j++) {
+                uint32_t x = (j >= lo && j < hi) ? (uint32_t)(urand() * (den[i] + 1)) : 0;
+                cnt[((size_t)i * L + l) * M + j] = x;
+                if (l == 0) c1[(size_t)i * M + j] = x;
+                else c3[((size_t)i * 3 + l - 1) * M + j] = x;
+            }
+        }
+    }
+    void *work = malloc(st_boot_ratios_work_bytes(N, S, B, 3) +
+                        st_boot_max_groups_work_bytes(N, L, M, 2, B, 3) +
+                        st_boot_max_work_bytes(N, 3, M, B, 3));
+    assert_non_null(work);
+    for (int th = 1; th <= 3; th += 2) {
+        st_ratio in[S];
+        for (int q = 0; q < S; q++)
+            in[q] = (st_ratio){a[q], q % 2 ? b[q] : NULL, d[q]};
+        double got[S][2], one[2];
+        assert_int_equal(st_boot_ratios(got, in, S, N, B, 7, th, work), 0);
+        for (int q = 0; q < S; q++) {
+            assert_int_equal(st_boot_ratio(one, a[q], in[q].b, d[q], N, B, 7, th, work), 0);
+            assert_memory_equal(one, got[q], sizeof one);
+        }
+        static const int lev0[3] = {0, 1, 4}, bad[3] = {0, 2, 4};
+        double mg[2][2], mb[2][2], m1[2], m3[2];
+        assert_int_equal(st_boot_max_groups(mg, cnt, den, N, L, M, 2, lev0, B, 7, th, work), 0);
+        assert_int_equal(st_boot_max(m1, c1, NULL, den, N, 1, M, B, 7, th, work), 0);
+        assert_int_equal(st_boot_max(m3, c3, NULL, den, N, 3, M, B, 7, th, work), 0);
+        assert_memory_equal(mg[0], m1, sizeof m1);
+        assert_memory_equal(mg[1], m3, sizeof m3);
+        assert_int_equal(st_boot_max_groups(mb, cnt, den, N, L, M, 2, bad, B, 7, th, work), 0);
+        assert_true(memcmp(mb, mg, sizeof mb) != 0);
+        static const int empty[3] = {0, 1, 1};
+        assert_int_equal(st_boot_max_groups(mb, cnt, den, N, L, M, 2, empty, B, 7, th, work), -1);
+    }
+    free(work);
+    /* the sixteen share intervals at once */
+    enum { T = 90, NI = 31 };
+    static ci_sgn img[NI];
+    int32_t timg[T];
+    memset(img, 0, sizeof img);
+    for (int t = 0; t < T; t++) {
+        timg[t] = (int32_t)(t * NI / T);
+        for (int q = 0; q < 2; q++)
+            for (int g = 0; g < SGN_NREG; g++)
+                for (int k = 0; k < CI_NSUM; k++)
+                    img[timg[t]].s[q][g][k] += (k >= 2 ? -1 : 1) * urand() * exp(10 * urand());
+    }
+    for (int th = 1; th <= 3; th += 2) {
+        ci_ctx c = {NULL, 0, T, NI, timg, B, 11, th};
+        double all[2][SGN_NREG + 1][CI_NSHARE][2];
+        assert_int_equal(ci_shares_compute(all, &c, img), 0);
+        for (int q = 0; q < 2; q++)
+            for (int g = 0; g <= SGN_NREG; g++)
+                for (int k = 0; k < CI_NSHARE; k++) {
+                    double one[2];
+                    assert_int_equal(ci_share_compute(one, &c, img, q, g, k), 0);
+                    assert_memory_equal(one, all[q][g][k], sizeof one);
+                }
+    }
+}
+
 /* ---- sign-table shares ---------------------------------------------------- */
 
 /* Every image's NN share is 1/4 (NN = k, PP = 3k) and its NP share 1/4 of
@@ -884,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_boot_max_resampled_threshold),
         cmocka_unit_test(test_boot_max_single_image),
         cmocka_unit_test(test_share_intervals),
+        cmocka_unit_test(test_one_pass_intervals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
