@@ -127,6 +127,58 @@ unsigned long st_boot_ratios_work_bytes(int64_t n, int S, int B, int threads)
                                      3 * (unsigned long)S * sizeof(double));
 }
 
+/* The sums of up to four statistics q < nq over the drawn units idx (nz,
+ * in unit order): sa[q] = sum w a, sb[q] = sum w b (0 when b is NULL),
+ * sd[q] = sum w d; one chain per sum, in registers. */
+static void ratio_sums4(double *sa, double *sb, double *sd, const st_ratio *in, int nq,
+                        const uint32_t *w, const uint32_t *idx, size_t nz)
+{
+    static const double zero[1] = {0.0};
+    const double *a[4], *b[4], *d[4];
+    size_t bs[4]; /* 0 for a missing b: its term is w * 0 = +0, a no-op on a +0 sum */
+    int anyb = 0;
+    for (int q = 0; q < 4; q++) {
+        int ok = q < nq;
+        a[q] = ok ? in[q].a : zero;
+        d[q] = ok ? in[q].d : zero;
+        b[q] = ok && in[q].b ? in[q].b : zero;
+        bs[q] = ok && in[q].b ? 1 : 0;
+        anyb |= ok && in[q].b;
+    }
+    size_t as[4], ds[4];
+    for (int q = 0; q < 4; q++)
+        as[q] = ds[q] = q < nq ? 1 : 0;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    double b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    if (anyb) {
+        for (size_t e = 0; e < nz; e++) {
+            size_t i = idx[e];
+            double wi = w[i];
+            a0 += wi * a[0][i * as[0]]; a1 += wi * a[1][i * as[1]];
+            a2 += wi * a[2][i * as[2]]; a3 += wi * a[3][i * as[3]];
+            b0 += wi * b[0][i * bs[0]]; b1 += wi * b[1][i * bs[1]];
+            b2 += wi * b[2][i * bs[2]]; b3 += wi * b[3][i * bs[3]];
+            d0 += wi * d[0][i * ds[0]]; d1 += wi * d[1][i * ds[1]];
+            d2 += wi * d[2][i * ds[2]]; d3 += wi * d[3][i * ds[3]];
+        }
+    } else {
+        for (size_t e = 0; e < nz; e++) {
+            size_t i = idx[e];
+            double wi = w[i];
+            a0 += wi * a[0][i * as[0]]; a1 += wi * a[1][i * as[1]];
+            a2 += wi * a[2][i * as[2]]; a3 += wi * a[3][i * as[3]];
+            d0 += wi * d[0][i * ds[0]]; d1 += wi * d[1][i * ds[1]];
+            d2 += wi * d[2][i * ds[2]]; d3 += wi * d[3][i * ds[3]];
+        }
+    }
+    double ra[4] = {a0, a1, a2, a3}, rb[4] = {b0, b1, b2, b3}, rd[4] = {d0, d1, d2, d3};
+    for (int q = 0; q < nq; q++) {
+        sa[q] = ra[q];
+        sb[q] = in[q].b ? rb[q] : 0.0;
+        sd[q] = rd[q];
+    }
+}
+
 int st_boot_ratios(double (*ci)[2], const st_ratio *in, int S, int64_t n, int B, uint64_t seed,
                    int threads, void *work)
 {
@@ -147,20 +199,10 @@ int st_boot_ratios(double (*ci)[2], const st_ratio *in, int S, int64_t n, int B,
         for (int64_t i = 0; i < n; i++) /* the units drawn, in order */
             if (w[i])
                 idx[nz++] = (uint32_t)i;
-        for (int q = 0; q < S; q++)
-            sa[q] = sb[q] = sd[q] = 0.0;
-        /* each statistic's sums in unit order, as st_boot_ratio's; the
-           statistics' chains are independent, so they overlap */
-        for (size_t e = 0; e < nz; e++) {
-            uint32_t i = idx[e];
-            double wi = w[i];
-            for (int q = 0; q < S; q++) {
-                sa[q] += wi * in[q].a[i];
-                if (in[q].b)
-                    sb[q] += wi * in[q].b[i];
-                sd[q] += wi * in[q].d[i];
-            }
-        }
+        /* each statistic's sums in unit order, as st_boot_ratio's; four
+           statistics at a time in registers, their chains independent */
+        for (int q0 = 0; q0 < S; q0 += 4)
+            ratio_sums4(sa + q0, sb + q0, sd + q0, in + q0, S - q0 < 4 ? S - q0 : 4, w, idx, nz);
         for (int q = 0; q < S; q++)
             vals[(size_t)q * B + r] = sd[q] > 0 ? (sa[q] - sb[q]) / sd[q] : 0.0;
     }
