@@ -532,6 +532,51 @@ static void test_elementwise_hand(void **state)
     free(work);
 }
 
+/* ups_bilinear against the same arithmetic written out here, bytes equal:
+ * this file is built for the baseline ISA, ups_bilinear also for AVX2
+ * (chosen at run time), so a vector path that fused or reordered anything
+ * would show. Sizes: up, down, 1 x 1, odd, primes. */
+static void plain_ups(double *out, const float *in, int h, int w, int H, int W)
+{
+    double sx = (double)w / (double)W, sy = (double)h / (double)H;
+    for (int Y = 0; Y < H; Y++) {
+        double t = ((double)Y + 0.5) * sy - 0.5;
+        if (t < 0.0) t = 0.0;
+        int y0 = (int)floor(t), y1;
+        double gy;
+        if (y0 >= h - 1) { y0 = y1 = h - 1; gy = 0.0; } else { y1 = y0 + 1; gy = t - (double)y0; }
+        for (int x = 0; x < W; x++) {
+            double u = ((double)x + 0.5) * sx - 0.5;
+            if (u < 0.0) u = 0.0;
+            int x0 = (int)floor(u), x1;
+            double fx;
+            if (x0 >= w - 1) { x0 = x1 = w - 1; fx = 0.0; } else { x1 = x0 + 1; fx = u - (double)x0; }
+            double r0 = (double)in[(size_t)y0 * w + x0] * (1.0 - fx) + (double)in[(size_t)y0 * w + x1] * fx;
+            double r1 = (double)in[(size_t)y1 * w + x0] * (1.0 - fx) + (double)in[(size_t)y1 * w + x1] * fx;
+            out[(size_t)Y * W + x] = r0 * (1.0 - gy) + r1 * gy;
+        }
+    }
+}
+
+static void test_ups_bytes(void **state)
+{
+    (void)state;
+    static const int sz[][4] = {{14, 14, 224, 224}, {1, 1, 3, 5}, {7, 5, 97, 131}, {13, 17, 5, 3},
+                                {12, 12, 224, 199}, {3, 2, 1, 1}, {14, 14, 14, 14}};
+    rng r = {5};
+    for (size_t c = 0; c < sizeof sz / sizeof *sz; c++) {
+        int h = sz[c][0], w = sz[c][1], H = sz[c][2], W = sz[c][3];
+        float *in = xmalloc((size_t)h * w * sizeof *in);
+        double *a = xmalloc((size_t)H * W * sizeof *a), *b = xmalloc((size_t)H * W * sizeof *b);
+        for (int i = 0; i < h * w; i++)
+            in[i] = (float)((rng_unit(&r) - 0.3) * exp(20 * (rng_unit(&r) - 0.5)));
+        run_ups(a, in, h, w, H, W);
+        plain_ups(b, in, h, w, H, W);
+        assert_memory_equal(a, b, (size_t)H * W * sizeof *a);
+        free(in); free(a); free(b);
+    }
+}
+
 /* ---------------------------------------------------------------- mapscan */
 
 /* Every path of ms_scan against ms_scan_ref, bytes equal: sizes around the
@@ -614,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_ups_hand_edges),
         cmocka_unit_test(test_ups_vs_ref),
         cmocka_unit_test(test_ups_compare_detects),
+        cmocka_unit_test(test_ups_bytes),
         cmocka_unit_test(test_mapscan_paths),
     };
     const struct CMUnitTest half[] = {
