@@ -15,6 +15,12 @@
  *   enrichment: sum of shares / sum of area shares over eligible targets;
  *   sign-table shares: per image, the sums of its targets' NN (NP) products
  *     and of the positive (negative) mass, a ratio of resampled sums.
+ * Intervals over the same resamples are computed together, each resample
+ * drawn once: a variant's six ratios in one st_boot_ratios pass, its
+ * MaxBoxAcc and MaxBoxAccV2 of a norm in one st_boot_max_groups pass (one
+ * count array of 4 levels: the curve, then the three IoU levels), and the
+ * sixteen share intervals in one (ci_shares_compute); ci_share_compute is
+ * the one-at-a-time twin. Same bytes either way (tested).
  * A paired comparison folds A - B per image with the same denominator, so
  * the resampled difference keeps the pairing (MaxBoxAcc: each variant's own
  * best threshold in each resample, max_a - max_b); binary metrics also get
@@ -116,13 +122,6 @@ static int bufs_alloc(bufs *u, const ci_ctx *c)
     return 0;
 }
 
-static void bufs_clear(bufs *u, const ci_ctx *c)
-{
-    memset(u->a, 0, (size_t)c->N * sizeof(double));
-    memset(u->b, 0, (size_t)c->N * sizeof(double));
-    memset(u->d, 0, (size_t)c->N * sizeof(double));
-}
-
 static const ci_rec *rec_of(const ci_ctx *c, int64_t t, int v)
 {
     return &c->rec[t * c->stride + v];
@@ -165,56 +164,101 @@ static int boot_max(double ci[2], const ci_ctx *c, bufs *u, int L, int paired)
                        c->seed, c->threads, u->work);
 }
 
+/* cnt: (N, 4, LOC_NTHR) <- per image, its scored targets hit at each
+ * threshold under variant v and norm: level 0 the box at IoU >= 0.5
+ * (curve), levels 1..3 any component at IoU 0.3 / 0.5 / 0.7 (V2);
+ * den: (N) <- the number of scored targets per image. */
+static void fold_counts4(uint32_t *cnt, uint32_t *den, const ci_ctx *c, int v, int norm)
+{
+    memset(cnt, 0, (size_t)c->N * 4 * LOC_NTHR * sizeof *cnt);
+    memset(den, 0, (size_t)c->N * sizeof *den);
+    for (int64_t t = 0; t < c->T; t++) {
+        const ci_rec *r = rec_of(c, t, v);
+        if (!r->scored)
+            continue;
+        int64_t i = c->timg[t];
+        den[i]++;
+        for (int l = 0; l < 4; l++) {
+            const uint8_t *bits = l == 0 ? r->curve[norm] : r->any[norm][l - 1];
+            uint32_t *row = cnt + ((size_t)i * 4 + (size_t)l) * LOC_NTHR;
+            for (int j = 0; j < LOC_NTHR; j++)
+                row[j] += (uint32_t)bit(bits, j);
+        }
+    }
+}
+
+/* The ratio metrics of ci_variant_compute, in the order of their slots. */
+enum { RV_BOX0, RV_BOX1, RV_POINT, RV_ENERGY, RV_NEG, RV_POS, RV_N };
+
 int ci_variant_compute(ci_variant *out, const ci_ctx *c, int v)
 {
-    bufs u;
     memset(out, 0, sizeof *out);
     if (c->B < 2 || c->N < 1)
         return 0;
-    if (bufs_alloc(&u, c) < 0)
-        return -1;
-    for (int n = 0; n < LOC_NNORM; n++) {
-        bufs_clear(&u, c);
-        for (int64_t t = 0; t < c->T; t++) {
-            const ci_rec *r = rec_of(c, t, v);
-            if (!r->scored)
-                continue;
-            u.d[c->timg[t]] += 1;
-            u.a[c->timg[t]] += r->hit[n];
+    /* Every interval here resamples the same images with the same seed:
+       the six ratios in one pass (st_boot_ratios), MaxBoxAcc and
+       MaxBoxAccV2 of a norm in one (st_boot_max_groups); each sum is
+       formed in the order one call per metric would form it. */
+    size_t n = (size_t)c->N;
+    unsigned long w1 = st_boot_ratios_work_bytes(c->N, RV_N, c->B, c->threads);
+    unsigned long w2 = st_boot_max_groups_work_bytes(c->N, 4, LOC_NTHR, 2, c->B, c->threads);
+    double *ad = calloc(2 * RV_N * n, sizeof *ad);
+    uint32_t *ca = malloc(n * 4 * LOC_NTHR * sizeof *ca), *cd = malloc(n * sizeof *cd);
+    void *work = malloc(w1 > w2 ? w1 : w2);
+    int rc = -1;
+    if (!ad || !ca || !cd || !work)
+        goto done;
+    double *a = ad, *d = ad + RV_N * n;
+    for (int64_t t = 0; t < c->T; t++) {
+        const ci_rec *r = rec_of(c, t, v);
+        size_t i = (size_t)c->timg[t];
+        if (r->scored) {
+            for (int nm = 0; nm < LOC_NNORM; nm++) {
+                d[(RV_BOX0 + nm) * n + i] += 1;
+                a[(RV_BOX0 + nm) * n + i] += r->hit[nm];
+            }
+            d[RV_POINT * n + i] += 1;
+            a[RV_POINT * n + i] += value(r, CI_POINTING, 0, 0);
+            d[RV_ENERGY * n + i] += 1;
+            a[RV_ENERGY * n + i] += value(r, CI_ENERGY, 0, 0);
         }
-        boot(out->boxacc[n], c, &u, 0);
-        fold_counts(u.ca, u.cd, c, v, n, 1);
-        int bad = boot_max(out->maxboxacc[n], c, &u, 1, 0) < 0;
-        fold_counts(u.ca, NULL, c, v, n, 3);
-        if (bad || boot_max(out->maxboxacc_v2[n], c, &u, 3, 0) < 0) {
-            bufs_free(&u);
-            return -1;
+        if (r->neg_ok) {
+            d[RV_NEG * n + i] += r->other_area;
+            a[RV_NEG * n + i] += r->neg_other;
+        }
+        if (r->pos_ok) {
+            d[RV_POS * n + i] += r->other_area;
+            a[RV_POS * n + i] += r->pos_other;
         }
     }
-    for (int metric = CI_POINTING; metric <= CI_ENERGY; metric++) {
-        bufs_clear(&u, c);
-        for (int64_t t = 0; t < c->T; t++) {
-            const ci_rec *r = rec_of(c, t, v);
-            if (!r->scored)
-                continue;
-            u.d[c->timg[t]] += 1;
-            u.a[c->timg[t]] += value(r, metric, 0, 0);
-        }
-        boot(metric == CI_POINTING ? out->pointing : out->energy, c, &u, 0);
+    st_ratio in[RV_N];
+    for (int q = 0; q < RV_N; q++)
+        in[q] = (st_ratio){a + q * n, NULL, d + q * n};
+    double ci[RV_N][2];
+    st_boot_ratios(ci, in, RV_N, c->N, c->B, c->seed, c->threads, work);
+    for (int nm = 0; nm < LOC_NNORM; nm++)
+        memcpy(out->boxacc[nm], ci[RV_BOX0 + nm], sizeof ci[0]);
+    memcpy(out->pointing, ci[RV_POINT], sizeof ci[0]);
+    memcpy(out->energy, ci[RV_ENERGY], sizeof ci[0]);
+    memcpy(out->neg_enrichment, ci[RV_NEG], sizeof ci[0]);
+    memcpy(out->pos_enrichment, ci[RV_POS], sizeof ci[0]);
+    static const int lev0[3] = {0, 1, 4}; /* MaxBoxAcc: level 0; V2: levels 1..3 */
+    for (int nm = 0; nm < LOC_NNORM; nm++) {
+        double mc[2][2];
+        fold_counts4(ca, cd, c, v, nm);
+        if (st_boot_max_groups(mc, ca, cd, c->N, 4, LOC_NTHR, 2, lev0, c->B, c->seed,
+                               c->threads, work) < 0)
+            goto done;
+        memcpy(out->maxboxacc[nm], mc[0], sizeof mc[0]);
+        memcpy(out->maxboxacc_v2[nm], mc[1], sizeof mc[1]);
     }
-    for (int sgn = 0; sgn < 2; sgn++) {
-        bufs_clear(&u, c);
-        for (int64_t t = 0; t < c->T; t++) {
-            const ci_rec *r = rec_of(c, t, v);
-            if (!(sgn ? r->pos_ok : r->neg_ok))
-                continue;
-            u.d[c->timg[t]] += r->other_area;
-            u.a[c->timg[t]] += sgn ? r->pos_other : r->neg_other;
-        }
-        boot(sgn ? out->pos_enrichment : out->neg_enrichment, c, &u, 0);
-    }
-    bufs_free(&u);
-    return 0;
+    rc = 0;
+done:
+    free(ad);
+    free(ca);
+    free(cd);
+    free(work);
+    return rc;
 }
 
 /* IoU of two predicted boxes; both empty -> 1, one empty -> 0. */
@@ -236,6 +280,7 @@ int ci_pair_compute(ci_pair *out, const ci_ctx *c, int va, const agg_metrics *ma
                     const agg_metrics *mb, int metric, int norm)
 {
     bufs u;
+    memset(&u, 0, sizeof u);
     memset(out, 0, sizeof *out);
     out->binary = metric != CI_ENERGY;
     out->p = 1.0;
@@ -312,6 +357,55 @@ double ci_share(const sgn_table *t, int region, int which)
     return mass > 0 ? part / mass : -1.0;
 }
 
+/* a, d: (N) <- the per-image numerator and denominator of one share. */
+static void share_fold(double *a, double *d, const ci_ctx *c, const ci_sgn *img, int table,
+                       int region, int which)
+{
+    int part = which == CI_NN_SHARE ? CI_SNN : CI_SNP;
+    int other = which == CI_NN_SHARE ? CI_SPP : CI_SPN;
+    double sign = which == CI_NN_SHARE ? 1.0 : -1.0;
+    for (size_t i = 0; i < (size_t)c->N; i++) {
+        double p = 0, o = 0;
+        for (int r = 0; r < SGN_NREG; r++)
+            if (r == region || region == SGN_NREG) {
+                p += img[i].s[table][r][part];
+                o += img[i].s[table][r][other];
+            }
+        a[i] = sign * p;
+        d[i] = sign * (p + o);
+    }
+}
+
+int ci_shares_compute(double ci[2][SGN_NREG + 1][CI_NSHARE][2], const ci_ctx *c,
+                      const ci_sgn *img)
+{
+    enum { S = 2 * (SGN_NREG + 1) * CI_NSHARE };
+    memset(ci, 0, sizeof(double) * S * 2);
+    if (c->B < 2 || c->N < 1)
+        return 0;
+    size_t n = (size_t)c->N;
+    double *ad = malloc(2 * S * n * sizeof *ad);
+    void *work = malloc(st_boot_ratios_work_bytes(c->N, S, c->B, c->threads));
+    if (!ad || !work) {
+        free(ad); free(work);
+        return -1;
+    }
+    st_ratio in[S];
+    int q = 0;
+    for (int t = 0; t < 2; t++)
+        for (int r = 0; r <= SGN_NREG; r++)
+            for (int k = 0; k < CI_NSHARE; k++, q++) {
+                double *a = ad + (size_t)(2 * q) * n, *d = a + n;
+                share_fold(a, d, c, img, t, r, k);
+                in[q] = (st_ratio){a, NULL, d};
+            }
+    double out[S][2];
+    st_boot_ratios(out, in, S, c->N, c->B, c->seed, c->threads, work);
+    memcpy(ci, out, sizeof out);
+    free(ad); free(work);
+    return 0;
+}
+
 int ci_share_compute(double ci[2], const ci_ctx *c, const ci_sgn *img, int table, int region,
                      int which)
 {
@@ -325,19 +419,7 @@ int ci_share_compute(double ci[2], const ci_ctx *c, const ci_sgn *img, int table
         free(a); free(d); free(work);
         return -1;
     }
-    int part = which == CI_NN_SHARE ? CI_SNN : CI_SNP;
-    int other = which == CI_NN_SHARE ? CI_SPP : CI_SPN;
-    double sign = which == CI_NN_SHARE ? 1.0 : -1.0;
-    for (size_t i = 0; i < n; i++) {
-        double p = 0, o = 0;
-        for (int r = 0; r < SGN_NREG; r++)
-            if (r == region || region == SGN_NREG) {
-                p += img[i].s[table][r][part];
-                o += img[i].s[table][r][other];
-            }
-        a[i] = sign * p;
-        d[i] = sign * (p + o);
-    }
+    share_fold(a, d, c, img, table, region, which);
     st_boot_ratio(ci, a, NULL, d, c->N, c->B, c->seed, c->threads, work);
     free(a); free(d); free(work);
     return 0;

@@ -89,5 +89,10 @@ double ci_share(const sgn_table *t, int region, int which);
  * when out of memory (ci [0, 0] when c->B < 2 or c->N < 1). */
 int ci_share_compute(double ci[2], const ci_ctx *c, const ci_sgn *img, int table, int region,
                      int which);
+/* Every share interval at once, [table][region or all][NN, NP], each the
+ * bytes of ci_share_compute, the resamples drawn once for all sixteen. 0, or
+ * -1 when out of memory. */
+int ci_shares_compute(double ci[2][SGN_NREG + 1][CI_NSHARE][2], const ci_ctx *c,
+                      const ci_sgn *img);
 
 #endif

@@ -28,6 +28,7 @@
  */
 #include "analysis/loc.h"
 #include "analysis/sign.h"
+#include "kernels/mapscan.h"
 
 #include <math.h>
 #include <string.h>
@@ -146,25 +147,13 @@ void loc_eval(loc_result *r, const double *m, int H, int W, const float *gt,
     memset(r, 0, sizeof *r);
     r->px = r->py = -1;
 
-    /* extremes, argmax, masses */
-    double mx = m[0], mn = m[0];
-    size_t arg = 0;
-    double pos = 0, neg = 0, pos_in = 0, pos_oth = 0, neg_oth = 0;
-    size_t n_oth = 0;
-    for (size_t i = 0; i < npix; i++) {
-        double x = m[i];
-        if (x > mx) { mx = x; arg = i; }
-        if (x < mn) mn = x;
-        if (x > 0) {
-            pos += x;
-            if (tmask[i]) pos_in += x;
-            if (omask[i]) pos_oth += x;
-        } else if (x < 0) {
-            neg -= x;
-            if (omask[i]) neg_oth -= x;
-        }
-        n_oth += omask[i];
-    }
+    /* extremes, argmax, masses (kernels/mapscan.c: one pass, sums in
+       row-major order) */
+    ms_stats ms;
+    ms_scan(&ms, m, tmask, omask, npix, SW_ISA_AUTO);
+    double mx = ms.mx, mn = ms.mn, pos = ms.pos, neg = ms.neg, pos_in = ms.pos_in;
+    double pos_oth = ms.pos_oth, neg_oth = ms.neg_oth;
+    size_t arg = ms.arg, n_oth = ms.n_oth;
 
     r->has_other = n_oth > 0;
     if (r->has_other) {

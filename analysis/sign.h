@@ -34,6 +34,15 @@ size_t sgn_work_bytes(int hw);
 void sgn_tables(sgn_table *aA, sgn_table *gA, const float *a, const float *g,
                 const double *alpha, const uint8_t *region, int K, int hw, void *work);
 
+/* The same with the path chosen: isa SW_ISA_AUTO (the widest this CPU has),
+ * SW_ISA_SCALAR (channel by channel, accumulators in memory: every CPU) or
+ * SW_ISA_AVX512 (pixel blocks, accumulators in registers) from
+ * kernels/sweep.h. Every path gives the same bytes. Returns the path used,
+ * or -1 when the CPU lacks the one asked for (tables then unspecified). */
+int sgn_tables_isa(sgn_table *aA, sgn_table *gA, const float *a, const float *g,
+                   const double *alpha, const uint8_t *region, int K, int hw, void *work,
+                   int isa);
+
 /* Naive twin (test oracle): element by element in the order k, p. */
 void sgn_tables_ref(sgn_table *aA, sgn_table *gA, const float *a, const float *g,
                     const double *alpha, const uint8_t *region, int K, int hw);

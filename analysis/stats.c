@@ -21,6 +21,13 @@
  * candidates (a target's hits over thresholds are mostly one run), so a
  * resample costs about B x (units drawn) x (changes per unit) + L x m, not
  * x L x m; st_boot_max_ref is the dense twin.
+ * Statistics that share the resamples (the same seed and units) can be
+ * computed in one pass over them: st_boot_ratios draws each resample once
+ * for S ratios (their sums are independent chains, so they overlap in the
+ * CPU) and st_boot_max_groups once for several best-of-m statistics over
+ * level groups of one count array (MaxBoxAcc and MaxBoxAccV2); each
+ * statistic's sums keep their order, so the bytes are those of one call per
+ * statistic (tested).
  * McNemar's exact test is the two-sided binomial test on discordant pairs,
  * summed in log space (lgamma) so large counts neither overflow nor lose
  * the small tail.
@@ -113,6 +120,97 @@ int st_boot_ratio(double ci[2], const double *a, const double *b, const double *
     return 0;
 }
 
+unsigned long st_boot_ratios_work_bytes(int64_t n, int S, int B, int threads)
+{
+    return (unsigned long)S * (unsigned long)B * sizeof(double) +
+           (unsigned long)threads * ((unsigned long)n * 2 * sizeof(uint32_t) +
+                                     3 * (unsigned long)S * sizeof(double));
+}
+
+/* The sums of up to four statistics q < nq over the drawn units idx (nz,
+ * in unit order): sa[q] = sum w a, sb[q] = sum w b (0 when b is NULL),
+ * sd[q] = sum w d; one chain per sum, in registers. */
+static void ratio_sums4(double *sa, double *sb, double *sd, const st_ratio *in, int nq,
+                        const uint32_t *w, const uint32_t *idx, size_t nz)
+{
+    static const double zero[1] = {0.0};
+    const double *a[4], *b[4], *d[4];
+    size_t bs[4]; /* 0 for a missing b: its term is w * 0 = +0, a no-op on a +0 sum */
+    int anyb = 0;
+    for (int q = 0; q < 4; q++) {
+        int ok = q < nq;
+        a[q] = ok ? in[q].a : zero;
+        d[q] = ok ? in[q].d : zero;
+        b[q] = ok && in[q].b ? in[q].b : zero;
+        bs[q] = ok && in[q].b ? 1 : 0;
+        anyb |= ok && in[q].b;
+    }
+    size_t as[4], ds[4];
+    for (int q = 0; q < 4; q++)
+        as[q] = ds[q] = q < nq ? 1 : 0;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+    double b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    if (anyb) {
+        for (size_t e = 0; e < nz; e++) {
+            size_t i = idx[e];
+            double wi = w[i];
+            a0 += wi * a[0][i * as[0]]; a1 += wi * a[1][i * as[1]];
+            a2 += wi * a[2][i * as[2]]; a3 += wi * a[3][i * as[3]];
+            b0 += wi * b[0][i * bs[0]]; b1 += wi * b[1][i * bs[1]];
+            b2 += wi * b[2][i * bs[2]]; b3 += wi * b[3][i * bs[3]];
+            d0 += wi * d[0][i * ds[0]]; d1 += wi * d[1][i * ds[1]];
+            d2 += wi * d[2][i * ds[2]]; d3 += wi * d[3][i * ds[3]];
+        }
+    } else {
+        for (size_t e = 0; e < nz; e++) {
+            size_t i = idx[e];
+            double wi = w[i];
+            a0 += wi * a[0][i * as[0]]; a1 += wi * a[1][i * as[1]];
+            a2 += wi * a[2][i * as[2]]; a3 += wi * a[3][i * as[3]];
+            d0 += wi * d[0][i * ds[0]]; d1 += wi * d[1][i * ds[1]];
+            d2 += wi * d[2][i * ds[2]]; d3 += wi * d[3][i * ds[3]];
+        }
+    }
+    double ra[4] = {a0, a1, a2, a3}, rb[4] = {b0, b1, b2, b3}, rd[4] = {d0, d1, d2, d3};
+    for (int q = 0; q < nq; q++) {
+        sa[q] = ra[q];
+        sb[q] = in[q].b ? rb[q] : 0.0;
+        sd[q] = rd[q];
+    }
+}
+
+int st_boot_ratios(double (*ci)[2], const st_ratio *in, int S, int64_t n, int B, uint64_t seed,
+                   int threads, void *work)
+{
+    for (int q = 0; q < S; q++)
+        ci[q][0] = ci[q][1] = 0.0;
+    if (n < 1 || B < 2 || S < 1)
+        return -1;
+    double *vals = work;
+    char *tbase = (char *)(vals + (size_t)S * (size_t)B);
+    size_t tbytes = (size_t)n * 2 * sizeof(uint32_t) + 3 * (size_t)S * sizeof(double);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int r = 0; r < B; r++) {
+        char *t = tbase + (size_t)omp_get_thread_num() * tbytes;
+        double *sa = (double *)(void *)t, *sb = sa + S, *sd = sb + S;
+        uint32_t *w = (uint32_t *)(void *)(sd + S), *idx = w + n;
+        st_weights(w, n, seed, r);
+        size_t nz = 0;
+        for (int64_t i = 0; i < n; i++) /* the units drawn, in order */
+            if (w[i])
+                idx[nz++] = (uint32_t)i;
+        /* each statistic's sums in unit order, as st_boot_ratio's; four
+           statistics at a time in registers, their chains independent */
+        for (int q0 = 0; q0 < S; q0 += 4)
+            ratio_sums4(sa + q0, sb + q0, sd + q0, in + q0, S - q0 < 4 ? S - q0 : 4, w, idx, nz);
+        for (int q = 0; q < S; q++)
+            vals[(size_t)q * B + r] = sd[q] > 0 ? (sa[q] - sb[q]) / sd[q] : 0.0;
+    }
+    for (int q = 0; q < S; q++)
+        finish(ci[q], vals + (size_t)q * B, B);
+    return 0;
+}
+
 /* A unit's counts as their changes along the candidates: per level l, the
  * row a[i][l][0..m) is stored as (k = l*m + j, a[i][l][j] - a[i][l][j-1])
  * wherever that difference is not 0 (a[i][l][-1] = 0). A target's hits over
@@ -171,9 +269,9 @@ static int changes_make(changes *c, const uint32_t *a, int64_t n, int L, int m)
     return 0;
 }
 
-/* One resample's best-of-m statistic from its weights w: acc (L*m) scratch. */
-static double max_stat(const uint32_t *w, const changes *c, const uint32_t *d, int64_t n,
-                       int L, int m, int64_t *acc)
+/* acc (L*m) <- the resample's weighted changes of c; returns sum_i w_i d_i. */
+static uint64_t max_acc(const uint32_t *w, const changes *c, const uint32_t *d, int64_t n,
+                        int L, int m, int64_t *acc)
 {
     uint64_t sd = 0;
     memset(acc, 0, (size_t)L * (size_t)m * sizeof *acc);
@@ -185,10 +283,15 @@ static double max_stat(const uint32_t *w, const changes *c, const uint32_t *d, i
             acc[c->k[e]] += wi * c->delta[e];
         sd += (uint64_t)wi * d[i];
     }
-    if (sd == 0)
-        return 0.0;
+    return sd;
+}
+
+/* (1/(l1 - l0)) sum over levels l0..l1-1 of their best candidate / sd, from
+ * acc (sd > 0). */
+static double max_levels(const int64_t *acc, uint64_t sd, int l0, int l1, int m)
+{
     double s = 0.0;
-    for (int l = 0; l < L; l++) {
+    for (int l = l0; l < l1; l++) {
         int64_t run = 0, best = 0;
         for (int j = 0; j < m; j++) {
             run += acc[(size_t)l * m + j];
@@ -197,7 +300,15 @@ static double max_stat(const uint32_t *w, const changes *c, const uint32_t *d, i
         }
         s += (double)best / (double)sd;
     }
-    return s / L;
+    return s / (l1 - l0);
+}
+
+/* One resample's best-of-m statistic from its weights w: acc (L*m) scratch. */
+static double max_stat(const uint32_t *w, const changes *c, const uint32_t *d, int64_t n,
+                       int L, int m, int64_t *acc)
+{
+    uint64_t sd = max_acc(w, c, d, n, L, m, acc);
+    return sd == 0 ? 0.0 : max_levels(acc, sd, 0, L, m);
 }
 
 unsigned long st_boot_max_work_bytes(int64_t n, int L, int m, int B, int threads)
@@ -239,6 +350,47 @@ int st_boot_max(double ci[2], const uint32_t *a, const uint32_t *b, const uint32
     changes_free(&ca);
     changes_free(&cb);
     finish(ci, vals, B);
+    return 0;
+}
+
+unsigned long st_boot_max_groups_work_bytes(int64_t n, int L, int m, int G, int B, int threads)
+{
+    return (unsigned long)G * (unsigned long)B * sizeof(double) +
+           (unsigned long)threads * ((unsigned long)n * sizeof(uint32_t) +
+                                     (unsigned long)L * (unsigned long)m * sizeof(int64_t));
+}
+
+int st_boot_max_groups(double (*ci)[2], const uint32_t *a, const uint32_t *d, int64_t n, int L,
+                       int m, int G, const int *lev0, int B, uint64_t seed, int threads,
+                       void *work)
+{
+    for (int g = 0; g < G; g++)
+        ci[g][0] = ci[g][1] = 0.0;
+    if (n < 1 || B < 2 || L < 1 || m < 1 || G < 1 || lev0[0] < 0 || lev0[G] > L)
+        return -1;
+    for (int g = 0; g < G; g++)
+        if (lev0[g + 1] <= lev0[g])
+            return -1;
+    changes ca;
+    if (changes_make(&ca, a, n, L, m) < 0)
+        return -1;
+    double *vals = work;
+    size_t lm = (size_t)L * (size_t)m;
+    int64_t *abase = (int64_t *)(void *)(vals + (size_t)G * (size_t)B);
+    uint32_t *wbase = (uint32_t *)(void *)(abase + (size_t)threads * lm);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int r = 0; r < B; r++) {
+        int tid = omp_get_thread_num();
+        uint32_t *w = wbase + (size_t)tid * (size_t)n;
+        int64_t *acc = abase + (size_t)tid * lm;
+        st_weights(w, n, seed, r);
+        uint64_t sd = max_acc(w, &ca, d, n, L, m, acc);
+        for (int g = 0; g < G; g++)
+            vals[(size_t)g * B + r] = sd == 0 ? 0.0 : max_levels(acc, sd, lev0[g], lev0[g + 1], m);
+    }
+    changes_free(&ca);
+    for (int g = 0; g < G; g++)
+        finish(ci[g], vals + (size_t)g * B, B);
     return 0;
 }
 

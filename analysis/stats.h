@@ -23,6 +23,17 @@ unsigned long st_boot_work_bytes(int64_t n, int B, int threads);
 int st_boot_ratio(double ci[2], const double *a, const double *b, const double *d, int64_t n,
                   int B, uint64_t seed, int threads, void *work);
 
+/* S ratios over the same resamples in one pass: ci[q] is st_boot_ratio's
+ * interval for (in[q].a, in[q].b, in[q].d), the same bytes; each resample is
+ * drawn once. work: st_boot_ratios_work_bytes(n, S, B, threads) bytes.
+ * Returns 0, or -1 when n < 1, B < 2 or S < 1 (every ci then [0, 0]). */
+typedef struct {
+    const double *a, *b, *d; /* (n) each; b may be NULL */
+} st_ratio;
+unsigned long st_boot_ratios_work_bytes(int64_t n, int S, int B, int threads);
+int st_boot_ratios(double (*ci)[2], const st_ratio *in, int S, int64_t n, int B, uint64_t seed,
+                   int threads, void *work);
+
 /* 95% percentile bootstrap interval of a best-of-m share, the best chosen
  * inside each resample. a: (n, L, m) counts >= 0 (unit i, level l,
  * candidate j: e.g. the hits of image i at IoU level l and threshold j),
@@ -39,6 +50,16 @@ int st_boot_ratio(double ci[2], const double *a, const double *b, const double *
 unsigned long st_boot_max_work_bytes(int64_t n, int L, int m, int B, int threads);
 int st_boot_max(double ci[2], const uint32_t *a, const uint32_t *b, const uint32_t *d,
                 int64_t n, int L, int m, int B, uint64_t seed, int threads, void *work);
+/* G best-of-m statistics from the level groups of one count array a:
+ * (n, L, m), in one pass over the resamples: ci[g] is st_boot_max's
+ * interval (b NULL) for levels lev0[g] .. lev0[g+1]-1 of a alone, the same
+ * bytes (e.g. MaxBoxAcc at level 0 and MaxBoxAccV2 at levels 1..3). lev0:
+ * (G + 1) ascending, within 0..L. work: st_boot_max_groups_work_bytes(n, L,
+ * m, G, B, threads) bytes. 0, or -1 on bad sizes or out of memory. */
+unsigned long st_boot_max_groups_work_bytes(int64_t n, int L, int m, int G, int B, int threads);
+int st_boot_max_groups(double (*ci)[2], const uint32_t *a, const uint32_t *d, int64_t n, int L,
+                       int m, int G, const int *lev0, int B, uint64_t seed, int threads,
+                       void *work);
 /* Naive twin (test oracle): one thread, each candidate's sum in double
  * (exact below 2^53), candidate by candidate; the same bytes as st_boot_max. */
 int st_boot_max_ref(double ci[2], const uint32_t *a, const uint32_t *b, const uint32_t *d,

@@ -71,8 +71,17 @@ size_t ups_work_bytes(int h, int w, int H, int W)
     return (nh + 1) * nW * sizeof(double) + 2 * nW * sizeof(int);
 }
 
+/* Compiled for AVX2 too where the CPU has it (function multiversioning):
+ * the passes' lanes are pixels, each a multiply-add without fusing
+ * (-std=c11 keeps contraction off), so every path gives the same bytes. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define UPS_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define UPS_HOT
+#endif
+
 /* in: (h, w) -> out: (H, W) */
-void ups_bilinear(double *out, const float *in, int h, int w, int H, int W, void *work)
+UPS_HOT void ups_bilinear(double *out, const float *in, int h, int w, int H, int W, void *work)
 {
     if (h < 1 || w < 1 || H < 1 || W < 1)
         return;

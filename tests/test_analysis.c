@@ -20,6 +20,7 @@
 #include "analysis/loc.h"
 #include "analysis/sign.h"
 #include "kernels/cam.h"
+#include "kernels/sweep.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static double urand(void) /* splitmix64 -> [0, 1) */
@@ -213,7 +214,7 @@ static void test_sign_vs_ref(void **state)
     (void)state;
     enum { K = 53, HW = 47 };
     static float A[K * HW], G[K * HW];
-    static double alpha[K], work[(8 * HW * 8 + 12 * HW * 4) / 8 + 1];
+    static double alpha[K], work[16 * HW + 1];
     uint8_t region[HW];
     assert_true(sgn_work_bytes(HW) <= sizeof work);
     for (int it = 0; it < 30; it++) {
@@ -237,6 +238,82 @@ static void test_sign_vs_ref(void **state)
     }
 }
 
+/* Every path of sgn_tables_isa against the channel-major one (the previous
+ * sgn_tables), bytes equal, and the counts against the naive twin; sizes
+ * around the 8-pixel blocks and the 256-channel chunks, K = 0 and 1,
+ * 1-pixel maps, NaN and infinities in A, G and alpha, tiny alphas whose
+ * products underflow. A table whose sums were reassociated would differ in
+ * the last bits somewhere in these. */
+static void test_sign_paths(void **state)
+{
+    (void)state;
+    static const int Ks[] = {0, 1, 2, 7, 255, 256, 257, 531};
+    static const int HWs[] = {1, 2, 7, 8, 9, 15, 16, 17, 47, 196};
+    enum { KMAX = 531, HWMAX = 196 };
+    static float A[KMAX * HWMAX], G[KMAX * HWMAX];
+    static double alpha[KMAX], work[16 * HWMAX + 1];
+    static double work2[16 * HWMAX + 1];
+    uint8_t region[HWMAX];
+    int nrun = 0;
+    for (size_t ik = 0; ik < sizeof Ks / sizeof *Ks; ik++)
+        for (size_t ih = 0; ih < sizeof HWs / sizeof *HWs; ih++) {
+            int K = Ks[ik], HW = HWs[ih];
+            for (int it = 0; it < 3; it++) {
+                size_t n = (size_t)K * HW;
+                fill(A, n, it == 1);
+                fill(G, n, 2);
+                for (size_t i = 0; i < n; i++) { /* wide magnitudes: rounding bites */
+                    A[i] *= (float)exp(20 * (urand() - 0.5));
+                    G[i] *= (float)exp(20 * (urand() - 0.5));
+                }
+                for (int k = 0; k < K; k++) {
+                    double u = urand();
+                    alpha[k] = u < 0.1 ? 0.0 : (u < 0.15 ? 1e-320 * (u - 0.12) : urand() - 0.5);
+                }
+                if (it == 2 && n > 3) {
+                    A[n / 2] = NAN; G[n / 3] = NAN; A[1] = INFINITY; G[n - 1] = -INFINITY;
+                    if (K > 2) alpha[K / 2] = NAN;
+                }
+                for (int p = 0; p < HW; p++) region[p] = (uint8_t)(urand() * 3);
+                sgn_table c[2], v[2], r[2];
+                memset(work, 0x5a, sizeof work);
+                memset(work2, 0xa5, sizeof work2);
+                assert_int_equal(sgn_tables_isa(&c[0], &c[1], A, G, alpha, region, K, HW, work,
+                                                SW_ISA_SCALAR), SW_ISA_SCALAR);
+                sgn_tables_ref(&r[0], &r[1], A, G, alpha, region, K, HW);
+                for (int q = 0; q < 2; q++)
+                    assert_memory_equal(c[q].n, r[q].n, sizeof c[q].n);
+                if (!sw_isa_supported(SW_ISA_AVX512)) {
+                    assert_int_equal(sgn_tables_isa(&v[0], &v[1], A, G, alpha, region, K, HW,
+                                                    work2, SW_ISA_AVX512), -1);
+                    continue;
+                }
+                assert_int_equal(sgn_tables_isa(&v[0], &v[1], A, G, alpha, region, K, HW, work2,
+                                                SW_ISA_AVX512), SW_ISA_AVX512);
+                assert_memory_equal(&v[0], &c[0], sizeof v[0]);
+                assert_memory_equal(&v[1], &c[1], sizeof v[1]);
+                nrun++;
+            }
+        }
+    /* a deliberately different order must be caught: the naive twin sums
+       in the order k, p and differs from the paths in the last bits */
+    {
+        enum { K = 300, HW = 47 };
+        fill(A, K * HW, 0);
+        fill(G, K * HW, 0);
+        for (int i = 0; i < K * HW; i++) A[i] *= (float)exp(20 * (urand() - 0.5));
+        for (int k = 0; k < K; k++) alpha[k] = urand() - 0.5;
+        for (int p = 0; p < HW; p++) region[p] = (uint8_t)(urand() * 3);
+        sgn_table c[2], r[2];
+        sgn_tables(&c[0], &c[1], A, G, alpha, region, K, HW, work);
+        sgn_tables_ref(&r[0], &r[1], A, G, alpha, region, K, HW);
+        assert_true(memcmp(c[0].s, r[0].s, sizeof c[0].s) != 0 ||
+                    memcmp(c[1].s, r[1].s, sizeof c[1].s) != 0);
+    }
+    assert_int_equal(sgn_tables_isa(NULL, NULL, A, G, alpha, region, 1, 1, work, 99), -1);
+    printf("sign paths: %d cases compared bytewise\n", nrun);
+}
+
 static void test_sign_invariants(void **state)
 {
     (void)state;
@@ -250,7 +327,7 @@ static void test_sign_invariants(void **state)
         for (int p = 0; p < HW; p++) region[p] = (uint8_t)(urand() * 3);
         cam_maps(m, w, A, G, NULL, K, HW, work);
         sgn_table aA, gA;
-        static double swork[(8 * HW * 8 + 12 * HW * 4) / 8 + 1];
+        static double swork[16 * HW + 1];
         sgn_tables(&aA, &gA, A, G, w, region, K, HW, swork);
         int64_t n = 0, ng = 0;
         double s = 0, sg = 0, sm = 0, sh = 0, mass = 0;
@@ -714,6 +791,88 @@ static void test_boot_max_single_image(void **state)
     assert_false(out.maxboxacc[LOC_MAX][0] == 0.0);
 }
 
+/* The one-pass intervals against one call per statistic, bytes equal at 1
+ * and 3 threads: st_boot_ratios against st_boot_ratio (some paired, wide
+ * magnitudes so any reordering of a sum shows), st_boot_max_groups against
+ * st_boot_max on the levels split out; ci_shares_compute against
+ * ci_share_compute. A group with a wrong level range must differ. */
+static void test_one_pass_intervals(void **state)
+{
+    (void)state;
+    enum { N = 37, S = 5, B = 120, L = 4, M = 23 };
+    static double a[S][N], b[S][N], d[S][N];
+    static uint32_t cnt[N * L * M], c1[N * 1 * M], c3[N * 3 * M], den[N];
+    for (int q = 0; q < S; q++)
+        for (int i = 0; i < N; i++) {
+            a[q][i] = (urand() - 0.3) * exp(30 * (urand() - 0.5));
+            b[q][i] = urand() * exp(30 * (urand() - 0.5));
+            d[q][i] = q == 4 && i % 2 ? 0.0 : urand() + 0.1;
+        }
+    for (int i = 0; i < N; i++) {
+        den[i] = 1 + (uint32_t)(urand() * 5);
+        for (int l = 0; l < L; l++) {
+            int lo = (int)(urand() * M), hi = lo + (int)(urand() * M);
+            for (int j = 0; j < M; j++) {
+                uint32_t x = (j >= lo && j < hi) ? (uint32_t)(urand() * (den[i] + 1)) : 0;
+                cnt[((size_t)i * L + l) * M + j] = x;
+                if (l == 0) c1[(size_t)i * M + j] = x;
+                else c3[((size_t)i * 3 + l - 1) * M + j] = x;
+            }
+        }
+    }
+    void *work = malloc(st_boot_ratios_work_bytes(N, S, B, 3) +
+                        st_boot_max_groups_work_bytes(N, L, M, 2, B, 3) +
+                        st_boot_max_work_bytes(N, 3, M, B, 3));
+    assert_non_null(work);
+    for (int th = 1; th <= 3; th += 2) {
+        st_ratio in[S];
+        for (int q = 0; q < S; q++)
+            in[q] = (st_ratio){a[q], q % 2 ? b[q] : NULL, d[q]};
+        double got[S][2], one[2];
+        assert_int_equal(st_boot_ratios(got, in, S, N, B, 7, th, work), 0);
+        for (int q = 0; q < S; q++) {
+            assert_int_equal(st_boot_ratio(one, a[q], in[q].b, d[q], N, B, 7, th, work), 0);
+            assert_memory_equal(one, got[q], sizeof one);
+        }
+        static const int lev0[3] = {0, 1, 4}, bad[3] = {0, 2, 4};
+        double mg[2][2], mb[2][2], m1[2], m3[2];
+        assert_int_equal(st_boot_max_groups(mg, cnt, den, N, L, M, 2, lev0, B, 7, th, work), 0);
+        assert_int_equal(st_boot_max(m1, c1, NULL, den, N, 1, M, B, 7, th, work), 0);
+        assert_int_equal(st_boot_max(m3, c3, NULL, den, N, 3, M, B, 7, th, work), 0);
+        assert_memory_equal(mg[0], m1, sizeof m1);
+        assert_memory_equal(mg[1], m3, sizeof m3);
+        assert_int_equal(st_boot_max_groups(mb, cnt, den, N, L, M, 2, bad, B, 7, th, work), 0);
+        assert_true(memcmp(mb, mg, sizeof mb) != 0);
+        static const int empty[3] = {0, 1, 1};
+        assert_int_equal(st_boot_max_groups(mb, cnt, den, N, L, M, 2, empty, B, 7, th, work), -1);
+    }
+    free(work);
+    /* the sixteen share intervals at once */
+    enum { T = 90, NI = 31 };
+    static ci_sgn img[NI];
+    int32_t timg[T];
+    memset(img, 0, sizeof img);
+    for (int t = 0; t < T; t++) {
+        timg[t] = (int32_t)(t * NI / T);
+        for (int q = 0; q < 2; q++)
+            for (int g = 0; g < SGN_NREG; g++)
+                for (int k = 0; k < CI_NSUM; k++)
+                    img[timg[t]].s[q][g][k] += (k >= 2 ? -1 : 1) * urand() * exp(10 * urand());
+    }
+    for (int th = 1; th <= 3; th += 2) {
+        ci_ctx c = {NULL, 0, T, NI, timg, B, 11, th};
+        double all[2][SGN_NREG + 1][CI_NSHARE][2];
+        assert_int_equal(ci_shares_compute(all, &c, img), 0);
+        for (int q = 0; q < 2; q++)
+            for (int g = 0; g <= SGN_NREG; g++)
+                for (int k = 0; k < CI_NSHARE; k++) {
+                    double one[2];
+                    assert_int_equal(ci_share_compute(one, &c, img, q, g, k), 0);
+                    assert_memory_equal(one, all[q][g][k], sizeof one);
+                }
+    }
+}
+
 /* ---- sign-table shares ---------------------------------------------------- */
 
 /* Every image's NN share is 1/4 (NN = k, PP = 3k) and its NP share 1/4 of
@@ -794,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_sign_vs_ref),
         cmocka_unit_test(test_sign_hand),
         cmocka_unit_test(test_sign_invariants),
+        cmocka_unit_test(test_sign_paths),
         cmocka_unit_test(test_masks_centre_rule),
         cmocka_unit_test(test_loc_blob_in_box),
         cmocka_unit_test(test_loc_pointing_tolerance),
@@ -806,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_boot_max_resampled_threshold),
         cmocka_unit_test(test_boot_max_single_image),
         cmocka_unit_test(test_share_intervals),
+        cmocka_unit_test(test_one_pass_intervals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* test_kernels.c: cmocka tests of kernels/upsample, kernels/eigencam, the
- * gradcam-elementwise map of kernels/cam and pipeline/input/half (the sweeps
+ * gradcam-elementwise map of kernels/cam, kernels/mapscan and pipeline/input/half (the sweeps
  * have tests/test_sweep.c; the other cam maps tests/test_analysis.c).
  *
  * Each fast kernel is checked three ways: against hand-computed exact values,
@@ -22,6 +22,8 @@
 #include "pipeline/input/half.h"
 #include "kernels/cam.h"
 #include "kernels/eigencam.h"
+#include "kernels/mapscan.h"
+#include "kernels/sweep.h"
 #include "kernels/upsample.h"
 #include "testlib.h"
 
@@ -636,6 +638,124 @@ static void test_elementwise_hand(void **state)
     free(work);
 }
 
+/* ups_bilinear against the same arithmetic written out here, bytes equal:
+ * this file is built for the baseline ISA, ups_bilinear also for AVX2
+ * (chosen at run time), so a vector path that fused or reordered anything
+ * would show. Sizes: up, down, 1 x 1, odd, primes. */
+static void plain_ups(double *out, const float *in, int h, int w, int H, int W)
+{
+    double sx = (double)w / (double)W, sy = (double)h / (double)H;
+    for (int Y = 0; Y < H; Y++) {
+        double t = ((double)Y + 0.5) * sy - 0.5;
+        if (t < 0.0) t = 0.0;
+        int y0 = (int)floor(t), y1;
+        double gy;
+        if (y0 >= h - 1) { y0 = y1 = h - 1; gy = 0.0; } else { y1 = y0 + 1; gy = t - (double)y0; }
+        for (int x = 0; x < W; x++) {
+            double u = ((double)x + 0.5) * sx - 0.5;
+            if (u < 0.0) u = 0.0;
+            int x0 = (int)floor(u), x1;
+            double fx;
+            if (x0 >= w - 1) { x0 = x1 = w - 1; fx = 0.0; } else { x1 = x0 + 1; fx = u - (double)x0; }
+            double r0 = (double)in[(size_t)y0 * w + x0] * (1.0 - fx) + (double)in[(size_t)y0 * w + x1] * fx;
+            double r1 = (double)in[(size_t)y1 * w + x0] * (1.0 - fx) + (double)in[(size_t)y1 * w + x1] * fx;
+            out[(size_t)Y * W + x] = r0 * (1.0 - gy) + r1 * gy;
+        }
+    }
+}
+
+static void test_ups_bytes(void **state)
+{
+    (void)state;
+    static const int sz[][4] = {{14, 14, 224, 224}, {1, 1, 3, 5}, {7, 5, 97, 131}, {13, 17, 5, 3},
+                                {12, 12, 224, 199}, {3, 2, 1, 1}, {14, 14, 14, 14}};
+    rng r = {5};
+    for (size_t c = 0; c < sizeof sz / sizeof *sz; c++) {
+        int h = sz[c][0], w = sz[c][1], H = sz[c][2], W = sz[c][3];
+        float *in = xmalloc((size_t)h * w * sizeof *in);
+        double *a = xmalloc((size_t)H * W * sizeof *a), *b = xmalloc((size_t)H * W * sizeof *b);
+        for (int i = 0; i < h * w; i++)
+            in[i] = (float)((rng_unit(&r) - 0.3) * exp(20 * (rng_unit(&r) - 0.5)));
+        run_ups(a, in, h, w, H, W);
+        plain_ups(b, in, h, w, H, W);
+        assert_memory_equal(a, b, (size_t)H * W * sizeof *a);
+        free(in); free(a); free(b);
+    }
+}
+
+/* ---------------------------------------------------------------- mapscan */
+
+/* Every path of ms_scan against ms_scan_ref, bytes equal: sizes around the
+ * 8-pixel blocks, ReLU'd maps with zero blocks, ties of the max and min in
+ * several lanes, signed zeros, NaN (at 0 and elsewhere), infinities, masks
+ * with values other than 1; and an upsampled map (the run's case). */
+static void test_mapscan_paths(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1001, 50176};
+    rng r = {41};
+    size_t nmax = 50176;
+    double *m = xmalloc(nmax * sizeof *m);
+    uint8_t *tm = xmalloc(nmax), *om = xmalloc(nmax);
+    int cases = 0;
+    for (size_t in = 0; in < sizeof ns / sizeof *ns; in++)
+        for (int kind = 0; kind < 7; kind++) {
+            size_t n = ns[in];
+            for (size_t i = 0; i < n; i++) {
+                double u = rng_unit(&r) * 2 - 1;
+                if (kind == 1 && u < 0.2) u = 0;                   /* ReLU'd */
+                if (kind == 2) u = (double)(int)(u * 3);           /* ties: -2..2 */
+                if (kind == 3) u = rng_unit(&r) < 0.5 ? 0.0 : -0.0; /* signed zeros */
+                if (kind == 4 && rng_unit(&r) < 0.1) u = NAN;
+                if (kind == 5 && rng_unit(&r) < 0.02) u = rng_unit(&r) < 0.5 ? INFINITY : -INFINITY;
+                if (kind == 6) u *= exp(40 * (rng_unit(&r) - 0.5));  /* rounding bites */
+                m[i] = u;
+                tm[i] = (uint8_t)(rng_unit(&r) < 0.3 ? 1 + (rng_next(&r) & 3) : 0);
+                om[i] = (uint8_t)(rng_unit(&r) < 0.3 ? 1 : 0);
+            }
+            if (kind == 1) /* whole zero blocks */
+                for (size_t i = 0; i < n; i++)
+                    if ((i / 8) % 3 == 1) m[i] = 0.0;
+            if (kind == 4 && n > 0 && in % 2) m[0] = NAN;
+            ms_stats ref, got;
+            ms_scan_ref(&ref, m, tm, om, n);
+            for (int isa = SW_ISA_SCALAR; isa <= SW_ISA_AVX512; isa += 2) {
+                int rc = ms_scan(&got, m, tm, om, n, isa);
+                if (!sw_isa_supported(isa)) {
+                    assert_int_equal(rc, -1);
+                    continue;
+                }
+                assert_int_equal(rc, isa);
+                assert_memory_equal(&got, &ref, sizeof got);
+                cases++;
+            }
+        }
+    /* the run's case: a ReLU'd 14 x 14 map upsampled to 224 x 224 */
+    float f[196];
+    for (int i = 0; i < 196; i++) {
+        double u = rng_unit(&r) - 0.4;
+        f[i] = (float)(u > 0 ? u : 0);
+    }
+    run_ups(m, f, 14, 14, 224, 224);
+    ms_stats ref, got;
+    ms_scan_ref(&ref, m, tm, om, 50176);
+    assert_int_equal(ms_scan(&got, m, tm, om, 50176, SW_ISA_AUTO) > 0, 1);
+    assert_memory_equal(&got, &ref, sizeof got);
+    /* the comparison must catch a reassociated sum: eight interleaved
+       partial sums of the same terms differ from the sequential one here */
+    double part[8] = {0}, seq = 0, re = 0;
+    for (size_t i = 0; i < 50176; i++) {
+        double x = m[i] * exp(30 * (rng_unit(&r) - 0.5));
+        seq += x;
+        part[i % 8] += x;
+    }
+    for (int j = 0; j < 8; j++) re += part[j];
+    assert_true(memcmp(&seq, &re, sizeof seq) != 0);
+    assert_int_equal(ms_scan(&got, m, tm, om, 1, 99), -1);
+    printf("    mapscan: %d cases bytewise equal to ms_scan_ref\n", cases);
+    free(m); free(tm); free(om);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -645,6 +765,8 @@ int main(void)
         cmocka_unit_test(test_ups_hand_edges),
         cmocka_unit_test(test_ups_vs_ref),
         cmocka_unit_test(test_ups_compare_detects),
+        cmocka_unit_test(test_ups_bytes),
+        cmocka_unit_test(test_mapscan_paths),
     };
     const struct CMUnitTest half[] = {
         cmocka_unit_test(test_half_all),

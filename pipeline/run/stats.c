@@ -46,11 +46,8 @@ int run_stats_input(input_res *ir, const run_opts *o, char *err, size_t errlen)
         if (ci_variant_compute(&ir->ci[v], &c, v) < 0)
             goto oom;
     }
-    for (int t = 0; t < 2; t++)
-        for (int r = 0; r <= SGN_NREG; r++)
-            for (int k = 0; k < CI_NSHARE; k++)
-                if (ci_share_compute(ir->share_ci[t][r][k], &c, ir->img_sg, t, r, k) < 0)
-                    goto oom;
+    if (ci_shares_compute(ir->share_ci, &c, ir->img_sg) < 0)
+        goto oom;
     int np = 0;
     for (int v = 0; v < VAR_N; v++)
         if (v != CAM_GRADCAM && ir->active[CAM_GRADCAM] && ir->active[v]) {
