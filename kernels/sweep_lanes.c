@@ -284,6 +284,63 @@ int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa)
     return two_run_scalar(k, W);
 }
 
+/* Appends the run s..e to level l's list of row r. */
+static inline void lpush(lrow *r, int l, int32_t s, int32_t e)
+{
+    int32_t i = r->n++;
+    r->pool[i] = (lrun){s, e, -1, -1};
+    if (r->head[l] < 0)
+        r->head[l] = i;
+    else
+        r->pool[r->tail[l]].next = i;
+    r->tail[l] = i;
+    r->cnt[l]++;
+}
+
+#ifdef LJ_SSE2
+/* The lists of levels 1..g (g >= 1) from the row clamped to g, c = min(k,
+ * g): the runs of levels <= g are those of c, and c changes at few columns
+ * (a smooth row crosses the low levels a few times), so the columns where
+ * c[x] != c[x - 1] (c[-1] = 0) are found 16 at a time and only they are
+ * visited; the loop body is the scalar one's, so the pool is the same. */
+static void lists_sse2(lrow *r, const uint8_t *k, int W, int g, int32_t *O)
+{
+    const __m128i gv = _mm_set1_epi8((char)(uint8_t)g);
+    int top = 0, x = 0;
+    for (; x < W; x += 16) {
+        unsigned ch;
+        if (x + 16 <= W && x >= 1) {
+            __m128i a = _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)(k + x)), gv);
+            __m128i b =
+                _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)(k + x - 1)), gv);
+            ch = 0xFFFFu ^ (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, b));
+        } else { /* the first block and the tail: bit by bit */
+            ch = 0;
+            for (int i = 0; i < 16 && x + i < W; i++) {
+                int c1 = k[x + i] < g ? k[x + i] : g;
+                int c0 = x + i == 0 ? 0 : (k[x + i - 1] < g ? k[x + i - 1] : g);
+                ch |= (unsigned)(c1 != c0) << i;
+            }
+        }
+        while (ch) {
+            int xx = x + __builtin_ctz(ch);
+            ch &= ch - 1;
+            int kx = k[xx] < g ? k[xx] : g;
+            if (kx > top) {
+                for (int l = top + 1; l <= kx; l++)
+                    O[l] = xx;
+            } else {
+                for (int l = top; l > kx; l--)
+                    lpush(r, l, O[l], xx - 1);
+            }
+            top = kx;
+        }
+    }
+    for (int l = top; l > 0; l--) /* the row's end closes what is open */
+        lpush(r, l, O[l], W - 1);
+}
+#endif
+
 static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t room, int32_t *F,
                          int32_t *L, int32_t *O, uint8_t *pm, int isa)
 {
@@ -342,6 +399,12 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
         r->head[l] = -1;
         r->cnt[l] = 0;
     }
+#ifdef LJ_SSE2
+    if (isa != SW_ISA_SCALAR) {
+        lists_sse2(r, k, W, g, O);
+        return up;
+    }
+#endif
     int top = 0;
     for (int x = 0; x <= W; x++) {
         int kx = x < W ? k[x] : 0;
@@ -349,16 +412,8 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
             for (int l = top + 1; l <= kx && l <= g; l++)
                 O[l] = x;
         } else if (kx < top) {
-            for (int l = top < g ? top : g; l > kx; l--) {
-                int32_t i = r->n++;
-                r->pool[i] = (lrun){O[l], x - 1, -1, -1};
-                if (r->head[l] < 0)
-                    r->head[l] = i;
-                else
-                    r->pool[r->tail[l]].next = i;
-                r->tail[l] = i;
-                r->cnt[l]++;
-            }
+            for (int l = top < g ? top : g; l > kx; l--)
+                lpush(r, l, O[l], x - 1);
         }
         top = kx;
     }
