@@ -81,7 +81,7 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
  * or more runs of {k >= l} in the row k: (W), 0 when none, -1 when W < 1 or
  * the CPU lacks isa. pm: (W) scratch. Every isa gives the same answer
  * (SW_ISA_SCALAR: a plain loop; otherwise SSE2 where the CPU is x86-64). */
-int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa);
+int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low);
 
 /* One path on the same work buffer (sw_keys_work_bytes(H, W, nlev)):
  * SW_AUTO takes the runs when the map has at most two runs per pixel

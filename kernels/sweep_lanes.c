@@ -94,7 +94,9 @@ typedef struct {
     int32_t *S, *E, *LB, *head, *tail, *cnt;
     lrun *pool;
     int32_t n, peak;
-    int32_t g; /* levels 1..g: lists; g+1..peak: one run each, S, E, LB */
+    int32_t g;  /* the highest level with two runs or more (0: none) */
+    int32_t gl; /* the lowest such (g > 0), peak + 1 when g == 0: levels gl..g
+                   have lists, 1..gl-1 and g+1..peak one run each, S, E, LB */
 } lrow;
 
 /* Accumulators of the chains of single touching runs, per level. */
@@ -178,15 +180,18 @@ static void lflush(lforest *f, lacc *a, int l)
  * min(pm, sm) over the columns where it exceeds k. Scalar: one pass (a rise
  * to k[x] reopens the levels up to min(k[x], c), c the highest level a fall
  * has closed so far). */
-static int32_t two_run_scalar(const uint8_t *k, int W)
+static int32_t two_run_scalar(const uint8_t *k, int W, int32_t *low)
 {
-    int32_t c = 0, g = 0;
+    int32_t c = 0, g = 0, lo = 256;
     for (int x = 1; x < W; x++) {
         int32_t a = k[x - 1], b = k[x];
         c = b < a && a > c ? a : c;
         int32_t re = b < c ? b : c;
-        g = b > a && re > g ? re : g;
+        int32_t open = b > a && re > a; /* levels a+1..re get a second run */
+        g = open && re > g ? re : g;
+        lo = open && a + 1 < lo ? a + 1 : lo;
     }
+    *low = g > 0 ? lo : 0;
     return g;
 }
 
@@ -197,7 +202,7 @@ static int32_t two_run_scalar(const uint8_t *k, int W)
  * (log-step shifts inside a vector, then the carry of the vector before),
  * then suffix maxima from the right the same way, fused with the test; the
  * columns left over at either end in scalar. pm: (W) scratch. */
-static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm)
+static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm, int32_t *low)
 {
     int x = 0;
     __m128i carry = _mm_setzero_si128();
@@ -216,7 +221,7 @@ static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm)
         m = k[x] > m ? k[x] : m;
         pm[x] = m;
     }
-    __m128i gv = _mm_setzero_si128();
+    __m128i gv = _mm_setzero_si128(), lv = _mm_set1_epi8((char)-1);
     carry = _mm_setzero_si128();
     for (x = W - 16; x >= 0; x -= 16) {
         __m128i kv = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
@@ -229,17 +234,23 @@ static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm)
         __m128i mn = _mm_min_epu8(v, _mm_loadu_si128((const __m128i *)(const void *)(pm + x)));
         __m128i kge = _mm_cmpeq_epi8(_mm_max_epu8(kv, mn), kv); /* k >= mn */
         gv = _mm_max_epu8(gv, _mm_andnot_si128(kge, mn));
+        lv = _mm_min_epu8(lv, _mm_or_si128(kv, kge)); /* k where k < mn, else 255 */
     }
-    uint8_t sm = (uint8_t)_mm_cvtsi128_si32(carry), gb[16];
+    uint8_t sm = (uint8_t)_mm_cvtsi128_si32(carry), gb[16], lb[16];
     _mm_storeu_si128((__m128i *)(void *)gb, gv);
-    int32_t g = 0;
-    for (int i = 0; i < 16; i++)
+    _mm_storeu_si128((__m128i *)(void *)lb, lv);
+    int32_t g = 0, lo = 255;
+    for (int i = 0; i < 16; i++) {
         g = gb[i] > g ? gb[i] : g;
+        lo = lb[i] < lo ? lb[i] : lo;
+    }
     for (x = x + 15; x >= 0; x--) { /* the first W % 16 columns */
         sm = k[x] > sm ? k[x] : sm;
         uint8_t mn = pm[x] < sm ? pm[x] : sm;
         g = k[x] < mn && mn > g ? mn : g;
+        lo = k[x] < mn && k[x] < lo ? k[x] : lo;
     }
+    *low = g > 0 ? lo + 1 : 0; /* k < mn <= 255 where it counts: lo + 1 <= 255 */
     return g;
 }
 #endif
@@ -272,16 +283,21 @@ static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
 }
 #endif
 
-int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa)
+int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low)
 {
     if (W < 1 || !sw_isa_supported(isa))
         return -1;
+    int32_t lo, g;
 #ifdef LJ_SSE2
     if (isa != SW_ISA_SCALAR)
-        return two_run_sse2(k, W, pm);
+        g = two_run_sse2(k, W, pm, &lo);
+    else
 #endif
+        g = two_run_scalar(k, W, &lo);
     (void)pm;
-    return two_run_scalar(k, W);
+    if (low != NULL)
+        *low = lo;
+    return g;
 }
 
 /* Appends the run s..e to level l's list of row r. */
@@ -297,35 +313,46 @@ static inline void lpush(lrow *r, int l, int32_t s, int32_t e)
     r->cnt[l]++;
 }
 
+/* A key clamped to gl - 1 .. g. */
+static inline int clampl(int v, int gl, int g)
+{
+    v = v < g ? v : g;
+    return v > gl - 1 ? v : gl - 1;
+}
+
 #ifdef LJ_SSE2
-/* The lists of levels 1..g (g >= 1) from the row clamped to g, c = min(k,
- * g): the runs of levels <= g are those of c, and c changes at few columns
- * (a smooth row crosses the low levels a few times), so the columns where
- * c[x] != c[x - 1] (c[-1] = 0) are found 16 at a time and only they are
- * visited; the loop body is the scalar one's, so the pool is the same. */
-static void lists_sse2(lrow *r, const uint8_t *k, int W, int g, int32_t *O)
+/* The lists of levels gl..g (1 <= gl <= g) from the row clamped to gl - 1
+ * .. g: the runs of those levels are the clamped row's, and it changes at
+ * few columns (a smooth row crosses the few multi-run levels a few times),
+ * so the columns where c[x] != c[x - 1] (c[-1] = gl - 1) are found 16 at a
+ * time and only they are visited; the pushes are the scalar loop's, in the
+ * same order, so the pool is the same. */
+static void lists_sse2(lrow *r, const uint8_t *k, int W, int gl, int g, int32_t *O)
 {
     const __m128i gv = _mm_set1_epi8((char)(uint8_t)g);
-    int top = 0, x = 0;
+    const __m128i bv = _mm_set1_epi8((char)(uint8_t)(gl - 1));
+    int top = gl - 1, x = 0;
     for (; x < W; x += 16) {
         unsigned ch;
         if (x + 16 <= W && x >= 1) {
-            __m128i a = _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)(k + x)), gv);
-            __m128i b =
-                _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)(k + x - 1)), gv);
+            __m128i a = _mm_max_epu8(
+                _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)(k + x)), gv), bv);
+            __m128i b = _mm_max_epu8(
+                _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)(k + x - 1)), gv),
+                bv);
             ch = 0xFFFFu ^ (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, b));
         } else { /* the first block and the tail: bit by bit */
             ch = 0;
             for (int i = 0; i < 16 && x + i < W; i++) {
-                int c1 = k[x + i] < g ? k[x + i] : g;
-                int c0 = x + i == 0 ? 0 : (k[x + i - 1] < g ? k[x + i - 1] : g);
+                int c1 = clampl(k[x + i], gl, g);
+                int c0 = x + i == 0 ? gl - 1 : clampl(k[x + i - 1], gl, g);
                 ch |= (unsigned)(c1 != c0) << i;
             }
         }
         while (ch) {
             int xx = x + __builtin_ctz(ch);
             ch &= ch - 1;
-            int kx = k[xx] < g ? k[xx] : g;
+            int kx = clampl(k[xx], gl, g);
             if (kx > top) {
                 for (int l = top + 1; l <= kx; l++)
                     O[l] = xx;
@@ -336,7 +363,7 @@ static void lists_sse2(lrow *r, const uint8_t *k, int W, int g, int32_t *O)
             top = kx;
         }
     }
-    for (int l = top; l > 0; l--) /* the row's end closes what is open */
+    for (int l = top; l >= gl; l--) /* the row's end closes what is open */
         lpush(r, l, O[l], W - 1);
 }
 #endif
@@ -357,23 +384,25 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
         for (int x = 1; x < W; x++)
             up += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
     }
-    if (up != peak) { /* not one hump: the highest level with two runs */
+    int32_t gl = 0;
+    if (up != peak) { /* not one hump: the highest and lowest levels with two runs */
 #ifdef LJ_SSE2
         if (isa != SW_ISA_SCALAR)
-            g = two_run_sse2(k, W, pm);
+            g = two_run_sse2(k, W, pm, &gl);
         else
 #endif
-            g = two_run_scalar(k, W);
+            g = two_run_scalar(k, W, &gl);
     }
     if (peak > nlev || up > room)
         return -1;
     r->peak = peak;
     r->g = g;
+    r->gl = g > 0 ? gl : peak + 1;
     r->n = 0;
     if (peak == 0)
         return 0;
-    if (g < peak) { /* the hulls of the single-run levels */
-        for (int l = g + 1; l <= peak; l++) {
+    if (g < peak || gl > 1) { /* the hulls of the single-run levels */
+        for (int l = 1; l <= peak; l++) {
             F[l] = W;
             L[l] = -1;
         }
@@ -385,7 +414,7 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
         for (int x = am; x < W; x++)
             L[k[x]] = x;
         int32_t f = W, e = -1;
-        for (int l = peak; l > g; l--) {
+        for (int l = peak; l >= 1; l--) { /* (levels gl..g unused) */
             f = F[l] < f ? F[l] : f;
             e = L[l] > e ? L[l] : e;
             r->S[l] = f;
@@ -394,14 +423,14 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     }
     if (g == 0)
         return up;
-    /* levels 1..g: per-level lists, sorted by start (O holds the open columns) */
-    for (int l = 1; l <= g; l++) {
+    /* levels gl..g: per-level lists, sorted by start (O holds the open columns) */
+    for (int l = gl; l <= g; l++) {
         r->head[l] = -1;
         r->cnt[l] = 0;
     }
 #ifdef LJ_SSE2
     if (isa != SW_ISA_SCALAR) {
-        lists_sse2(r, k, W, g, O);
+        lists_sse2(r, k, W, gl, g, O);
         return up;
     }
 #endif
@@ -409,10 +438,10 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     for (int x = 0; x <= W; x++) {
         int kx = x < W ? k[x] : 0;
         if (kx > top) {
-            for (int l = top + 1; l <= kx && l <= g; l++)
+            for (int l = top + 1 > gl ? top + 1 : gl; l <= kx && l <= g; l++)
                 O[l] = x;
         } else if (kx < top) {
-            for (int l = top < g ? top : g; l > kx; l--)
+            for (int l = top < g ? top : g; l > kx && l >= gl; l--)
                 lpush(r, l, O[l], x - 1);
         }
         top = kx;
@@ -489,7 +518,7 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
     lrun *cp;
     int32_t pi = -1, ci;
     if (l <= prev->peak) {
-        if (l > prev->g) {
+        if (l > prev->g || l < prev->gl) {
             one_p = (lrun){prev->S[l], prev->E[l], prev->LB[l], -1};
             pp = &one_p;
             pi = 0;
@@ -500,7 +529,8 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
     } else {
         pp = &one_p;
     }
-    if (l > cur->g) {
+    int csingle = l > cur->g || l < cur->gl;
+    if (csingle) {
         one_c = (lrun){cur->S[l], cur->E[l], -1, -1};
         cp = &one_c;
         ci = 0;
@@ -530,10 +560,36 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
             lab = lnew(f, c->s, c->e, y, W, l);
         c->lab = lab;
     }
-    if (l > cur->g) { /* its accumulator (empty) now belongs to this label */
+    if (csingle) { /* its accumulator (empty) now belongs to this label */
         cur->LB[l] = one_c.lab;
         a->lab[l] = one_c.lab;
     }
+}
+
+/* Levels lo..hi (none when lo > hi) have one run in both rows: the
+ * branch-free join, then a new component for each level whose runs do not
+ * touch. */
+static void join_single(lforest *f, lacc *a, lrow *cur, const lrow *prev, int lo, int hi,
+                        int32_t y, int32_t W, int isa)
+{
+    if (lo > hi)
+        return;
+    int32_t bad;
+#ifdef LJ_X86
+    if (isa == SW_ISA_AVX2)
+        bad = ljoin_avx2(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi, y);
+    else
+#endif
+        bad = ljoin_scalar(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi,
+                           y);
+    (void)isa;
+    for (int l = lo; bad > 0 && l <= hi; l++)
+        if (!(prev->S[l] <= cur->E[l] + 1 && cur->S[l] <= prev->E[l] + 1)) {
+            lflush(f, a, l);
+            cur->LB[l] = lnew(f, cur->S[l], cur->E[l], y, W, l);
+            a->lab[l] = cur->LB[l];
+            bad--;
+        }
 }
 
 int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
@@ -573,6 +629,7 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         r->n = 0;
         r->peak = 0;
         r->g = 0;
+        r->gl = 1;
         iw += 6 * NL;
     }
     lacc a = {iw, iw + NL, iw + 2 * NL, iw + 3 * NL, iw + 4 * NL};
@@ -593,32 +650,20 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         /* a row opens at most one node a run: room for all of them */
         if (lrow_scan(cur, key + (size_t)y * (size_t)W, W, nlev, cap - f.nn, F, L, O, pm, isa) < 0)
             return -1;
-        /* levels lo..hi have one run in both rows: the vector join */
-        int lo = (cur->g > prev->g ? cur->g : prev->g) + 1;
-        int hi = cur->peak < prev->peak ? cur->peak : prev->peak;
-        if (lo <= hi) {
-            int32_t bad;
-#ifdef LJ_X86
-            if (isa == SW_ISA_AVX2)
-                bad = ljoin_avx2(a.n, a.x0, a.x1, a.y1, cur->S, cur->E, prev->S, prev->E, lo,
-                                 hi, y);
-            else
-#endif
-                bad = ljoin_scalar(a.n, a.x0, a.x1, a.y1, cur->S, cur->E, prev->S, prev->E,
-                                   lo, hi, y);
-            for (int l = lo; bad > 0 && l <= hi; l++)
-                if (!(prev->S[l] <= cur->E[l] + 1 && cur->S[l] <= prev->E[l] + 1)) {
-                    lflush(&f, &a, l);
-                    cur->LB[l] = lnew(&f, cur->S[l], cur->E[l], y, W, l);
-                    a.lab[l] = cur->LB[l];
-                    bad--;
-                }
-        } else {
-            lo = hi = cur->peak + 1; /* none */
-        }
-        for (int l = 1; l <= cur->peak; l++) {
-            if (l == lo)
-                l = hi + 1;
+        /* levels with one run in both rows: the vector join, on the low
+           range 1..lh and the high range hl..hh; every other level of cur
+           takes the general merge */
+        int lh = (cur->gl < prev->gl ? cur->gl : prev->gl) - 1;
+        int hl = (cur->g > prev->g ? cur->g : prev->g) + 1;
+        int hh = cur->peak < prev->peak ? cur->peak : prev->peak;
+        hl = hl > lh ? hl : lh + 1;
+        join_single(&f, &a, cur, prev, 1, lh, y, W, isa);
+        join_single(&f, &a, cur, prev, hl, hh, y, W, isa);
+        if (hl > hh)
+            hl = hh = cur->peak + 1; /* no high range: nothing to skip */
+        for (int l = lh + 1; l <= cur->peak; l++) {
+            if (l == hl)
+                l = hh + 1;
             if (l > cur->peak)
                 break;
             ljoin_general(&f, &a, cur, prev, l, y, W);

@@ -182,23 +182,36 @@ static void test_sw_two_run_level(void **state)
             }
             k[x] = (uint8_t)(v > 255 ? 255 : v);
         }
-        int want = 0;
+        int want = 0, wlow = 0;
         for (int l = 1; l <= 255; l++) {
             int runs = 0;
             for (int x = 0; x < W; x++)
                 runs += k[x] >= l && (x == 0 || k[x - 1] < l);
-            if (runs >= 2)
+            if (runs >= 2) {
                 want = l;
+                wlow = wlow ? wlow : l;
+            }
         }
         for (int isa = SW_ISA_SCALAR; isa <= SW_ISA_AVX2; isa++)
-            if (sw_isa_supported(isa))
-                assert_int_equal(sw_two_run_level(k, W, pm, isa), want);
+            if (sw_isa_supported(isa)) {
+                int low = -7;
+                assert_int_equal(sw_two_run_level(k, W, pm, isa, &low), want);
+                assert_int_equal(low, wlow);
+            }
         rows++;
     }
     /* a hand row: levels 1..3 have two runs, 4 and 5 one */
     const uint8_t h[7] = {5, 2, 0, 3, 1, 1, 0};
-    assert_int_equal(sw_two_run_level(h, 7, pm, SW_ISA_AUTO), 3);
-    assert_int_equal(sw_two_run_level(h, 0, pm, SW_ISA_AUTO), -1);
+    int low = 0;
+    assert_int_equal(sw_two_run_level(h, 7, pm, SW_ISA_AUTO, &low), 3);
+    assert_int_equal(low, 1);
+    /* a valley at 2 between humps 5 and 4: only levels 3 and 4 have two runs */
+    const uint8_t v[6] = {1, 5, 2, 4, 1, 0};
+    assert_int_equal(sw_two_run_level(v, 6, pm, SW_ISA_SCALAR, &low), 4);
+    assert_int_equal(low, 3);
+    assert_int_equal(sw_two_run_level(v, 6, pm, SW_ISA_AUTO, &low), 4);
+    assert_int_equal(low, 3);
+    assert_int_equal(sw_two_run_level(h, 0, pm, SW_ISA_AUTO, NULL), -1);
     printf("two-run level: %zu rows, every isa equal to the brute-force count\n", rows);
 }
 
