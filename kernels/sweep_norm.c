@@ -23,9 +23,15 @@
  *   Levels per pixel without a search: f(x) = fl(fl(x - mn) * c), c = B /
  * span, is monotone non-decreasing too, so a pixel whose f falls in a bin
  * [b, b + 1) that holds no cut's f has exactly the cuts with f < b below it
- * (a table lookup); in a bin that holds cuts, those few are compared in
- * double. Values outside [mn, mx] or NaN take an exact binary search or
- * level 0. Nothing here depends on an error bound: only on monotonicity.
+ * (a table lookup); in a bin that holds cuts, the table holds 256 + j, j
+ * the bin's first cut (the lookup saturates it to the key 255), and the
+ * pixel counts j plus the bin's cuts <= it, compared in double from j on.
+ * Values outside [mn, mx] or NaN take an exact binary search or level 0.
+ * Nothing here depends on an error bound: only on monotonicity. B is
+ * SW_LEVEL_BINS, halved down to 1024 while it exceeds half the pixel
+ * count (the table is filled once per map; a 96 x 96 map takes 4096).
+ * Where mn == 0 and both grids are one, the second norm's cuts are the
+ * first's (x - 0 and mx - 0 are exact) and are copied, not searched.
  *   The levels go to sw_sweep_keys (with SW_LANES, as loc_eval asks: the
  * row runs with the levels as vector lanes, sweep_lanes.c; else row runs
  * where the map is smooth, the per-pixel union-find where it is not). The
@@ -36,7 +42,7 @@
  * not finite, more than 255 cuts, or thresholds that are not ascending.
  *
  * Work buffer (caller-owned, sw_norms_work_bytes() bytes, 8-byte aligned):
- * uint8 key[H * W]; uint16 table[B]; double U[n1 + n2]; sw_level lv[n1 + n2];
+ * uint8 key[H * W]; int32 table[SW_LEVEL_BINS]; double U[n1 + n2]; sw_level lv[n1 + n2];
  * then sw_keys_work_bytes().
  *
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
@@ -49,7 +55,8 @@
 #include <string.h>
 
 enum { NB = SW_LEVEL_BINS }; /* bins of the level table */
-enum { LV_EXACT = 255 };     /* a table entry or key to be counted exactly */
+enum { LV_EXACT = 255 };     /* a key to be counted exactly */
+enum { LV_FIRST = 256 };     /* table entry LV_FIRST + j: the bin holds cuts j, ... */
 
 /* ---- the table lookup, three ways (sw_levels_lookup) --------------------
  * key[p] = tab[bin of m[p]], or LV_EXACT where m[p] is outside [mn, mn +
@@ -57,11 +64,12 @@ enum { LV_EXACT = 255 };     /* a table entry or key to be counted exactly */
  * loops do the same arithmetic (sub, mul, truncation: exact IEEE operations
  * in every lane) with a gather, so all three give the same bytes (tested). */
 static void lv_scalar(uint8_t *key, const double *m, size_t n, double mn, double c,
-                      const int32_t *tab)
+                      const int32_t *tab, int nb)
 {
     for (size_t p = 0; p < n; p++) {
         double q = (m[p] - mn) * c;
-        key[p] = (uint8_t)(q >= 0.0 && q < (double)NB ? tab[(int32_t)q] : LV_EXACT);
+        int32_t v = q >= 0.0 && q < (double)nb ? tab[(int32_t)q] : LV_EXACT;
+        key[p] = (uint8_t)(v < LV_EXACT ? v : LV_EXACT);
     }
 }
 
@@ -70,10 +78,11 @@ static void lv_scalar(uint8_t *key, const double *m, size_t n, double mn, double
 #define LV_X86 1
 
 __attribute__((target("avx2"))) static void lv_avx2(uint8_t *key, const double *m, size_t n,
-                                                      double mn, double c, const int32_t *tab)
+                                                      double mn, double c, const int32_t *tab,
+                                                      int nb)
 {
     const __m256d vmn = _mm256_set1_pd(mn), vc = _mm256_set1_pd(c);
-    const __m256d zero = _mm256_setzero_pd(), top = _mm256_set1_pd((double)NB);
+    const __m256d zero = _mm256_setzero_pd(), top = _mm256_set1_pd((double)nb);
     const __m128i exact = _mm_set1_epi32(LV_EXACT);
     const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     size_t p = 0;
@@ -89,18 +98,19 @@ __attribute__((target("avx2"))) static void lv_avx2(uint8_t *key, const double *
                 _mm256_permutevar8x32_epi32(_mm256_castpd_si256(in), pick));
             v[h] = _mm_blendv_epi8(exact, g, k32);
         }
-        __m128i w16 = _mm_packus_epi32(v[0], v[1]);
+        __m128i w16 = _mm_packus_epi32(v[0], v[1]); /* both saturate: > 255 gives 255 */
         __m128i w8 = _mm_packus_epi16(w16, w16);
         _mm_storel_epi64((__m128i *)(void *)(key + p), w8);
     }
-    lv_scalar(key + p, m + p, n - p, mn, c, tab);
+    lv_scalar(key + p, m + p, n - p, mn, c, tab, nb);
 }
 
 __attribute__((target("avx512f,avx512vl,avx2"))) static void
-lv_avx512(uint8_t *key, const double *m, size_t n, double mn, double c, const int32_t *tab)
+lv_avx512(uint8_t *key, const double *m, size_t n, double mn, double c, const int32_t *tab,
+          int nb)
 {
     const __m512d vmn = _mm512_set1_pd(mn), vc = _mm512_set1_pd(c);
-    const __m512d zero = _mm512_setzero_pd(), top = _mm512_set1_pd((double)NB);
+    const __m512d zero = _mm512_setzero_pd(), top = _mm512_set1_pd((double)nb);
     const __m256i exact = _mm256_set1_epi32(LV_EXACT);
     size_t p = 0;
     for (; p + 8 <= n; p += 8) {
@@ -109,15 +119,18 @@ lv_avx512(uint8_t *key, const double *m, size_t n, double mn, double c, const in
                       _mm512_cmp_pd_mask(q, top, _CMP_LT_OQ);
         __m256i b = _mm512_maskz_cvttpd_epi32(in, q);
         __m256i g = _mm256_mmask_i32gather_epi32(exact, in, b, tab, 4);
-        _mm_storel_epi64((__m128i *)(void *)(key + p), _mm256_cvtepi32_epi8(g));
+        /* unsigned saturation: an entry > 255 gives 255 */
+        _mm_storel_epi64((__m128i *)(void *)(key + p), _mm256_cvtusepi32_epi8(g));
     }
-    lv_scalar(key + p, m + p, n - p, mn, c, tab);
+    lv_scalar(key + p, m + p, n - p, mn, c, tab, nb);
 }
 #endif
 
 int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double c,
-                     const int32_t *tab, int isa)
+                     const int32_t *tab, int nb, int isa)
 {
+    if (nb < 1 || nb > NB)
+        return -1;
     if (isa == SW_ISA_AUTO)
         isa = sw_isa_supported(SW_ISA_AVX512) ? SW_ISA_AVX512
               : sw_isa_supported(SW_ISA_AVX2) ? SW_ISA_AVX2 : SW_ISA_SCALAR;
@@ -125,15 +138,15 @@ int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double 
         return -1;
 #ifdef LV_X86
     if (isa == SW_ISA_AVX512) {
-        lv_avx512(key, m, n, mn, c, tab);
+        lv_avx512(key, m, n, mn, c, tab, nb);
         return isa;
     }
     if (isa == SW_ISA_AVX2) {
-        lv_avx2(key, m, n, mn, c, tab);
+        lv_avx2(key, m, n, mn, c, tab, nb);
         return isa;
     }
 #endif
-    lv_scalar(key, m, n, mn, c, tab);
+    lv_scalar(key, m, n, mn, c, tab, nb);
     return SW_ISA_SCALAR;
 }
 
@@ -259,11 +272,16 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
     if (sw_norms_work_bytes(H, W, n1, n2) == 0 || n1 + n2 >= LV_EXACT)
         return -1;
     double span = mx - mn;
-    double c = (double)NB / span;
+    size_t npix = (size_t)H * (size_t)W;
+    /* bins: NB, or fewer on a small map (the table's fill and its cache
+       footprint are paid per map), down to 1024 */
+    int nb = NB;
+    while (nb > 1024 && (size_t)nb > npix / 2)
+        nb /= 2;
+    double c = (double)nb / span;
     if (!(mx > 0.0) || !isfinite(mx) || !isfinite(mn) || !(span > 0.0) || !isfinite(span) ||
         !isfinite(c))
         return -1;
-    size_t npix = (size_t)H * (size_t)W;
     int nu = 0;
     char *w = work;
     uint8_t *key = (uint8_t *)w;
@@ -280,7 +298,12 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
     /* the cuts of both norms, merged into one ascending list u of distinct values */
     double c1[255], c2[255];
     nrm z1 = {0, mx, mn, span}, z2 = {1, mx, mn, span};
-    if (cuts(c1, &z1, thr1, n1) < 0 || cuts(c2, &z2, thr2, n2) < 0)
+    int same = mn == 0.0 && n1 == n2 && memcmp(thr1, thr2, (size_t)n1 * sizeof *thr1) == 0;
+    if (cuts(c1, &z1, thr1, n1) < 0)
+        return -1;
+    if (same) /* (x - 0) / (mx - 0) is x / mx, operation for operation: same cuts */
+        memcpy(c2, c1, (size_t)n1 * sizeof *c1);
+    else if (cuts(c2, &z2, thr2, n2) < 0)
         return -1;
     for (int i = 0, j = 0; i < n1 || j < n2;) {
         double a = i < n1 && !isnan(c1[i]) ? c1[i] : INFINITY;
@@ -300,10 +323,9 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
             u[nu++] = x;
     }
 
-    /* the level table over NB bins of f(x) = (x - mn) * c: the level of a
-       bin that holds no cut, or LV_EXACT for one that does */
-    /* the level table over NB bins of f(x) = (x - mn) * c: the level of a
-       bin that holds no cut, or LV_EXACT for one that does. Cuts ascending
+    /* the level table over nb bins of f(x) = (x - mn) * c: the level of a
+       bin that holds no cut, or LV_FIRST + its first cut for one that does.
+       Cuts ascending
        have non-decreasing bins (f is monotone), so the bins between two
        cut bins all have one level, the number of cuts before: the table is
        filled by ranges. */
@@ -315,23 +337,36 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
         if (u[j] <= mn)
             continue;
         double q = (u[j] - mn) * c;
-        if (!(q < (double)NB))
+        if (!(q < (double)nb))
             break; /* this cut and every later one lie past the table */
         int b = (int)q;
+        if (b < b0)
+            continue; /* a second cut in the bin: its first cut's entry stands */
         for (; b0 < b; b0++)
             tab[b0] = j;
-        tab[b] = LV_EXACT;
+        tab[b] = LV_FIRST + j;
         b0 = b + 1;
     }
-    for (; b0 < NB; b0++)
+    for (; b0 < nb; b0++)
         tab[b0] = j;
 
     /* the level of every pixel (cuts <= m[p]): the table, then the exact
        count for the pixels it leaves open */
-    sw_levels_lookup(key, m, npix, mn, c, tab, SW_ISA_AUTO);
+    sw_levels_lookup(key, m, npix, mn, c, tab, nb, SW_ISA_AUTO);
     for (uint8_t *q = key, *end = key + npix; (q = memchr(q, LV_EXACT, (size_t)(end - q)));) {
         double x = m[q - key];
-        *q++ = (uint8_t)(x == x ? count_le(u, nu, x) : 0);
+        double f = (x - mn) * c; /* the lookup's own arithmetic: the same bin */
+        int lev;
+        if (f >= 0.0 && f < (double)nb && tab[(int32_t)f] >= LV_FIRST) {
+            /* the cuts before the bin's first pass, the later ones are
+               counted from it (few: the cuts of one bin) */
+            lev = tab[(int32_t)f] - LV_FIRST;
+            while (lev < nu && x >= u[lev])
+                lev++;
+        } else {
+            lev = x == x ? count_le(u, nu, x) : 0;
+        }
+        *q++ = (uint8_t)lev;
     }
 
     int used = nu > 0 ? sw_sweep_keys(lv, key, H, W, nu, gt, ngt, path, kwork) : SW_PIXELS;
