@@ -202,6 +202,16 @@ static int32_t two_run_scalar(const uint8_t *k, int W, int32_t *low)
  * (log-step shifts inside a vector, then the carry of the vector before),
  * then suffix maxima from the right the same way, fused with the test; the
  * columns left over at either end in scalar. pm: (W) scratch. */
+/* The largest byte of v (shifts bring in zeros, which do not change a max). */
+static inline int32_t hmax_epu8(__m128i v)
+{
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 8));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 4));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 2));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 1));
+    return (int32_t)(_mm_cvtsi128_si32(v) & 0xFF);
+}
+
 static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm, int32_t *low)
 {
     int x = 0;
@@ -236,14 +246,9 @@ static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm, int32_t *low)
         gv = _mm_max_epu8(gv, _mm_andnot_si128(kge, mn));
         lv = _mm_min_epu8(lv, _mm_or_si128(kv, kge)); /* k where k < mn, else 255 */
     }
-    uint8_t sm = (uint8_t)_mm_cvtsi128_si32(carry), gb[16], lb[16];
-    _mm_storeu_si128((__m128i *)(void *)gb, gv);
-    _mm_storeu_si128((__m128i *)(void *)lb, lv);
-    int32_t g = 0, lo = 255;
-    for (int i = 0; i < 16; i++) {
-        g = gb[i] > g ? gb[i] : g;
-        lo = lb[i] < lo ? lb[i] : lo;
-    }
+    uint8_t sm = (uint8_t)_mm_cvtsi128_si32(carry);
+    int32_t g = hmax_epu8(gv); /* the min as 255 - the max of the complements */
+    int32_t lo = 255 - hmax_epu8(_mm_xor_si128(lv, _mm_set1_epi8((char)-1)));
     for (x = x + 15; x >= 0; x--) { /* the first W % 16 columns */
         sm = k[x] > sm ? k[x] : sm;
         uint8_t mn = pm[x] < sm ? pm[x] : sm;
@@ -262,17 +267,20 @@ static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
 {
     __m128i mx = _mm_setzero_si128(), acc = _mm_setzero_si128(), zero = _mm_setzero_si128();
     int x = 1;
+    if (W >= 16) { /* the first 16 columns, k[-1] = 0 shifted in */
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)k);
+        mx = b;
+        acc = _mm_sad_epu8(_mm_subs_epu8(b, _mm_slli_si128(b, 1)), zero);
+        x = 16;
+    }
     for (; x + 16 <= W; x += 16) {
         __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
         __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(k + x - 1));
         mx = _mm_max_epu8(mx, b);
         acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_subs_epu8(b, a), zero));
     }
-    uint8_t mb[16];
-    _mm_storeu_si128((__m128i *)(void *)mb, mx);
-    int32_t p = k[0], u = k[0];
-    for (int i = 0; i < 16; i++)
-        p = mb[i] > p ? mb[i] : p;
+    int32_t p = hmax_epu8(mx), u = W >= 16 ? 0 : k[0];
+    p = k[0] > p ? k[0] : p;
     u += (int32_t)_mm_cvtsi128_si32(acc) + (int32_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
     for (; x < W; x++) {
         p = k[x] > p ? k[x] : p;
@@ -334,14 +342,15 @@ static void lists_sse2(lrow *r, const uint8_t *k, int W, int gl, int g, int32_t 
     int top = gl - 1, x = 0;
     for (; x < W; x += 16) {
         unsigned ch;
-        if (x + 16 <= W && x >= 1) {
-            __m128i a = _mm_max_epu8(
-                _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)(k + x)), gv), bv);
-            __m128i b = _mm_max_epu8(
-                _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)(k + x - 1)), gv),
-                bv);
+        if (x + 16 <= W) {
+            __m128i kv = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
+            /* the column before each: k[-1] = 0 shifted in (it clamps to gl - 1) */
+            __m128i pv = x >= 1 ? _mm_loadu_si128((const __m128i *)(const void *)(k + x - 1))
+                                : _mm_slli_si128(kv, 1);
+            __m128i a = _mm_max_epu8(_mm_min_epu8(kv, gv), bv);
+            __m128i b = _mm_max_epu8(_mm_min_epu8(pv, gv), bv);
             ch = 0xFFFFu ^ (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, b));
-        } else { /* the first block and the tail: bit by bit */
+        } else { /* the tail: bit by bit */
             ch = 0;
             for (int i = 0; i < 16 && x + i < W; i++) {
                 int c1 = clampl(k[x + i], gl, g);
