@@ -377,6 +377,47 @@ static void lists_sse2(lrow *r, const uint8_t *k, int W, int gl, int g, int32_t 
 }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LJ_X86 1
+/* The suffix minima of F and maxima of L over the levels, 8 levels a step
+ * from the peak down (S[l] = min(F[l..peak]), E[l] = max(L[l..peak])):
+ * within a vector by three shifted copies (a lane index clipped at the top
+ * lane only repeats a lane already in the suffix), then the carry of the
+ * block above. Returns the highest level left for the scalar loop (< 8),
+ * *f, *e its carries. */
+__attribute__((target("avx2"))) static int hull_avx2(int32_t *S, int32_t *E, const int32_t *F,
+                                                     const int32_t *L, int peak, int32_t *f,
+                                                     int32_t *e)
+{
+    const __m256i i1 = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7);
+    const __m256i i2 = _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 7, 7);
+    const __m256i i4 = _mm256_setr_epi32(4, 5, 6, 7, 7, 7, 7, 7);
+    const __m256i i0 = _mm256_setzero_si256();
+    __m256i cf = _mm256_set1_epi32(*f), ce = _mm256_set1_epi32(*e);
+    int l = peak;
+    for (; l >= 8; l -= 8) { /* levels l - 7 .. l */
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(F + l - 7));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(L + l - 7));
+        a = _mm256_min_epi32(a, _mm256_permutevar8x32_epi32(a, i1));
+        b = _mm256_max_epi32(b, _mm256_permutevar8x32_epi32(b, i1));
+        a = _mm256_min_epi32(a, _mm256_permutevar8x32_epi32(a, i2));
+        b = _mm256_max_epi32(b, _mm256_permutevar8x32_epi32(b, i2));
+        a = _mm256_min_epi32(a, _mm256_permutevar8x32_epi32(a, i4));
+        b = _mm256_max_epi32(b, _mm256_permutevar8x32_epi32(b, i4));
+        a = _mm256_min_epi32(a, cf);
+        b = _mm256_max_epi32(b, ce);
+        _mm256_storeu_si256((__m256i *)(void *)(S + l - 7), a);
+        _mm256_storeu_si256((__m256i *)(void *)(E + l - 7), b);
+        cf = _mm256_permutevar8x32_epi32(a, i0);
+        ce = _mm256_permutevar8x32_epi32(b, i0);
+    }
+    *f = _mm256_cvtsi256_si32(cf);
+    *e = _mm256_cvtsi256_si32(ce);
+    return l;
+}
+#endif
+
 static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t room, int32_t *F,
                          int32_t *L, int32_t *O, uint8_t *pm, int isa)
 {
@@ -422,8 +463,12 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
             F[k[x]] = x;
         for (int x = am; x < W; x++)
             L[k[x]] = x;
-        int32_t f = W, e = -1;
-        for (int l = peak; l >= 1; l--) { /* (levels gl..g unused) */
+        int32_t f = W, e = -1, l = peak;
+#ifdef LJ_X86
+        if (isa == SW_ISA_AVX2)
+            l = hull_avx2(r->S, r->E, F, L, peak, &f, &e);
+#endif
+        for (; l >= 1; l--) { /* (levels gl..g unused) */
             f = F[l] < f ? F[l] : f;
             e = L[l] > e ? L[l] : e;
             r->S[l] = f;
@@ -483,7 +528,6 @@ static int32_t ljoin_scalar(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define LJ_X86 1
 /* The same, 8 levels a step in AVX2 (the compiler does not vectorise the
  * scalar loop by itself), the last (hi - lo + 1) mod 8 levels by it. */
 __attribute__((target("avx2"))) static int32_t
