@@ -105,17 +105,19 @@ int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, con
 size_t sw_norms_work_bytes(int H, int W, int n1, int n2);
 
 /* The per-pixel step of sw_sweep_norms, exposed for its tests: m: (n) ->
- * key: (n), key[p] = min(tab[(int)q], 255) with q = (m[p] - mn) * c when 0
- * <= q < nb, else 255 (NaN included). tab: (nb) values >= 0 (an entry above
- * 255 marks a bin whose pixels the caller counts exactly), 1 <= nb <=
- * SW_LEVEL_BINS. isa: SW_ISA_AUTO (the widest the CPU has), or one path
- * forced. Every path gives the same bytes. Returns the path used, -1 when
- * the CPU lacks the one asked for or nb is out of range. */
+ * key: (n). With v = tab[(int)q], q = (m[p] - mn) * c, when 0 <= q < nb,
+ * else v = 255 (NaN included): key[p] = v when v < 256; j + (m[p] >= u[j])
+ * when v = 256 + j (a bin with one cut, u[j]; j <= 254); 255 when v >= 512
+ * (a bin the caller counts exactly). tab: (nb) values >= 0, 1 <= nb <=
+ * SW_LEVEL_BINS; u: the cuts (may be NULL when no entry is in 256..511).
+ * isa: SW_ISA_AUTO (the widest the CPU has), or one path forced. Every path
+ * gives the same bytes. Returns the path used, -1 when the CPU lacks the
+ * one asked for or nb is out of range. */
 enum { SW_LEVEL_BINS = 16384 };
 enum { SW_ISA_AUTO = 0, SW_ISA_SCALAR = 1, SW_ISA_AVX2 = 2, SW_ISA_AVX512 = 3 };
 int sw_isa_supported(int isa);
 int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double c,
-                     const int32_t *tab, int nb, int isa);
+                     const int32_t *tab, int nb, const double *u, int isa);
 int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
                    const double *thr2, int n2, const double *m, int H, int W, double mx,
                    double mn, const float *gt, int ngt, int path, void *work);

@@ -23,13 +23,16 @@
  *   Levels per pixel without a search: f(x) = fl(fl(x - mn) * c), c = B /
  * span, is monotone non-decreasing too, so a pixel whose f falls in a bin
  * [b, b + 1) that holds no cut's f has exactly the cuts with f < b below it
- * (a table lookup); in a bin that holds cuts, the table holds 256 + j, j
- * the bin's first cut (the lookup saturates it to the key 255), and the
- * pixel counts j plus the bin's cuts <= it, compared in double from j on.
+ * (a table lookup); in a bin that holds one cut j, the table holds 256 +
+ * j and the lookup adds the comparison x >= U[j] in double to j (a second
+ * gather, in the vector loops too); in a bin that holds several, 512 + j
+ * (the lookup saturates it to the key 255), and such a pixel counts j plus
+ * the bin's cuts <= it, compared in double from j on.
  * Values outside [mn, mx] or NaN take an exact binary search or level 0.
  * Nothing here depends on an error bound: only on monotonicity. B is
- * SW_LEVEL_BINS, halved down to 1024 while it exceeds half the pixel
- * count (the table is filled once per map; a 96 x 96 map takes 4096).
+ * SW_LEVEL_BINS, halved down to 1024 while it exceeds the pixel count
+ * (the table is filled once per map; a 96 x 96 map takes 8192: measured
+ * against 4096, whose one-cut bins hold more pixels).
  * Where mn == 0 and both grids are one, the second norm's cuts are the
  * first's (x - 0 and mx - 0 are exact) and are copied, not searched.
  *   The levels go to sw_sweep_keys (with SW_LANES, as loc_eval asks: the
@@ -56,20 +59,27 @@
 
 enum { NB = SW_LEVEL_BINS }; /* bins of the level table */
 enum { LV_EXACT = 255 };     /* a key to be counted exactly */
-enum { LV_FIRST = 256 };     /* table entry LV_FIRST + j: the bin holds cuts j, ... */
+enum { LV_ONE = 256 };       /* table entry LV_ONE + j: the bin holds one cut, j */
+enum { LV_MANY = 512 };      /* LV_MANY + j: the bin holds cuts j, j + 1, ... */
 
 /* ---- the table lookup, three ways (sw_levels_lookup) --------------------
- * key[p] = tab[bin of m[p]], or LV_EXACT where m[p] is outside [mn, mn +
- * NB / c) or NaN. The scalar loop is the reference; the AVX2 and AVX-512
- * loops do the same arithmetic (sub, mul, truncation: exact IEEE operations
- * in every lane) with a gather, so all three give the same bytes (tested). */
+ * v = tab[bin of m[p]], or LV_EXACT where m[p] is outside [mn, mn + nb / c)
+ * or NaN; key[p] = v below LV_ONE, j + (m[p] >= u[j]) for v = LV_ONE + j (a
+ * bin with one cut: one comparison in double), LV_EXACT from LV_MANY on.
+ * The scalar loop is the reference; the AVX2 and AVX-512 loops do the same
+ * arithmetic (sub, mul, truncation, the comparison: exact IEEE operations
+ * in every lane) with gathers, so all three give the same bytes (tested). */
 static void lv_scalar(uint8_t *key, const double *m, size_t n, double mn, double c,
-                      const int32_t *tab, int nb)
+                      const int32_t *tab, int nb, const double *u)
 {
     for (size_t p = 0; p < n; p++) {
         double q = (m[p] - mn) * c;
         int32_t v = q >= 0.0 && q < (double)nb ? tab[(int32_t)q] : LV_EXACT;
-        key[p] = (uint8_t)(v < LV_EXACT ? v : LV_EXACT);
+        if (v >= LV_MANY)
+            v = LV_EXACT;
+        else if (v >= LV_ONE)
+            v = v - LV_ONE + (m[p] >= u[v - LV_ONE]);
+        key[p] = (uint8_t)v;
     }
 }
 
@@ -79,55 +89,81 @@ static void lv_scalar(uint8_t *key, const double *m, size_t n, double mn, double
 
 __attribute__((target("avx2"))) static void lv_avx2(uint8_t *key, const double *m, size_t n,
                                                       double mn, double c, const int32_t *tab,
-                                                      int nb)
+                                                      int nb, const double *u)
 {
     const __m256d vmn = _mm256_set1_pd(mn), vc = _mm256_set1_pd(c);
     const __m256d zero = _mm256_setzero_pd(), top = _mm256_set1_pd((double)nb);
     const __m128i exact = _mm_set1_epi32(LV_EXACT);
+    const __m128i one_lo = _mm_set1_epi32(LV_ONE - 1), one_hi = _mm_set1_epi32(LV_MANY);
+    const __m128i vone = _mm_set1_epi32(LV_ONE);
     const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     size_t p = 0;
     for (; p + 8 <= n; p += 8) {
         __m128i v[2];
         for (int h = 0; h < 2; h++) {
-            __m256d q = _mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(m + p + 4 * h), vmn), vc);
+            __m256d x = _mm256_loadu_pd(m + p + 4 * h);
+            __m256d q = _mm256_mul_pd(_mm256_sub_pd(x, vmn), vc);
             __m256d in = _mm256_and_pd(_mm256_cmp_pd(q, zero, _CMP_GE_OQ),
                                        _mm256_cmp_pd(q, top, _CMP_LT_OQ));
             __m128i b = _mm256_cvttpd_epi32(_mm256_and_pd(q, in)); /* 0 where out */
             __m128i g = _mm_i32gather_epi32(tab, b, 4);
             __m128i k32 = _mm256_castsi256_si128(
                 _mm256_permutevar8x32_epi32(_mm256_castpd_si256(in), pick));
-            v[h] = _mm_blendv_epi8(exact, g, k32);
+            g = _mm_blendv_epi8(exact, g, k32);
+            /* one-cut bins: j + (x >= u[j]) */
+            __m128i one = _mm_and_si128(_mm_cmpgt_epi32(g, one_lo), _mm_cmplt_epi32(g, one_hi));
+            if (_mm_movemask_epi8(one)) {
+                __m128i j = _mm_sub_epi32(g, vone);
+                __m256d msk = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(one));
+                __m256d uj = _mm256_mask_i32gather_pd(zero, u, j, msk, 8);
+                __m256d ge = _mm256_and_pd(_mm256_cmp_pd(x, uj, _CMP_GE_OQ), msk);
+                __m128i ge32 = _mm256_castsi256_si128(
+                    _mm256_permutevar8x32_epi32(_mm256_castpd_si256(ge), pick));
+                g = _mm_blendv_epi8(g, _mm_sub_epi32(j, ge32), one); /* ge32 is -1 or 0 */
+            }
+            v[h] = g;
         }
         __m128i w16 = _mm_packus_epi32(v[0], v[1]); /* both saturate: > 255 gives 255 */
         __m128i w8 = _mm_packus_epi16(w16, w16);
         _mm_storel_epi64((__m128i *)(void *)(key + p), w8);
     }
-    lv_scalar(key + p, m + p, n - p, mn, c, tab, nb);
+    lv_scalar(key + p, m + p, n - p, mn, c, tab, nb, u);
 }
 
 __attribute__((target("avx512f,avx512vl,avx2"))) static void
 lv_avx512(uint8_t *key, const double *m, size_t n, double mn, double c, const int32_t *tab,
-          int nb)
+          int nb, const double *u)
 {
     const __m512d vmn = _mm512_set1_pd(mn), vc = _mm512_set1_pd(c);
     const __m512d zero = _mm512_setzero_pd(), top = _mm512_set1_pd((double)nb);
     const __m256i exact = _mm256_set1_epi32(LV_EXACT);
+    const __m256i one_lo = _mm256_set1_epi32(LV_ONE), one_hi = _mm256_set1_epi32(LV_MANY);
+    const __m256i vone = _mm256_set1_epi32(1);
     size_t p = 0;
     for (; p + 8 <= n; p += 8) {
-        __m512d q = _mm512_mul_pd(_mm512_sub_pd(_mm512_loadu_pd(m + p), vmn), vc);
+        __m512d x = _mm512_loadu_pd(m + p);
+        __m512d q = _mm512_mul_pd(_mm512_sub_pd(x, vmn), vc);
         __mmask8 in = _mm512_cmp_pd_mask(q, zero, _CMP_GE_OQ) &
                       _mm512_cmp_pd_mask(q, top, _CMP_LT_OQ);
         __m256i b = _mm512_maskz_cvttpd_epi32(in, q);
         __m256i g = _mm256_mmask_i32gather_epi32(exact, in, b, tab, 4);
-        /* unsigned saturation: an entry > 255 gives 255 */
+        /* one-cut bins: j + (x >= u[j]) */
+        __mmask8 one = _mm256_cmpge_epi32_mask(g, one_lo) & _mm256_cmplt_epi32_mask(g, one_hi);
+        if (one) {
+            __m256i j = _mm256_sub_epi32(g, one_lo);
+            __m512d uj = _mm512_mask_i32gather_pd(zero, one, j, u, 8);
+            __mmask8 ge = _mm512_mask_cmp_pd_mask(one, x, uj, _CMP_GE_OQ);
+            g = _mm256_mask_mov_epi32(g, one, _mm256_mask_add_epi32(j, ge, j, vone));
+        }
+        /* unsigned saturation: an entry from LV_MANY on gives 255 */
         _mm_storel_epi64((__m128i *)(void *)(key + p), _mm256_cvtusepi32_epi8(g));
     }
-    lv_scalar(key + p, m + p, n - p, mn, c, tab, nb);
+    lv_scalar(key + p, m + p, n - p, mn, c, tab, nb, u);
 }
 #endif
 
 int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double c,
-                     const int32_t *tab, int nb, int isa)
+                     const int32_t *tab, int nb, const double *u, int isa)
 {
     if (nb < 1 || nb > NB)
         return -1;
@@ -138,15 +174,15 @@ int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double 
         return -1;
 #ifdef LV_X86
     if (isa == SW_ISA_AVX512) {
-        lv_avx512(key, m, n, mn, c, tab, nb);
+        lv_avx512(key, m, n, mn, c, tab, nb, u);
         return isa;
     }
     if (isa == SW_ISA_AVX2) {
-        lv_avx2(key, m, n, mn, c, tab, nb);
+        lv_avx2(key, m, n, mn, c, tab, nb, u);
         return isa;
     }
 #endif
-    lv_scalar(key, m, n, mn, c, tab, nb);
+    lv_scalar(key, m, n, mn, c, tab, nb, u);
     return SW_ISA_SCALAR;
 }
 
@@ -273,10 +309,10 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
         return -1;
     double span = mx - mn;
     size_t npix = (size_t)H * (size_t)W;
-    /* bins: NB, or fewer on a small map (the table's fill and its cache
-       footprint are paid per map), down to 1024 */
+    /* bins: NB, or fewer on a small map (the table's fill is paid per
+       map), down to 1024 */
     int nb = NB;
-    while (nb > 1024 && (size_t)nb > npix / 2)
+    while (nb > 1024 && (size_t)nb > npix)
         nb /= 2;
     double c = (double)nb / span;
     if (!(mx > 0.0) || !isfinite(mx) || !isfinite(mn) || !(span > 0.0) || !isfinite(span) ||
@@ -324,7 +360,8 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
     }
 
     /* the level table over nb bins of f(x) = (x - mn) * c: the level of a
-       bin that holds no cut, or LV_FIRST + its first cut for one that does.
+       bin that holds no cut, LV_ONE + j for a bin that holds one cut (j),
+       LV_MANY + j for one that holds cuts j, j + 1, ...
        Cuts ascending
        have non-decreasing bins (f is monotone), so the bins between two
        cut bins all have one level, the number of cuts before: the table is
@@ -340,11 +377,14 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
         if (!(q < (double)nb))
             break; /* this cut and every later one lie past the table */
         int b = (int)q;
-        if (b < b0)
-            continue; /* a second cut in the bin: its first cut's entry stands */
+        if (b < b0) { /* a second cut in the bin: counted from the first */
+            if (tab[b] < LV_MANY)
+                tab[b] += LV_MANY - LV_ONE;
+            continue;
+        }
         for (; b0 < b; b0++)
             tab[b0] = j;
-        tab[b] = LV_FIRST + j;
+        tab[b] = LV_ONE + j;
         b0 = b + 1;
     }
     for (; b0 < nb; b0++)
@@ -352,15 +392,15 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
 
     /* the level of every pixel (cuts <= m[p]): the table, then the exact
        count for the pixels it leaves open */
-    sw_levels_lookup(key, m, npix, mn, c, tab, nb, SW_ISA_AUTO);
+    sw_levels_lookup(key, m, npix, mn, c, tab, nb, u, SW_ISA_AUTO);
     for (uint8_t *q = key, *end = key + npix; (q = memchr(q, LV_EXACT, (size_t)(end - q)));) {
         double x = m[q - key];
         double f = (x - mn) * c; /* the lookup's own arithmetic: the same bin */
         int lev;
-        if (f >= 0.0 && f < (double)nb && tab[(int32_t)f] >= LV_FIRST) {
+        if (f >= 0.0 && f < (double)nb && tab[(int32_t)f] >= LV_MANY) {
             /* the cuts before the bin's first pass, the later ones are
                counted from it (few: the cuts of one bin) */
-            lev = tab[(int32_t)f] - LV_FIRST;
+            lev = tab[(int32_t)f] - LV_MANY;
             while (lev < nu && x >= u[lev])
                 lev++;
         } else {
