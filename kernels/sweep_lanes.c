@@ -198,10 +198,7 @@ static int32_t two_run_scalar(const uint8_t *k, int W, int32_t *low)
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #define LJ_SSE2 1
-/* The same from the formula, 16 columns at a time: prefix maxima into pm
- * (log-step shifts inside a vector, then the carry of the vector before),
- * then suffix maxima from the right the same way, fused with the test; the
- * columns left over at either end in scalar. pm: (W) scratch. */
+
 /* The largest byte of v (shifts bring in zeros, which do not change a max). */
 static inline int32_t hmax_epu8(__m128i v)
 {
@@ -212,55 +209,6 @@ static inline int32_t hmax_epu8(__m128i v)
     return (int32_t)(_mm_cvtsi128_si32(v) & 0xFF);
 }
 
-static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm, int32_t *low)
-{
-    int x = 0;
-    __m128i carry = _mm_setzero_si128();
-    for (; x + 16 <= W; x += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
-        v = _mm_max_epu8(v, _mm_slli_si128(v, 1));
-        v = _mm_max_epu8(v, _mm_slli_si128(v, 2));
-        v = _mm_max_epu8(v, _mm_slli_si128(v, 4));
-        v = _mm_max_epu8(v, _mm_slli_si128(v, 8));
-        v = _mm_max_epu8(v, carry);
-        _mm_storeu_si128((__m128i *)(void *)(pm + x), v);
-        carry = _mm_set1_epi8((char)(uint8_t)((unsigned)_mm_extract_epi16(v, 7) >> 8));
-    }
-    uint8_t m = x > 0 ? pm[x - 1] : 0;
-    for (; x < W; x++) {
-        m = k[x] > m ? k[x] : m;
-        pm[x] = m;
-    }
-    __m128i gv = _mm_setzero_si128(), lv = _mm_set1_epi8((char)-1);
-    carry = _mm_setzero_si128();
-    for (x = W - 16; x >= 0; x -= 16) {
-        __m128i kv = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
-        __m128i v = _mm_max_epu8(kv, _mm_srli_si128(kv, 1));
-        v = _mm_max_epu8(v, _mm_srli_si128(v, 2));
-        v = _mm_max_epu8(v, _mm_srli_si128(v, 4));
-        v = _mm_max_epu8(v, _mm_srli_si128(v, 8));
-        v = _mm_max_epu8(v, carry);
-        carry = _mm_set1_epi8((char)(uint8_t)_mm_cvtsi128_si32(v));
-        __m128i mn = _mm_min_epu8(v, _mm_loadu_si128((const __m128i *)(const void *)(pm + x)));
-        __m128i kge = _mm_cmpeq_epi8(_mm_max_epu8(kv, mn), kv); /* k >= mn */
-        gv = _mm_max_epu8(gv, _mm_andnot_si128(kge, mn));
-        lv = _mm_min_epu8(lv, _mm_or_si128(kv, kge)); /* k where k < mn, else 255 */
-    }
-    uint8_t sm = (uint8_t)_mm_cvtsi128_si32(carry);
-    int32_t g = hmax_epu8(gv); /* the min as 255 - the max of the complements */
-    int32_t lo = 255 - hmax_epu8(_mm_xor_si128(lv, _mm_set1_epi8((char)-1)));
-    for (x = x + 15; x >= 0; x--) { /* the first W % 16 columns */
-        sm = k[x] > sm ? k[x] : sm;
-        uint8_t mn = pm[x] < sm ? pm[x] : sm;
-        g = k[x] < mn && mn > g ? mn : g;
-        lo = k[x] < mn && k[x] < lo ? k[x] : lo;
-    }
-    *low = g > 0 ? lo + 1 : 0; /* k < mn <= 255 where it counts: lo + 1 <= 255 */
-    return g;
-}
-#endif
-
-#ifdef LJ_SSE2
 /* Peak and positive steps (k[-1] = 0) of a row, 16 columns a step: the
  * steps are saturating differences, summed by psadbw. */
 static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
@@ -291,22 +239,6 @@ static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
 }
 #endif
 
-int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low)
-{
-    if (W < 1 || !sw_isa_supported(isa))
-        return -1;
-    int32_t lo, g;
-#ifdef LJ_SSE2
-    if (isa != SW_ISA_SCALAR)
-        g = two_run_sse2(k, W, pm, &lo);
-    else
-#endif
-        g = two_run_scalar(k, W, &lo);
-    (void)pm;
-    if (low != NULL)
-        *low = lo;
-    return g;
-}
 
 /* Appends the run s..e to level l's list of row r. */
 static inline void lpush(lrow *r, int l, int32_t s, int32_t e)
@@ -416,7 +348,94 @@ __attribute__((target("avx2"))) static int hull_avx2(int32_t *S, int32_t *E, con
     *e = _mm256_cvtsi256_si32(ce);
     return l;
 }
+/* The highest and lowest levels with two runs from the formula (see
+ * two_run_scalar), 32 columns a step: prefix maxima into pm (log-step
+ * shifts inside each 128-bit half, then the low half's last byte into the
+ * high half, then the carry of the step before), then suffix maxima from
+ * the right the same way, fused with the test; the columns left over at
+ * either end in scalar. pm: (W) scratch. */
+__attribute__((target("avx2"))) static int32_t two_run_avx2(const uint8_t *k, int W,
+                                                            uint8_t *pm, int32_t *low)
+{
+    const __m256i b15 = _mm256_set1_epi8(15), b0 = _mm256_setzero_si256();
+    int x = 0;
+    __m256i carry = _mm256_setzero_si256();
+    for (; x + 32 <= W; x += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(k + x));
+        v = _mm256_max_epu8(v, _mm256_slli_si256(v, 1));
+        v = _mm256_max_epu8(v, _mm256_slli_si256(v, 2));
+        v = _mm256_max_epu8(v, _mm256_slli_si256(v, 4));
+        v = _mm256_max_epu8(v, _mm256_slli_si256(v, 8));
+        __m256i t = _mm256_shuffle_epi8(v, b15); /* each half's last byte, broadcast */
+        v = _mm256_max_epu8(v, _mm256_permute2x128_si256(t, t, 0x08)); /* low's into high */
+        v = _mm256_max_epu8(v, carry);
+        _mm256_storeu_si256((__m256i *)(void *)(pm + x), v);
+        t = _mm256_shuffle_epi8(v, b15);
+        carry = _mm256_permute2x128_si256(t, t, 0x11); /* the high half's, both halves */
+    }
+    uint8_t m = x > 0 ? pm[x - 1] : 0;
+    for (; x < W; x++) {
+        m = k[x] > m ? k[x] : m;
+        pm[x] = m;
+    }
+    __m256i gv = _mm256_setzero_si256(), lv = _mm256_set1_epi8((char)-1);
+    carry = _mm256_setzero_si256();
+    for (x = W - 32; x >= 0; x -= 32) {
+        __m256i kv = _mm256_loadu_si256((const __m256i *)(const void *)(k + x));
+        __m256i v = _mm256_max_epu8(kv, _mm256_srli_si256(kv, 1));
+        v = _mm256_max_epu8(v, _mm256_srli_si256(v, 2));
+        v = _mm256_max_epu8(v, _mm256_srli_si256(v, 4));
+        v = _mm256_max_epu8(v, _mm256_srli_si256(v, 8));
+        __m256i t = _mm256_shuffle_epi8(v, b0); /* each half's first byte, broadcast */
+        v = _mm256_max_epu8(v, _mm256_permute2x128_si256(t, t, 0x81)); /* high's into low */
+        v = _mm256_max_epu8(v, carry);
+        t = _mm256_shuffle_epi8(v, b0);
+        carry = _mm256_permute2x128_si256(t, t, 0x00); /* the low half's, both halves */
+        __m256i mn =
+            _mm256_min_epu8(v, _mm256_loadu_si256((const __m256i *)(const void *)(pm + x)));
+        __m256i kge = _mm256_cmpeq_epi8(_mm256_max_epu8(kv, mn), kv); /* k >= mn */
+        gv = _mm256_max_epu8(gv, _mm256_andnot_si256(kge, mn));
+        lv = _mm256_min_epu8(lv, _mm256_or_si256(kv, kge)); /* k where k < mn, else 255 */
+    }
+    uint8_t sm = (uint8_t)_mm256_cvtsi256_si32(carry), gb[32], lb[32];
+    _mm256_storeu_si256((__m256i *)(void *)gb, gv);
+    _mm256_storeu_si256((__m256i *)(void *)lb, lv);
+    __m128i g16 = _mm_max_epu8(_mm_loadu_si128((const __m128i *)(const void *)gb),
+                               _mm_loadu_si128((const __m128i *)(const void *)(gb + 16)));
+    __m128i l16 = _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)lb),
+                               _mm_loadu_si128((const __m128i *)(const void *)(lb + 16)));
+    int32_t g = hmax_epu8(g16); /* the min as 255 - the max of the complements */
+    int32_t lo = 255 - hmax_epu8(_mm_xor_si128(l16, _mm_set1_epi8((char)-1)));
+    for (x = x + 31; x >= 0; x--) { /* the first W % 32 columns */
+        sm = k[x] > sm ? k[x] : sm;
+        uint8_t mn = pm[x] < sm ? pm[x] : sm;
+        g = k[x] < mn && mn > g ? mn : g;
+        lo = k[x] < mn && k[x] < lo ? k[x] : lo;
+    }
+    *low = g > 0 ? lo + 1 : 0; /* k < mn <= 255 where it counts: lo + 1 <= 255 */
+    return g;
+}
 #endif
+
+int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low)
+{
+    if (W < 1 || !sw_isa_supported(isa))
+        return -1;
+    if (isa == SW_ISA_AUTO)
+        isa = sw_isa_supported(SW_ISA_AVX2) ? SW_ISA_AVX2 : SW_ISA_SCALAR;
+    int32_t lo, g;
+#ifdef LJ_X86
+    if (isa == SW_ISA_AVX2)
+        g = two_run_avx2(k, W, pm, &lo);
+    else
+#endif
+        g = two_run_scalar(k, W, &lo);
+    (void)pm;
+    if (low != NULL)
+        *low = lo;
+    return g;
+}
+
 
 static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t room, int32_t *F,
                          int32_t *L, int32_t *O, uint8_t *pm, int isa)
@@ -437,8 +456,8 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     int32_t gl = 0;
     if (up != peak) { /* not one hump: the highest and lowest levels with two runs */
 #ifdef LJ_SSE2
-        if (isa != SW_ISA_SCALAR)
-            g = two_run_sse2(k, W, pm, &gl);
+        if (isa == SW_ISA_AVX2)
+            g = two_run_avx2(k, W, pm, &gl);
         else
 #endif
             g = two_run_scalar(k, W, &gl);
