@@ -526,10 +526,11 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
  * a run that touches the one above continues its component (its label in
  * LB, shared by the two rows, stays; its stats go to the accumulators,
  * which belong to that label). Returns the number of levels whose runs do
- * not touch (left as they were, for the caller). */
+ * not touch (left as they were, for the caller), listed ascending in
+ * badl: (hi - lo + 1) scratch. */
 static int32_t ljoin_scalar(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1,
                             const int32_t *S, const int32_t *E, const int32_t *PS,
-                            const int32_t *PE, int lo, int hi, int32_t y)
+                            const int32_t *PE, int lo, int hi, int32_t y, int32_t *badl)
 {
     int32_t bad = 0;
     for (int l = lo; l <= hi; l++) {
@@ -540,6 +541,7 @@ static int32_t ljoin_scalar(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay
         ax0[l] = ov && s < x0 ? s : x0;
         ax1[l] = ov && e > x1 ? e : x1;
         ay1[l] = ov ? y + 1 : ay1[l];
+        badl[bad] = l; /* kept only where the runs do not touch */
         bad += 1 - ov;
     }
     return bad;
@@ -551,7 +553,8 @@ static int32_t ljoin_scalar(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay
  * scalar loop by itself), the last (hi - lo + 1) mod 8 levels by it. */
 __attribute__((target("avx2"))) static int32_t
 ljoin_avx2(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1, const int32_t *S,
-           const int32_t *E, const int32_t *PS, const int32_t *PE, int lo, int hi, int32_t y)
+           const int32_t *E, const int32_t *PS, const int32_t *PE, int lo, int hi, int32_t y,
+           int32_t *badl)
 {
     int32_t bad = 0;
     const __m256i one = _mm256_set1_epi32(1), yv = _mm256_set1_epi32(y + 1);
@@ -568,12 +571,14 @@ ljoin_avx2(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1, const int32_t 
         ST(ax0, _mm256_blendv_epi8(_mm256_min_epi32(x0, sv), x0, no));
         ST(ax1, _mm256_blendv_epi8(_mm256_max_epi32(x1, ev), x1, no));
         ST(ay1, _mm256_blendv_epi8(yv, y1, no));
-        bad += __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(no)));
+        for (unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(no)); bits;
+             bits &= bits - 1)
+            badl[bad++] = l + __builtin_ctz(bits);
 #undef LD
 #undef ST
     }
     if (l <= hi)
-        bad += ljoin_scalar(an, ax0, ax1, ay1, S, E, PS, PE, l, hi, y);
+        bad += ljoin_scalar(an, ax0, ax1, ay1, S, E, PS, PE, l, hi, y, badl + bad);
     return bad;
 }
 #endif
@@ -642,26 +647,26 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
  * branch-free join, then a new component for each level whose runs do not
  * touch. */
 static void join_single(lforest *f, lacc *a, lrow *cur, const lrow *prev, int lo, int hi,
-                        int32_t y, int32_t W, int isa)
+                        int32_t y, int32_t W, int isa, int32_t *badl)
 {
     if (lo > hi)
         return;
     int32_t bad;
 #ifdef LJ_X86
     if (isa == SW_ISA_AVX2)
-        bad = ljoin_avx2(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi, y);
+        bad = ljoin_avx2(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi, y,
+                         badl);
     else
 #endif
         bad = ljoin_scalar(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi,
-                           y);
+                           y, badl);
     (void)isa;
-    for (int l = lo; bad > 0 && l <= hi; l++)
-        if (!(prev->S[l] <= cur->E[l] + 1 && cur->S[l] <= prev->E[l] + 1)) {
-            lflush(f, a, l);
-            cur->LB[l] = lnew(f, cur->S[l], cur->E[l], y, W, l);
-            a->lab[l] = cur->LB[l];
-            bad--;
-        }
+    for (int32_t i = 0; i < bad; i++) { /* the levels whose runs do not touch, ascending */
+        int l = badl[i];
+        lflush(f, a, l);
+        cur->LB[l] = lnew(f, cur->S[l], cur->E[l], y, W, l);
+        a->lab[l] = cur->LB[l];
+    }
 }
 
 int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const float *gt,
@@ -714,6 +719,7 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
     }
     iw += 5 * NL;
     int32_t *F = iw, *L = iw + NL, *O = iw + 3 * NL; /* scratch */
+    int32_t *badl = iw + 2 * NL;                     /* (NL) */
     int32_t *best = iw + 4 * NL;
     uint8_t *pm = (uint8_t *)(void *)(iw + 5 * NL); /* (W) */
 
@@ -729,8 +735,8 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         int hl = (cur->g > prev->g ? cur->g : prev->g) + 1;
         int hh = cur->peak < prev->peak ? cur->peak : prev->peak;
         hl = hl > lh ? hl : lh + 1;
-        join_single(&f, &a, cur, prev, 1, lh, y, W, isa);
-        join_single(&f, &a, cur, prev, hl, hh, y, W, isa);
+        join_single(&f, &a, cur, prev, 1, lh, y, W, isa, badl);
+        join_single(&f, &a, cur, prev, hl, hh, y, W, isa, badl);
         if (hl > hh)
             hl = hh = cur->peak + 1; /* no high range: nothing to skip */
         for (int l = lh + 1; l <= cur->peak; l++) {
