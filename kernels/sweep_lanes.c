@@ -21,22 +21,28 @@
  *   1. The row's peak and its positive steps (key[-1] = 0; their sum is the
  *      row's number of (level, run) pairs). When the sum equals the peak,
  *      every level has one run (one hump, the usual row of a smooth map);
- *      otherwise g, the highest level with two runs, comes from prefix and
- *      suffix maxima (l has two runs iff some column y has key[y] < l <=
- *      min(max key[..y], max key[y..])). Levels g+1..peak have one run, the
- *      hull [first(l), last(l)] of the columns with key >= l, found without
- *      branches: scatters F[key[x]] = x (descending, up to the peak's first
- *      column) and L[key[x]] = x (ascending, from it), then a suffix min /
- *      max over the levels. Levels 1..g get per-level linked lists of runs,
- *      sorted by start (a rise from a to b at x opens a+1..b, a fall closes
- *      them at x - 1).
- *   2. Joining row y to row y - 1. The levels with one run in both rows are
- *      one branch-free pass over level arrays (8 levels a step in AVX2): a
+ *      otherwise g and gl, the highest and the lowest level with two runs,
+ *      come from prefix and suffix maxima (l has two runs iff some column y
+ *      has key[y] < l <= min(max key[..y], max key[y..]), so gl is the
+ *      smallest such key[y] + 1). Levels 1..gl-1 and g+1..peak have one
+ *      run, the hull [first(l), last(l)] of the columns with key >= l,
+ *      found without branches: scatters F[key[x]] = x (descending, up to
+ *      the peak's first column) and L[key[x]] = x (ascending, from it), then
+ *      a suffix min / max over the levels. Levels gl..g get per-level
+ *      linked lists of runs, sorted by start (a rise from a to b at x opens
+ *      a+1..b, a fall closes them at x - 1), made from the row clamped to
+ *      gl-1..g, visiting only the columns where the clamped row changes
+ *      (found 16 columns at a time). A smooth row of a signed map spans ~80
+ *      levels with ~6 multi-run ones between gl and g.
+ *   2. Joining row y to row y - 1. The levels with one run in both rows
+ *      (1..min gl - 1 and max g + 1..min peak) are one branch-free pass
+ *      each over level arrays (8 levels a step in AVX2): a
  *      run that touches the run above continues its component: the label,
  *      kept in one array for both rows, stays, and the run's stats go to
  *      per-level accumulators (count, x0, x1, y1) instead of the
  *      union-find node. A level whose runs do not touch opens a new
- *      component (scalar, after the pass). Every other level takes the
+ *      component (scalar, after the pass, from the list of such levels the
+ *      pass makes). Every other level takes the
  *      general merge of two sorted run lists (as in sw_runs), after
  *      flushing that level's accumulator.
  *   3. At the end the accumulators are flushed and one scan of the roots
@@ -64,11 +70,13 @@
  * * 255) + 1 runs; int32 level arrays [256] (two rows of start, end,
  * head, tail, count; the labels; the accumulators; scratch); W bytes.
  *
- * Vector code: SSE2 (peak and steps, the two-run level; the x86-64
- * baseline) and AVX2 (the lane join), each beside a scalar loop; isa
- * chooses at run time (SW_ISA_AUTO: the widest the CPU has, checked with
- * sw_isa_supported). Integer only, so every path gives the same result
- * (tested: both paths against sw_runs and the naive twin).
+ * Vector code: SSE2 (peak and steps, the change points of the clamped row;
+ * the x86-64 baseline) and AVX2 (the two-run levels, 32 columns a step;
+ * the hulls' suffix min / max and the lane join, 8 levels a step), each
+ * beside a scalar loop; isa chooses at run time (SW_ISA_AUTO: the widest
+ * the CPU has, checked with sw_isa_supported; SW_ISA_SCALAR takes every
+ * scalar loop). Integer only, so every path gives the same result (tested:
+ * both paths against sw_runs and the naive twin).
  *
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
  * out/work buffers.
