@@ -79,8 +79,10 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
 
 /* A step of sw_lanes, exposed for its tests: the highest level l with two
  * or more runs of {k >= l} in the row k: (W), 0 when none, -1 when W < 1 or
- * the CPU lacks isa. pm: (W) scratch. Every isa gives the same answer
- * (SW_ISA_SCALAR: a plain loop; otherwise SSE2 where the CPU is x86-64). */
+ * the CPU lacks isa; *low (may be NULL) gets the lowest such level (0 when
+ * none). pm: (W) scratch. Every isa gives the same answer (SW_ISA_SCALAR: a
+ * plain loop; SW_ISA_AVX2, which SW_ISA_AUTO takes where the CPU has it:
+ * prefix and suffix maxima 32 columns a step). */
 int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low);
 
 /* One path on the same work buffer (sw_keys_work_bytes(H, W, nlev)):
