@@ -558,7 +558,8 @@ static int32_t ljoin_scalar(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 /* The same, 8 levels a step in AVX2 (the compiler does not vectorise the
- * scalar loop by itself), the last (hi - lo + 1) mod 8 levels by it. */
+ * scalar loop by itself); the scalar loop only for levels within 8 of the
+ * arrays' end. */
 __attribute__((target("avx2"))) static int32_t
 ljoin_avx2(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1, const int32_t *S,
            const int32_t *E, const int32_t *PS, const int32_t *PE, int lo, int hi, int32_t y,
@@ -566,21 +567,29 @@ ljoin_avx2(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1, const int32_t 
 {
     int32_t bad = 0;
     const __m256i one = _mm256_set1_epi32(1), yv = _mm256_set1_epi32(y + 1);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     int l = lo;
-    for (; l + 8 <= hi + 1; l += 8) {
+    /* 8 levels a step; the last partial step too while l + 7 stays inside
+       the level arrays (NL entries): its lanes past hi count as "no" (left
+       as they were: the stores write back what was loaded) and are not
+       listed */
+    for (; l <= hi && l + 8 <= NL; l += 8) {
 #define LD(p) _mm256_loadu_si256((const __m256i *)(const void *)((p) + l))
 #define ST(p, v) _mm256_storeu_si256((__m256i *)(void *)((p) + l), (v))
+        __m256i past = _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(hi - l));
         __m256i sv = LD(S), ev = _mm256_add_epi32(LD(E), one);
         __m256i psv = LD(PS), pev = _mm256_add_epi32(LD(PE), one);
         /* no: the runs do not touch (ps > e or s > pe) */
         __m256i no = _mm256_or_si256(_mm256_cmpgt_epi32(psv, ev), _mm256_cmpgt_epi32(sv, pev));
+        __m256i keep = _mm256_or_si256(no, past);
         __m256i n = LD(an), x0 = LD(ax0), x1 = LD(ax1), y1 = LD(ay1);
-        ST(an, _mm256_add_epi32(n, _mm256_andnot_si256(no, _mm256_sub_epi32(ev, sv))));
-        ST(ax0, _mm256_blendv_epi8(_mm256_min_epi32(x0, sv), x0, no));
-        ST(ax1, _mm256_blendv_epi8(_mm256_max_epi32(x1, ev), x1, no));
-        ST(ay1, _mm256_blendv_epi8(yv, y1, no));
-        for (unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(no)); bits;
-             bits &= bits - 1)
+        ST(an, _mm256_add_epi32(n, _mm256_andnot_si256(keep, _mm256_sub_epi32(ev, sv))));
+        ST(ax0, _mm256_blendv_epi8(_mm256_min_epi32(x0, sv), x0, keep));
+        ST(ax1, _mm256_blendv_epi8(_mm256_max_epi32(x1, ev), x1, keep));
+        ST(ay1, _mm256_blendv_epi8(yv, y1, keep));
+        for (unsigned bits = (unsigned)_mm256_movemask_ps(
+                 _mm256_castsi256_ps(_mm256_andnot_si256(past, no)));
+             bits; bits &= bits - 1)
             badl[bad++] = l + __builtin_ctz(bits);
 #undef LD
 #undef ST
