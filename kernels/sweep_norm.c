@@ -294,13 +294,6 @@ static int cuts(double *cut, const nrm *z, const double *thr, int n)
     return 0;
 }
 
-/* Index in u[0..nu) of the value equal to x. */
-static int index_of(const double *u, int nu, double x)
-{
-    int i = count_le(u, nu, x) - 1;
-    return i;
-}
-
 int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
                    const double *thr2, int n2, const double *m, int H, int W, double mx,
                    double mn, const float *gt, int ngt, int path, void *work)
@@ -333,6 +326,7 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
 
     /* the cuts of both norms, merged into one ascending list u of distinct values */
     double c1[255], c2[255];
+    uint8_t i1[255], i2[255]; /* each non-NaN cut's index in u */
     nrm z1 = {0, mx, mn, span}, z2 = {1, mx, mn, span};
     int same = mn == 0.0 && n1 == n2 && memcmp(thr1, thr2, (size_t)n1 * sizeof *thr1) == 0;
     if (cuts(c1, &z1, thr1, n1) < 0)
@@ -348,15 +342,17 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
         if (!ta && !tb)
             break;
         double x;
+        uint8_t *at; /* where this cut's index in u goes */
         if (ta && (!tb || a <= b)) {
             x = a;
-            i++;
+            at = &i1[i++];
         } else {
             x = b;
-            j++;
+            at = &i2[j++];
         }
         if (nu == 0 || x != u[nu - 1])
             u[nu++] = x;
+        *at = (uint8_t)(nu - 1); /* u holds each value once: the one equal to x */
     }
 
     /* the level table over nb bins of f(x) = (x - mn) * c: the level of a
@@ -414,8 +410,8 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
         return -1;
     const sw_level none = {{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
     for (int i = 0; i < n1; i++)
-        out1[i] = isnan(c1[i]) ? none : lv[index_of(u, nu, c1[i])];
+        out1[i] = isnan(c1[i]) ? none : lv[i1[i]];
     for (int i = 0; i < n2; i++)
-        out2[i] = isnan(c2[i]) ? none : lv[index_of(u, nu, c2[i])];
+        out2[i] = isnan(c2[i]) ? none : lv[i2[i]];
     return used;
 }
