@@ -68,7 +68,7 @@
  * Work buffer (caller-owned, sw_lanes_work_bytes() bytes, 8-byte aligned):
  * node stats, parents, levels [cap]; two row pools of min(cap, ceil(W / 2)
  * * 255) + 1 runs; int32 level arrays [256] (two rows of start, end,
- * head, tail, count; the labels; the accumulators; scratch); W bytes.
+ * head, tail, one unused; the labels; the accumulators; scratch); W bytes.
  *
  * Vector code: SSE2 (peak and steps, the change points of the clamped row;
  * the x86-64 baseline) and AVX2 (the two-run levels, 32 columns a step;
@@ -97,9 +97,9 @@ typedef struct {
 } lrun;
 
 /* One row. Simple rows use S, E, LB (index = level, 1..peak); general rows
- * use the pool lists head / cnt. */
+ * use the pool lists head / tail. */
 typedef struct {
-    int32_t *S, *E, *LB, *head, *tail, *cnt;
+    int32_t *S, *E, *LB, *head, *tail;
     lrun *pool;
     int32_t n, peak;
     int32_t g;  /* the highest level with two runs or more (0: none) */
@@ -258,7 +258,6 @@ static inline void lpush(lrow *r, int l, int32_t s, int32_t e)
     else
         r->pool[r->tail[l]].next = i;
     r->tail[l] = i;
-    r->cnt[l]++;
 }
 
 /* A key clamped to gl - 1 .. g. */
@@ -507,7 +506,6 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     /* levels gl..g: per-level lists, sorted by start (O holds the open columns) */
     for (int l = gl; l <= g; l++) {
         r->head[l] = -1;
-        r->cnt[l] = 0;
     }
 #ifdef LJ_SSE2
     if (isa != SW_ISA_SCALAR) {
@@ -719,7 +717,6 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         r->LB = rows[0].S + 2 * NL; /* one label array for both rows */
         r->head = iw + 3 * NL;
         r->tail = iw + 4 * NL;
-        r->cnt = iw + 5 * NL;
         r->n = 0;
         r->peak = 0;
         r->g = 0;
