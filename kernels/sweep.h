@@ -79,9 +79,11 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
 
 /* A step of sw_lanes, exposed for its tests: the highest level l with two
  * or more runs of {k >= l} in the row k: (W), 0 when none, -1 when W < 1 or
- * the CPU lacks isa. pm: (W) scratch. Every isa gives the same answer
- * (SW_ISA_SCALAR: a plain loop; otherwise SSE2 where the CPU is x86-64). */
-int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa);
+ * the CPU lacks isa; *low (may be NULL) gets the lowest such level (0 when
+ * none). pm: (W) scratch. Every isa gives the same answer (SW_ISA_SCALAR: a
+ * plain loop; SW_ISA_AVX2, which SW_ISA_AUTO takes where the CPU has it:
+ * prefix and suffix maxima 32 columns a step). */
+int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low);
 
 /* One path on the same work buffer (sw_keys_work_bytes(H, W, nlev)):
  * SW_AUTO takes the runs when the map has at most two runs per pixel
@@ -105,16 +107,19 @@ int sw_sweep_keys(sw_level *out, const uint8_t *key, int H, int W, int nlev, con
 size_t sw_norms_work_bytes(int H, int W, int n1, int n2);
 
 /* The per-pixel step of sw_sweep_norms, exposed for its tests: m: (n) ->
- * key: (n), key[p] = tab[(int)q] with q = (m[p] - mn) * c when 0 <= q <
- * SW_LEVEL_BINS, else 255 (NaN included). tab: (SW_LEVEL_BINS) values in
- * 0..255. isa: SW_ISA_AUTO (the widest the CPU has), or one path forced.
- * Every path gives the same bytes. Returns the path used, -1 when the CPU
- * lacks the one asked for. */
+ * key: (n). With v = tab[(int)q], q = (m[p] - mn) * c, when 0 <= q < nb,
+ * else v = 255 (NaN included): key[p] = v when v < 256; j + (m[p] >= u[j])
+ * when v = 256 + j (a bin with one cut, u[j]; j <= 254); 255 when v >= 512
+ * (a bin the caller counts exactly). tab: (nb) values >= 0, 1 <= nb <=
+ * SW_LEVEL_BINS; u: the cuts (may be NULL when no entry is in 256..511).
+ * isa: SW_ISA_AUTO (the widest the CPU has), or one path forced. Every path
+ * gives the same bytes. Returns the path used, -1 when the CPU lacks the
+ * one asked for or nb is out of range. */
 enum { SW_LEVEL_BINS = 16384 };
 enum { SW_ISA_AUTO = 0, SW_ISA_SCALAR = 1, SW_ISA_AVX2 = 2, SW_ISA_AVX512 = 3 };
 int sw_isa_supported(int isa);
 int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double c,
-                     const int32_t *tab, int isa);
+                     const int32_t *tab, int nb, const double *u, int isa);
 int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
                    const double *thr2, int n2, const double *m, int H, int W, double mx,
                    double mn, const float *gt, int ngt, int path, void *work);

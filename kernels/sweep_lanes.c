@@ -21,22 +21,28 @@
  *   1. The row's peak and its positive steps (key[-1] = 0; their sum is the
  *      row's number of (level, run) pairs). When the sum equals the peak,
  *      every level has one run (one hump, the usual row of a smooth map);
- *      otherwise g, the highest level with two runs, comes from prefix and
- *      suffix maxima (l has two runs iff some column y has key[y] < l <=
- *      min(max key[..y], max key[y..])). Levels g+1..peak have one run, the
- *      hull [first(l), last(l)] of the columns with key >= l, found without
- *      branches: scatters F[key[x]] = x (descending, up to the peak's first
- *      column) and L[key[x]] = x (ascending, from it), then a suffix min /
- *      max over the levels. Levels 1..g get per-level linked lists of runs,
- *      sorted by start (a rise from a to b at x opens a+1..b, a fall closes
- *      them at x - 1).
- *   2. Joining row y to row y - 1. The levels with one run in both rows are
- *      one branch-free pass over level arrays (8 levels a step in AVX2): a
+ *      otherwise g and gl, the highest and the lowest level with two runs,
+ *      come from prefix and suffix maxima (l has two runs iff some column y
+ *      has key[y] < l <= min(max key[..y], max key[y..]), so gl is the
+ *      smallest such key[y] + 1). Levels 1..gl-1 and g+1..peak have one
+ *      run, the hull [first(l), last(l)] of the columns with key >= l,
+ *      found without branches: scatters F[key[x]] = x (descending, up to
+ *      the peak's first column) and L[key[x]] = x (ascending, from it), then
+ *      a suffix min / max over the levels. Levels gl..g get per-level
+ *      linked lists of runs, sorted by start (a rise from a to b at x opens
+ *      a+1..b, a fall closes them at x - 1), made from the row clamped to
+ *      gl-1..g, visiting only the columns where the clamped row changes
+ *      (found 16 columns at a time). A smooth row of a signed map spans ~80
+ *      levels with ~6 multi-run ones between gl and g.
+ *   2. Joining row y to row y - 1. The levels with one run in both rows
+ *      (1..min gl - 1 and max g + 1..min peak) are one branch-free pass
+ *      each over level arrays (8 levels a step in AVX2): a
  *      run that touches the run above continues its component: the label,
  *      kept in one array for both rows, stays, and the run's stats go to
  *      per-level accumulators (count, x0, x1, y1) instead of the
  *      union-find node. A level whose runs do not touch opens a new
- *      component (scalar, after the pass). Every other level takes the
+ *      component (scalar, after the pass, from the list of such levels the
+ *      pass makes). Every other level takes the
  *      general merge of two sorted run lists (as in sw_runs), after
  *      flushing that level's accumulator.
  *   3. At the end the accumulators are flushed and one scan of the roots
@@ -62,13 +68,15 @@
  * Work buffer (caller-owned, sw_lanes_work_bytes() bytes, 8-byte aligned):
  * node stats, parents, levels [cap]; two row pools of min(cap, ceil(W / 2)
  * * 255) + 1 runs; int32 level arrays [256] (two rows of start, end,
- * head, tail, count; the labels; the accumulators; scratch); W bytes.
+ * head, tail, one unused; the labels; the accumulators; scratch); W bytes.
  *
- * Vector code: SSE2 (peak and steps, the two-run level; the x86-64
- * baseline) and AVX2 (the lane join), each beside a scalar loop; isa
- * chooses at run time (SW_ISA_AUTO: the widest the CPU has, checked with
- * sw_isa_supported). Integer only, so every path gives the same result
- * (tested: both paths against sw_runs and the naive twin).
+ * Vector code: SSE2 (peak and steps, the change points of the clamped row;
+ * the x86-64 baseline) and AVX2 (the two-run levels, 32 columns a step;
+ * the hulls' suffix min / max and the lane join, 8 levels a step), each
+ * beside a scalar loop; isa chooses at run time (SW_ISA_AUTO: the widest
+ * the CPU has, checked with sw_isa_supported; SW_ISA_SCALAR takes every
+ * scalar loop). Integer only, so every path gives the same result (tested:
+ * both paths against sw_runs and the naive twin).
  *
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
  * out/work buffers.
@@ -89,12 +97,14 @@ typedef struct {
 } lrun;
 
 /* One row. Simple rows use S, E, LB (index = level, 1..peak); general rows
- * use the pool lists head / cnt. */
+ * use the pool lists head / tail. */
 typedef struct {
-    int32_t *S, *E, *LB, *head, *tail, *cnt;
+    int32_t *S, *E, *LB, *head, *tail;
     lrun *pool;
     int32_t n, peak;
-    int32_t g; /* levels 1..g: lists; g+1..peak: one run each, S, E, LB */
+    int32_t g;  /* the highest level with two runs or more (0: none) */
+    int32_t gl; /* the lowest such (g > 0), peak + 1 when g == 0: levels gl..g
+                   have lists, 1..gl-1 and g+1..peak one run each, S, E, LB */
 } lrow;
 
 /* Accumulators of the chains of single touching runs, per level. */
@@ -178,90 +188,55 @@ static void lflush(lforest *f, lacc *a, int l)
  * min(pm, sm) over the columns where it exceeds k. Scalar: one pass (a rise
  * to k[x] reopens the levels up to min(k[x], c), c the highest level a fall
  * has closed so far). */
-static int32_t two_run_scalar(const uint8_t *k, int W)
+static int32_t two_run_scalar(const uint8_t *k, int W, int32_t *low)
 {
-    int32_t c = 0, g = 0;
+    int32_t c = 0, g = 0, lo = 256;
     for (int x = 1; x < W; x++) {
         int32_t a = k[x - 1], b = k[x];
         c = b < a && a > c ? a : c;
         int32_t re = b < c ? b : c;
-        g = b > a && re > g ? re : g;
+        int32_t open = b > a && re > a; /* levels a+1..re get a second run */
+        g = open && re > g ? re : g;
+        lo = open && a + 1 < lo ? a + 1 : lo;
     }
+    *low = g > 0 ? lo : 0;
     return g;
 }
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #define LJ_SSE2 1
-/* The same from the formula, 16 columns at a time: prefix maxima into pm
- * (log-step shifts inside a vector, then the carry of the vector before),
- * then suffix maxima from the right the same way, fused with the test; the
- * columns left over at either end in scalar. pm: (W) scratch. */
-static int32_t two_run_sse2(const uint8_t *k, int W, uint8_t *pm)
-{
-    int x = 0;
-    __m128i carry = _mm_setzero_si128();
-    for (; x + 16 <= W; x += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
-        v = _mm_max_epu8(v, _mm_slli_si128(v, 1));
-        v = _mm_max_epu8(v, _mm_slli_si128(v, 2));
-        v = _mm_max_epu8(v, _mm_slli_si128(v, 4));
-        v = _mm_max_epu8(v, _mm_slli_si128(v, 8));
-        v = _mm_max_epu8(v, carry);
-        _mm_storeu_si128((__m128i *)(void *)(pm + x), v);
-        carry = _mm_set1_epi8((char)(uint8_t)((unsigned)_mm_extract_epi16(v, 7) >> 8));
-    }
-    uint8_t m = x > 0 ? pm[x - 1] : 0;
-    for (; x < W; x++) {
-        m = k[x] > m ? k[x] : m;
-        pm[x] = m;
-    }
-    __m128i gv = _mm_setzero_si128();
-    carry = _mm_setzero_si128();
-    for (x = W - 16; x >= 0; x -= 16) {
-        __m128i kv = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
-        __m128i v = _mm_max_epu8(kv, _mm_srli_si128(kv, 1));
-        v = _mm_max_epu8(v, _mm_srli_si128(v, 2));
-        v = _mm_max_epu8(v, _mm_srli_si128(v, 4));
-        v = _mm_max_epu8(v, _mm_srli_si128(v, 8));
-        v = _mm_max_epu8(v, carry);
-        carry = _mm_set1_epi8((char)(uint8_t)_mm_cvtsi128_si32(v));
-        __m128i mn = _mm_min_epu8(v, _mm_loadu_si128((const __m128i *)(const void *)(pm + x)));
-        __m128i kge = _mm_cmpeq_epi8(_mm_max_epu8(kv, mn), kv); /* k >= mn */
-        gv = _mm_max_epu8(gv, _mm_andnot_si128(kge, mn));
-    }
-    uint8_t sm = (uint8_t)_mm_cvtsi128_si32(carry), gb[16];
-    _mm_storeu_si128((__m128i *)(void *)gb, gv);
-    int32_t g = 0;
-    for (int i = 0; i < 16; i++)
-        g = gb[i] > g ? gb[i] : g;
-    for (x = x + 15; x >= 0; x--) { /* the first W % 16 columns */
-        sm = k[x] > sm ? k[x] : sm;
-        uint8_t mn = pm[x] < sm ? pm[x] : sm;
-        g = k[x] < mn && mn > g ? mn : g;
-    }
-    return g;
-}
-#endif
 
-#ifdef LJ_SSE2
+/* The largest byte of v (shifts bring in zeros, which do not change a max). */
+static inline int32_t hmax_epu8(__m128i v)
+{
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 8));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 4));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 2));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 1));
+    return (int32_t)(_mm_cvtsi128_si32(v) & 0xFF);
+}
+
 /* Peak and positive steps (k[-1] = 0) of a row, 16 columns a step: the
  * steps are saturating differences, summed by psadbw. */
 static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
 {
     __m128i mx = _mm_setzero_si128(), acc = _mm_setzero_si128(), zero = _mm_setzero_si128();
     int x = 1;
+    if (W >= 16) { /* the first 16 columns, k[-1] = 0 shifted in */
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)k);
+        mx = b;
+        acc = _mm_sad_epu8(_mm_subs_epu8(b, _mm_slli_si128(b, 1)), zero);
+        x = 16;
+    }
     for (; x + 16 <= W; x += 16) {
         __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
         __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(k + x - 1));
         mx = _mm_max_epu8(mx, b);
         acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_subs_epu8(b, a), zero));
     }
-    uint8_t mb[16];
-    _mm_storeu_si128((__m128i *)(void *)mb, mx);
-    int32_t p = k[0], u = k[0];
-    for (int i = 0; i < 16; i++)
-        p = mb[i] > p ? mb[i] : p;
+    int32_t p = hmax_epu8(mx), u = W >= 16 ? 0 : k[0];
+    p = k[0] > p ? k[0] : p;
     u += (int32_t)_mm_cvtsi128_si32(acc) + (int32_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
     for (; x < W; x++) {
         p = k[x] > p ? k[x] : p;
@@ -272,17 +247,202 @@ static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
 }
 #endif
 
-int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa)
+
+/* Appends the run s..e to level l's list of row r. */
+static inline void lpush(lrow *r, int l, int32_t s, int32_t e)
+{
+    int32_t i = r->n++;
+    r->pool[i] = (lrun){s, e, -1, -1};
+    if (r->head[l] < 0)
+        r->head[l] = i;
+    else
+        r->pool[r->tail[l]].next = i;
+    r->tail[l] = i;
+}
+
+/* A key clamped to gl - 1 .. g. */
+static inline int clampl(int v, int gl, int g)
+{
+    v = v < g ? v : g;
+    return v > gl - 1 ? v : gl - 1;
+}
+
+#ifdef LJ_SSE2
+/* The lists of levels gl..g (1 <= gl <= g) from the row clamped to gl - 1
+ * .. g: the runs of those levels are the clamped row's, and it changes at
+ * few columns (a smooth row crosses the few multi-run levels a few times),
+ * so the columns where c[x] != c[x - 1] (c[-1] = gl - 1) are found 16 at a
+ * time and only they are visited; the pushes are the scalar loop's, in the
+ * same order, so the pool is the same. */
+static void lists_sse2(lrow *r, const uint8_t *k, int W, int gl, int g, int32_t *O)
+{
+    const __m128i gv = _mm_set1_epi8((char)(uint8_t)g);
+    const __m128i bv = _mm_set1_epi8((char)(uint8_t)(gl - 1));
+    int top = gl - 1, x = 0;
+    for (; x < W; x += 16) {
+        unsigned ch;
+        if (x + 16 <= W) {
+            __m128i kv = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
+            /* the column before each: k[-1] = 0 shifted in (it clamps to gl - 1) */
+            __m128i pv = x >= 1 ? _mm_loadu_si128((const __m128i *)(const void *)(k + x - 1))
+                                : _mm_slli_si128(kv, 1);
+            __m128i a = _mm_max_epu8(_mm_min_epu8(kv, gv), bv);
+            __m128i b = _mm_max_epu8(_mm_min_epu8(pv, gv), bv);
+            ch = 0xFFFFu ^ (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, b));
+        } else { /* the tail: bit by bit */
+            ch = 0;
+            for (int i = 0; i < 16 && x + i < W; i++) {
+                int c1 = clampl(k[x + i], gl, g);
+                int c0 = x + i == 0 ? gl - 1 : clampl(k[x + i - 1], gl, g);
+                ch |= (unsigned)(c1 != c0) << i;
+            }
+        }
+        while (ch) {
+            int xx = x + __builtin_ctz(ch);
+            ch &= ch - 1;
+            int kx = clampl(k[xx], gl, g);
+            if (kx > top) {
+                for (int l = top + 1; l <= kx; l++)
+                    O[l] = xx;
+            } else {
+                for (int l = top; l > kx; l--)
+                    lpush(r, l, O[l], xx - 1);
+            }
+            top = kx;
+        }
+    }
+    for (int l = top; l >= gl; l--) /* the row's end closes what is open */
+        lpush(r, l, O[l], W - 1);
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LJ_X86 1
+/* The suffix minima of F and maxima of L over the levels, 8 levels a step
+ * from the peak down (S[l] = min(F[l..peak]), E[l] = max(L[l..peak])):
+ * within a vector by three shifted copies (a lane index clipped at the top
+ * lane only repeats a lane already in the suffix), then the carry of the
+ * block above. Returns the highest level left for the scalar loop (< 8),
+ * *f, *e its carries. */
+__attribute__((target("avx2"))) static int hull_avx2(int32_t *S, int32_t *E, const int32_t *F,
+                                                     const int32_t *L, int peak, int32_t *f,
+                                                     int32_t *e)
+{
+    const __m256i i1 = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7);
+    const __m256i i2 = _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 7, 7);
+    const __m256i i4 = _mm256_setr_epi32(4, 5, 6, 7, 7, 7, 7, 7);
+    const __m256i i0 = _mm256_setzero_si256();
+    __m256i cf = _mm256_set1_epi32(*f), ce = _mm256_set1_epi32(*e);
+    int l = peak;
+    for (; l >= 8; l -= 8) { /* levels l - 7 .. l */
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(F + l - 7));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(L + l - 7));
+        a = _mm256_min_epi32(a, _mm256_permutevar8x32_epi32(a, i1));
+        b = _mm256_max_epi32(b, _mm256_permutevar8x32_epi32(b, i1));
+        a = _mm256_min_epi32(a, _mm256_permutevar8x32_epi32(a, i2));
+        b = _mm256_max_epi32(b, _mm256_permutevar8x32_epi32(b, i2));
+        a = _mm256_min_epi32(a, _mm256_permutevar8x32_epi32(a, i4));
+        b = _mm256_max_epi32(b, _mm256_permutevar8x32_epi32(b, i4));
+        a = _mm256_min_epi32(a, cf);
+        b = _mm256_max_epi32(b, ce);
+        _mm256_storeu_si256((__m256i *)(void *)(S + l - 7), a);
+        _mm256_storeu_si256((__m256i *)(void *)(E + l - 7), b);
+        cf = _mm256_permutevar8x32_epi32(a, i0);
+        ce = _mm256_permutevar8x32_epi32(b, i0);
+    }
+    *f = _mm256_cvtsi256_si32(cf);
+    *e = _mm256_cvtsi256_si32(ce);
+    return l;
+}
+/* The highest and lowest levels with two runs from the formula (see
+ * two_run_scalar), 32 columns a step: prefix maxima into pm (log-step
+ * shifts inside each 128-bit half, then the low half's last byte into the
+ * high half, then the carry of the step before), then suffix maxima from
+ * the right the same way, fused with the test; the columns left over at
+ * either end in scalar. pm: (W) scratch. */
+__attribute__((target("avx2"))) static int32_t two_run_avx2(const uint8_t *k, int W,
+                                                            uint8_t *pm, int32_t *low)
+{
+    const __m256i b15 = _mm256_set1_epi8(15), b0 = _mm256_setzero_si256();
+    int x = 0;
+    __m256i carry = _mm256_setzero_si256();
+    for (; x + 32 <= W; x += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(k + x));
+        v = _mm256_max_epu8(v, _mm256_slli_si256(v, 1));
+        v = _mm256_max_epu8(v, _mm256_slli_si256(v, 2));
+        v = _mm256_max_epu8(v, _mm256_slli_si256(v, 4));
+        v = _mm256_max_epu8(v, _mm256_slli_si256(v, 8));
+        __m256i t = _mm256_shuffle_epi8(v, b15); /* each half's last byte, broadcast */
+        v = _mm256_max_epu8(v, _mm256_permute2x128_si256(t, t, 0x08)); /* low's into high */
+        v = _mm256_max_epu8(v, carry);
+        _mm256_storeu_si256((__m256i *)(void *)(pm + x), v);
+        t = _mm256_shuffle_epi8(v, b15);
+        carry = _mm256_permute2x128_si256(t, t, 0x11); /* the high half's, both halves */
+    }
+    uint8_t m = x > 0 ? pm[x - 1] : 0;
+    for (; x < W; x++) {
+        m = k[x] > m ? k[x] : m;
+        pm[x] = m;
+    }
+    __m256i gv = _mm256_setzero_si256(), lv = _mm256_set1_epi8((char)-1);
+    carry = _mm256_setzero_si256();
+    for (x = W - 32; x >= 0; x -= 32) {
+        __m256i kv = _mm256_loadu_si256((const __m256i *)(const void *)(k + x));
+        __m256i v = _mm256_max_epu8(kv, _mm256_srli_si256(kv, 1));
+        v = _mm256_max_epu8(v, _mm256_srli_si256(v, 2));
+        v = _mm256_max_epu8(v, _mm256_srli_si256(v, 4));
+        v = _mm256_max_epu8(v, _mm256_srli_si256(v, 8));
+        __m256i t = _mm256_shuffle_epi8(v, b0); /* each half's first byte, broadcast */
+        v = _mm256_max_epu8(v, _mm256_permute2x128_si256(t, t, 0x81)); /* high's into low */
+        v = _mm256_max_epu8(v, carry);
+        t = _mm256_shuffle_epi8(v, b0);
+        carry = _mm256_permute2x128_si256(t, t, 0x00); /* the low half's, both halves */
+        __m256i mn =
+            _mm256_min_epu8(v, _mm256_loadu_si256((const __m256i *)(const void *)(pm + x)));
+        __m256i kge = _mm256_cmpeq_epi8(_mm256_max_epu8(kv, mn), kv); /* k >= mn */
+        gv = _mm256_max_epu8(gv, _mm256_andnot_si256(kge, mn));
+        lv = _mm256_min_epu8(lv, _mm256_or_si256(kv, kge)); /* k where k < mn, else 255 */
+    }
+    uint8_t sm = (uint8_t)_mm256_cvtsi256_si32(carry), gb[32], lb[32];
+    _mm256_storeu_si256((__m256i *)(void *)gb, gv);
+    _mm256_storeu_si256((__m256i *)(void *)lb, lv);
+    __m128i g16 = _mm_max_epu8(_mm_loadu_si128((const __m128i *)(const void *)gb),
+                               _mm_loadu_si128((const __m128i *)(const void *)(gb + 16)));
+    __m128i l16 = _mm_min_epu8(_mm_loadu_si128((const __m128i *)(const void *)lb),
+                               _mm_loadu_si128((const __m128i *)(const void *)(lb + 16)));
+    int32_t g = hmax_epu8(g16); /* the min as 255 - the max of the complements */
+    int32_t lo = 255 - hmax_epu8(_mm_xor_si128(l16, _mm_set1_epi8((char)-1)));
+    for (x = x + 31; x >= 0; x--) { /* the first W % 32 columns */
+        sm = k[x] > sm ? k[x] : sm;
+        uint8_t mn = pm[x] < sm ? pm[x] : sm;
+        g = k[x] < mn && mn > g ? mn : g;
+        lo = k[x] < mn && k[x] < lo ? k[x] : lo;
+    }
+    *low = g > 0 ? lo + 1 : 0; /* k < mn <= 255 where it counts: lo + 1 <= 255 */
+    return g;
+}
+#endif
+
+int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low)
 {
     if (W < 1 || !sw_isa_supported(isa))
         return -1;
-#ifdef LJ_SSE2
-    if (isa != SW_ISA_SCALAR)
-        return two_run_sse2(k, W, pm);
+    if (isa == SW_ISA_AUTO)
+        isa = sw_isa_supported(SW_ISA_AVX2) ? SW_ISA_AVX2 : SW_ISA_SCALAR;
+    int32_t lo, g;
+#ifdef LJ_X86
+    if (isa == SW_ISA_AVX2)
+        g = two_run_avx2(k, W, pm, &lo);
+    else
 #endif
+        g = two_run_scalar(k, W, &lo);
     (void)pm;
-    return two_run_scalar(k, W);
+    if (low != NULL)
+        *low = lo;
+    return g;
 }
+
 
 static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t room, int32_t *F,
                          int32_t *L, int32_t *O, uint8_t *pm, int isa)
@@ -300,23 +460,25 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
         for (int x = 1; x < W; x++)
             up += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
     }
-    if (up != peak) { /* not one hump: the highest level with two runs */
+    int32_t gl = 0;
+    if (up != peak) { /* not one hump: the highest and lowest levels with two runs */
 #ifdef LJ_SSE2
-        if (isa != SW_ISA_SCALAR)
-            g = two_run_sse2(k, W, pm);
+        if (isa == SW_ISA_AVX2)
+            g = two_run_avx2(k, W, pm, &gl);
         else
 #endif
-            g = two_run_scalar(k, W);
+            g = two_run_scalar(k, W, &gl);
     }
     if (peak > nlev || up > room)
         return -1;
     r->peak = peak;
     r->g = g;
+    r->gl = g > 0 ? gl : peak + 1;
     r->n = 0;
     if (peak == 0)
         return 0;
-    if (g < peak) { /* the hulls of the single-run levels */
-        for (int l = g + 1; l <= peak; l++) {
+    if (g < peak || gl > 1) { /* the hulls of the single-run levels */
+        for (int l = 1; l <= peak; l++) {
             F[l] = W;
             L[l] = -1;
         }
@@ -327,8 +489,12 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
             F[k[x]] = x;
         for (int x = am; x < W; x++)
             L[k[x]] = x;
-        int32_t f = W, e = -1;
-        for (int l = peak; l > g; l--) {
+        int32_t f = W, e = -1, l = peak;
+#ifdef LJ_X86
+        if (isa == SW_ISA_AVX2)
+            l = hull_avx2(r->S, r->E, F, L, peak, &f, &e);
+#endif
+        for (; l >= 1; l--) { /* (levels gl..g unused) */
             f = F[l] < f ? F[l] : f;
             e = L[l] > e ? L[l] : e;
             r->S[l] = f;
@@ -337,28 +503,25 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     }
     if (g == 0)
         return up;
-    /* levels 1..g: per-level lists, sorted by start (O holds the open columns) */
-    for (int l = 1; l <= g; l++) {
+    /* levels gl..g: per-level lists, sorted by start (O holds the open columns) */
+    for (int l = gl; l <= g; l++) {
         r->head[l] = -1;
-        r->cnt[l] = 0;
     }
+#ifdef LJ_SSE2
+    if (isa != SW_ISA_SCALAR) {
+        lists_sse2(r, k, W, gl, g, O);
+        return up;
+    }
+#endif
     int top = 0;
     for (int x = 0; x <= W; x++) {
         int kx = x < W ? k[x] : 0;
         if (kx > top) {
-            for (int l = top + 1; l <= kx && l <= g; l++)
+            for (int l = top + 1 > gl ? top + 1 : gl; l <= kx && l <= g; l++)
                 O[l] = x;
         } else if (kx < top) {
-            for (int l = top < g ? top : g; l > kx; l--) {
-                int32_t i = r->n++;
-                r->pool[i] = (lrun){O[l], x - 1, -1, -1};
-                if (r->head[l] < 0)
-                    r->head[l] = i;
-                else
-                    r->pool[r->tail[l]].next = i;
-                r->tail[l] = i;
-                r->cnt[l]++;
-            }
+            for (int l = top < g ? top : g; l > kx && l >= gl; l--)
+                lpush(r, l, O[l], x - 1);
         }
         top = kx;
     }
@@ -369,10 +532,11 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
  * a run that touches the one above continues its component (its label in
  * LB, shared by the two rows, stays; its stats go to the accumulators,
  * which belong to that label). Returns the number of levels whose runs do
- * not touch (left as they were, for the caller). */
+ * not touch (left as they were, for the caller), listed ascending in
+ * badl: (hi - lo + 1) scratch. */
 static int32_t ljoin_scalar(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1,
                             const int32_t *S, const int32_t *E, const int32_t *PS,
-                            const int32_t *PE, int lo, int hi, int32_t y)
+                            const int32_t *PE, int lo, int hi, int32_t y, int32_t *badl)
 {
     int32_t bad = 0;
     for (int l = lo; l <= hi; l++) {
@@ -383,6 +547,7 @@ static int32_t ljoin_scalar(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay
         ax0[l] = ov && s < x0 ? s : x0;
         ax1[l] = ov && e > x1 ? e : x1;
         ay1[l] = ov ? y + 1 : ay1[l];
+        badl[bad] = l; /* kept only where the runs do not touch */
         bad += 1 - ov;
     }
     return bad;
@@ -390,34 +555,45 @@ static int32_t ljoin_scalar(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define LJ_X86 1
 /* The same, 8 levels a step in AVX2 (the compiler does not vectorise the
- * scalar loop by itself), the last (hi - lo + 1) mod 8 levels by it. */
+ * scalar loop by itself); the scalar loop only for levels within 8 of the
+ * arrays' end. */
 __attribute__((target("avx2"))) static int32_t
 ljoin_avx2(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1, const int32_t *S,
-           const int32_t *E, const int32_t *PS, const int32_t *PE, int lo, int hi, int32_t y)
+           const int32_t *E, const int32_t *PS, const int32_t *PE, int lo, int hi, int32_t y,
+           int32_t *badl)
 {
     int32_t bad = 0;
     const __m256i one = _mm256_set1_epi32(1), yv = _mm256_set1_epi32(y + 1);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     int l = lo;
-    for (; l + 8 <= hi + 1; l += 8) {
+    /* 8 levels a step; the last partial step too while l + 7 stays inside
+       the level arrays (NL entries): its lanes past hi count as "no" (left
+       as they were: the stores write back what was loaded) and are not
+       listed */
+    for (; l <= hi && l + 8 <= NL; l += 8) {
 #define LD(p) _mm256_loadu_si256((const __m256i *)(const void *)((p) + l))
 #define ST(p, v) _mm256_storeu_si256((__m256i *)(void *)((p) + l), (v))
+        __m256i past = _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(hi - l));
         __m256i sv = LD(S), ev = _mm256_add_epi32(LD(E), one);
         __m256i psv = LD(PS), pev = _mm256_add_epi32(LD(PE), one);
         /* no: the runs do not touch (ps > e or s > pe) */
         __m256i no = _mm256_or_si256(_mm256_cmpgt_epi32(psv, ev), _mm256_cmpgt_epi32(sv, pev));
+        __m256i keep = _mm256_or_si256(no, past);
         __m256i n = LD(an), x0 = LD(ax0), x1 = LD(ax1), y1 = LD(ay1);
-        ST(an, _mm256_add_epi32(n, _mm256_andnot_si256(no, _mm256_sub_epi32(ev, sv))));
-        ST(ax0, _mm256_blendv_epi8(_mm256_min_epi32(x0, sv), x0, no));
-        ST(ax1, _mm256_blendv_epi8(_mm256_max_epi32(x1, ev), x1, no));
-        ST(ay1, _mm256_blendv_epi8(yv, y1, no));
-        bad += __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(no)));
+        ST(an, _mm256_add_epi32(n, _mm256_andnot_si256(keep, _mm256_sub_epi32(ev, sv))));
+        ST(ax0, _mm256_blendv_epi8(_mm256_min_epi32(x0, sv), x0, keep));
+        ST(ax1, _mm256_blendv_epi8(_mm256_max_epi32(x1, ev), x1, keep));
+        ST(ay1, _mm256_blendv_epi8(yv, y1, keep));
+        for (unsigned bits = (unsigned)_mm256_movemask_ps(
+                 _mm256_castsi256_ps(_mm256_andnot_si256(past, no)));
+             bits; bits &= bits - 1)
+            badl[bad++] = l + __builtin_ctz(bits);
 #undef LD
 #undef ST
     }
     if (l <= hi)
-        bad += ljoin_scalar(an, ax0, ax1, ay1, S, E, PS, PE, l, hi, y);
+        bad += ljoin_scalar(an, ax0, ax1, ay1, S, E, PS, PE, l, hi, y, badl + bad);
     return bad;
 }
 #endif
@@ -434,7 +610,7 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
     lrun *cp;
     int32_t pi = -1, ci;
     if (l <= prev->peak) {
-        if (l > prev->g) {
+        if (l > prev->g || l < prev->gl) {
             one_p = (lrun){prev->S[l], prev->E[l], prev->LB[l], -1};
             pp = &one_p;
             pi = 0;
@@ -445,7 +621,8 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
     } else {
         pp = &one_p;
     }
-    if (l > cur->g) {
+    int csingle = l > cur->g || l < cur->gl;
+    if (csingle) {
         one_c = (lrun){cur->S[l], cur->E[l], -1, -1};
         cp = &one_c;
         ci = 0;
@@ -475,9 +652,35 @@ static void ljoin_general(lforest *f, lacc *a, lrow *cur, const lrow *prev, int 
             lab = lnew(f, c->s, c->e, y, W, l);
         c->lab = lab;
     }
-    if (l > cur->g) { /* its accumulator (empty) now belongs to this label */
+    if (csingle) { /* its accumulator (empty) now belongs to this label */
         cur->LB[l] = one_c.lab;
         a->lab[l] = one_c.lab;
+    }
+}
+
+/* Levels lo..hi (none when lo > hi) have one run in both rows: the
+ * branch-free join, then a new component for each level whose runs do not
+ * touch. */
+static void join_single(lforest *f, lacc *a, lrow *cur, const lrow *prev, int lo, int hi,
+                        int32_t y, int32_t W, int isa, int32_t *badl)
+{
+    if (lo > hi)
+        return;
+    int32_t bad;
+#ifdef LJ_X86
+    if (isa == SW_ISA_AVX2)
+        bad = ljoin_avx2(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi, y,
+                         badl);
+    else
+#endif
+        bad = ljoin_scalar(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi,
+                           y, badl);
+    (void)isa;
+    for (int32_t i = 0; i < bad; i++) { /* the levels whose runs do not touch, ascending */
+        int l = badl[i];
+        lflush(f, a, l);
+        cur->LB[l] = lnew(f, cur->S[l], cur->E[l], y, W, l);
+        a->lab[l] = cur->LB[l];
     }
 }
 
@@ -514,10 +717,10 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         r->LB = rows[0].S + 2 * NL; /* one label array for both rows */
         r->head = iw + 3 * NL;
         r->tail = iw + 4 * NL;
-        r->cnt = iw + 5 * NL;
         r->n = 0;
         r->peak = 0;
         r->g = 0;
+        r->gl = 1;
         iw += 6 * NL;
     }
     lacc a = {iw, iw + NL, iw + 2 * NL, iw + 3 * NL, iw + 4 * NL};
@@ -530,6 +733,7 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
     }
     iw += 5 * NL;
     int32_t *F = iw, *L = iw + NL, *O = iw + 3 * NL; /* scratch */
+    int32_t *badl = iw + 2 * NL;                     /* (NL) */
     int32_t *best = iw + 4 * NL;
     uint8_t *pm = (uint8_t *)(void *)(iw + 5 * NL); /* (W) */
 
@@ -538,32 +742,20 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         /* a row opens at most one node a run: room for all of them */
         if (lrow_scan(cur, key + (size_t)y * (size_t)W, W, nlev, cap - f.nn, F, L, O, pm, isa) < 0)
             return -1;
-        /* levels lo..hi have one run in both rows: the vector join */
-        int lo = (cur->g > prev->g ? cur->g : prev->g) + 1;
-        int hi = cur->peak < prev->peak ? cur->peak : prev->peak;
-        if (lo <= hi) {
-            int32_t bad;
-#ifdef LJ_X86
-            if (isa == SW_ISA_AVX2)
-                bad = ljoin_avx2(a.n, a.x0, a.x1, a.y1, cur->S, cur->E, prev->S, prev->E, lo,
-                                 hi, y);
-            else
-#endif
-                bad = ljoin_scalar(a.n, a.x0, a.x1, a.y1, cur->S, cur->E, prev->S, prev->E,
-                                   lo, hi, y);
-            for (int l = lo; bad > 0 && l <= hi; l++)
-                if (!(prev->S[l] <= cur->E[l] + 1 && cur->S[l] <= prev->E[l] + 1)) {
-                    lflush(&f, &a, l);
-                    cur->LB[l] = lnew(&f, cur->S[l], cur->E[l], y, W, l);
-                    a.lab[l] = cur->LB[l];
-                    bad--;
-                }
-        } else {
-            lo = hi = cur->peak + 1; /* none */
-        }
-        for (int l = 1; l <= cur->peak; l++) {
-            if (l == lo)
-                l = hi + 1;
+        /* levels with one run in both rows: the vector join, on the low
+           range 1..lh and the high range hl..hh; every other level of cur
+           takes the general merge */
+        int lh = (cur->gl < prev->gl ? cur->gl : prev->gl) - 1;
+        int hl = (cur->g > prev->g ? cur->g : prev->g) + 1;
+        int hh = cur->peak < prev->peak ? cur->peak : prev->peak;
+        hl = hl > lh ? hl : lh + 1;
+        join_single(&f, &a, cur, prev, 1, lh, y, W, isa, badl);
+        join_single(&f, &a, cur, prev, hl, hh, y, W, isa, badl);
+        if (hl > hh)
+            hl = hh = cur->peak + 1; /* no high range: nothing to skip */
+        for (int l = lh + 1; l <= cur->peak; l++) {
+            if (l == hl)
+                l = hh + 1;
             if (l > cur->peak)
                 break;
             ljoin_general(&f, &a, cur, prev, l, y, W);

@@ -23,9 +23,18 @@
  *   Levels per pixel without a search: f(x) = fl(fl(x - mn) * c), c = B /
  * span, is monotone non-decreasing too, so a pixel whose f falls in a bin
  * [b, b + 1) that holds no cut's f has exactly the cuts with f < b below it
- * (a table lookup); in a bin that holds cuts, those few are compared in
- * double. Values outside [mn, mx] or NaN take an exact binary search or
- * level 0. Nothing here depends on an error bound: only on monotonicity.
+ * (a table lookup); in a bin that holds one cut j, the table holds 256 +
+ * j and the lookup adds the comparison x >= U[j] in double to j (a second
+ * gather, in the vector loops too); in a bin that holds several, 512 + j
+ * (the lookup saturates it to the key 255), and such a pixel counts j plus
+ * the bin's cuts <= it, compared in double from j on.
+ * Values outside [mn, mx] or NaN take an exact binary search or level 0.
+ * Nothing here depends on an error bound: only on monotonicity. B is
+ * SW_LEVEL_BINS, halved down to 1024 while it exceeds the pixel count
+ * (the table is filled once per map; a 96 x 96 map takes 8192: measured
+ * against 4096, whose one-cut bins hold more pixels).
+ * Where mn == 0 and both grids are one, the second norm's cuts are the
+ * first's (x - 0 and mx - 0 are exact) and are copied, not searched.
  *   The levels go to sw_sweep_keys (with SW_LANES, as loc_eval asks: the
  * row runs with the levels as vector lanes, sweep_lanes.c; else row runs
  * where the map is smooth, the per-pixel union-find where it is not). The
@@ -36,7 +45,7 @@
  * not finite, more than 255 cuts, or thresholds that are not ascending.
  *
  * Work buffer (caller-owned, sw_norms_work_bytes() bytes, 8-byte aligned):
- * uint8 key[H * W]; uint16 table[B]; double U[n1 + n2]; sw_level lv[n1 + n2];
+ * uint8 key[H * W]; int32 table[SW_LEVEL_BINS]; double U[n1 + n2]; sw_level lv[n1 + n2];
  * then sw_keys_work_bytes().
  *
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
@@ -49,19 +58,28 @@
 #include <string.h>
 
 enum { NB = SW_LEVEL_BINS }; /* bins of the level table */
-enum { LV_EXACT = 255 };     /* a table entry or key to be counted exactly */
+enum { LV_EXACT = 255 };     /* a key to be counted exactly */
+enum { LV_ONE = 256 };       /* table entry LV_ONE + j: the bin holds one cut, j */
+enum { LV_MANY = 512 };      /* LV_MANY + j: the bin holds cuts j, j + 1, ... */
 
 /* ---- the table lookup, three ways (sw_levels_lookup) --------------------
- * key[p] = tab[bin of m[p]], or LV_EXACT where m[p] is outside [mn, mn +
- * NB / c) or NaN. The scalar loop is the reference; the AVX2 and AVX-512
- * loops do the same arithmetic (sub, mul, truncation: exact IEEE operations
- * in every lane) with a gather, so all three give the same bytes (tested). */
+ * v = tab[bin of m[p]], or LV_EXACT where m[p] is outside [mn, mn + nb / c)
+ * or NaN; key[p] = v below LV_ONE, j + (m[p] >= u[j]) for v = LV_ONE + j (a
+ * bin with one cut: one comparison in double), LV_EXACT from LV_MANY on.
+ * The scalar loop is the reference; the AVX2 and AVX-512 loops do the same
+ * arithmetic (sub, mul, truncation, the comparison: exact IEEE operations
+ * in every lane) with gathers, so all three give the same bytes (tested). */
 static void lv_scalar(uint8_t *key, const double *m, size_t n, double mn, double c,
-                      const int32_t *tab)
+                      const int32_t *tab, int nb, const double *u)
 {
     for (size_t p = 0; p < n; p++) {
         double q = (m[p] - mn) * c;
-        key[p] = (uint8_t)(q >= 0.0 && q < (double)NB ? tab[(int32_t)q] : LV_EXACT);
+        int32_t v = q >= 0.0 && q < (double)nb ? tab[(int32_t)q] : LV_EXACT;
+        if (v >= LV_MANY)
+            v = LV_EXACT;
+        else if (v >= LV_ONE)
+            v = v - LV_ONE + (m[p] >= u[v - LV_ONE]);
+        key[p] = (uint8_t)v;
     }
 }
 
@@ -70,54 +88,85 @@ static void lv_scalar(uint8_t *key, const double *m, size_t n, double mn, double
 #define LV_X86 1
 
 __attribute__((target("avx2"))) static void lv_avx2(uint8_t *key, const double *m, size_t n,
-                                                      double mn, double c, const int32_t *tab)
+                                                      double mn, double c, const int32_t *tab,
+                                                      int nb, const double *u)
 {
     const __m256d vmn = _mm256_set1_pd(mn), vc = _mm256_set1_pd(c);
-    const __m256d zero = _mm256_setzero_pd(), top = _mm256_set1_pd((double)NB);
+    const __m256d zero = _mm256_setzero_pd(), top = _mm256_set1_pd((double)nb);
     const __m128i exact = _mm_set1_epi32(LV_EXACT);
+    const __m128i one_lo = _mm_set1_epi32(LV_ONE - 1), one_hi = _mm_set1_epi32(LV_MANY);
+    const __m128i vone = _mm_set1_epi32(LV_ONE);
     const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     size_t p = 0;
     for (; p + 8 <= n; p += 8) {
         __m128i v[2];
         for (int h = 0; h < 2; h++) {
-            __m256d q = _mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(m + p + 4 * h), vmn), vc);
+            __m256d x = _mm256_loadu_pd(m + p + 4 * h);
+            __m256d q = _mm256_mul_pd(_mm256_sub_pd(x, vmn), vc);
             __m256d in = _mm256_and_pd(_mm256_cmp_pd(q, zero, _CMP_GE_OQ),
                                        _mm256_cmp_pd(q, top, _CMP_LT_OQ));
             __m128i b = _mm256_cvttpd_epi32(_mm256_and_pd(q, in)); /* 0 where out */
             __m128i g = _mm_i32gather_epi32(tab, b, 4);
             __m128i k32 = _mm256_castsi256_si128(
                 _mm256_permutevar8x32_epi32(_mm256_castpd_si256(in), pick));
-            v[h] = _mm_blendv_epi8(exact, g, k32);
+            g = _mm_blendv_epi8(exact, g, k32);
+            /* one-cut bins: j + (x >= u[j]) */
+            __m128i one = _mm_and_si128(_mm_cmpgt_epi32(g, one_lo), _mm_cmplt_epi32(g, one_hi));
+            if (_mm_movemask_epi8(one)) {
+                __m128i j = _mm_sub_epi32(g, vone);
+                __m256d msk = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(one));
+                __m256d uj = _mm256_mask_i32gather_pd(zero, u, j, msk, 8);
+                __m256d ge = _mm256_and_pd(_mm256_cmp_pd(x, uj, _CMP_GE_OQ), msk);
+                __m128i ge32 = _mm256_castsi256_si128(
+                    _mm256_permutevar8x32_epi32(_mm256_castpd_si256(ge), pick));
+                g = _mm_blendv_epi8(g, _mm_sub_epi32(j, ge32), one); /* ge32 is -1 or 0 */
+            }
+            v[h] = g;
         }
-        __m128i w16 = _mm_packus_epi32(v[0], v[1]);
+        __m128i w16 = _mm_packus_epi32(v[0], v[1]); /* both saturate: > 255 gives 255 */
         __m128i w8 = _mm_packus_epi16(w16, w16);
         _mm_storel_epi64((__m128i *)(void *)(key + p), w8);
     }
-    lv_scalar(key + p, m + p, n - p, mn, c, tab);
+    lv_scalar(key + p, m + p, n - p, mn, c, tab, nb, u);
 }
 
 __attribute__((target("avx512f,avx512vl,avx2"))) static void
-lv_avx512(uint8_t *key, const double *m, size_t n, double mn, double c, const int32_t *tab)
+lv_avx512(uint8_t *key, const double *m, size_t n, double mn, double c, const int32_t *tab,
+          int nb, const double *u)
 {
     const __m512d vmn = _mm512_set1_pd(mn), vc = _mm512_set1_pd(c);
-    const __m512d zero = _mm512_setzero_pd(), top = _mm512_set1_pd((double)NB);
+    const __m512d zero = _mm512_setzero_pd(), top = _mm512_set1_pd((double)nb);
     const __m256i exact = _mm256_set1_epi32(LV_EXACT);
+    const __m256i one_lo = _mm256_set1_epi32(LV_ONE), one_hi = _mm256_set1_epi32(LV_MANY);
+    const __m256i vone = _mm256_set1_epi32(1);
     size_t p = 0;
     for (; p + 8 <= n; p += 8) {
-        __m512d q = _mm512_mul_pd(_mm512_sub_pd(_mm512_loadu_pd(m + p), vmn), vc);
+        __m512d x = _mm512_loadu_pd(m + p);
+        __m512d q = _mm512_mul_pd(_mm512_sub_pd(x, vmn), vc);
         __mmask8 in = _mm512_cmp_pd_mask(q, zero, _CMP_GE_OQ) &
                       _mm512_cmp_pd_mask(q, top, _CMP_LT_OQ);
         __m256i b = _mm512_maskz_cvttpd_epi32(in, q);
         __m256i g = _mm256_mmask_i32gather_epi32(exact, in, b, tab, 4);
-        _mm_storel_epi64((__m128i *)(void *)(key + p), _mm256_cvtepi32_epi8(g));
+        /* one-cut bins: j + (x >= u[j]) */
+        __mmask8 one = _mm256_cmpge_epi32_mask(g, one_lo) & _mm256_cmplt_epi32_mask(g, one_hi);
+        if (one) {
+            __m256i j = _mm256_sub_epi32(g, one_lo);
+            __m512d uj = _mm512_mask_i32gather_pd(zero, one, j, u, 8);
+            __mmask8 ge = _mm512_mask_cmp_pd_mask(one, x, uj, _CMP_GE_OQ);
+            g = _mm256_mask_mov_epi32(g, one, _mm256_mask_add_epi32(j, ge, j, vone));
+        }
+        /* unsigned saturation: an entry from LV_MANY on gives 255 */
+        _mm_storel_epi64((__m128i *)(void *)(key + p), _mm256_cvtusepi32_epi8(g));
     }
-    lv_scalar(key + p, m + p, n - p, mn, c, tab);
+    lv_scalar(key + p, m + p, n - p, mn, c, tab, nb, u);
 }
 #endif
 
 int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double c,
-                     const int32_t *tab, int isa)
+                     const int32_t *tab, int nb, const double *u, int isa)
 {
+    if (nb < 1 || nb > NB)
+        return -1;
     if (isa == SW_ISA_AUTO)
         isa = sw_isa_supported(SW_ISA_AVX512) ? SW_ISA_AVX512
               : sw_isa_supported(SW_ISA_AVX2) ? SW_ISA_AVX2 : SW_ISA_SCALAR;
@@ -125,15 +174,15 @@ int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double 
         return -1;
 #ifdef LV_X86
     if (isa == SW_ISA_AVX512) {
-        lv_avx512(key, m, n, mn, c, tab);
+        lv_avx512(key, m, n, mn, c, tab, nb, u);
         return isa;
     }
     if (isa == SW_ISA_AVX2) {
-        lv_avx2(key, m, n, mn, c, tab);
+        lv_avx2(key, m, n, mn, c, tab, nb, u);
         return isa;
     }
 #endif
-    lv_scalar(key, m, n, mn, c, tab);
+    lv_scalar(key, m, n, mn, c, tab, nb, u);
     return SW_ISA_SCALAR;
 }
 
@@ -245,13 +294,6 @@ static int cuts(double *cut, const nrm *z, const double *thr, int n)
     return 0;
 }
 
-/* Index in u[0..nu) of the value equal to x. */
-static int index_of(const double *u, int nu, double x)
-{
-    int i = count_le(u, nu, x) - 1;
-    return i;
-}
-
 int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
                    const double *thr2, int n2, const double *m, int H, int W, double mx,
                    double mn, const float *gt, int ngt, int path, void *work)
@@ -259,11 +301,16 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
     if (sw_norms_work_bytes(H, W, n1, n2) == 0 || n1 + n2 >= LV_EXACT)
         return -1;
     double span = mx - mn;
-    double c = (double)NB / span;
+    size_t npix = (size_t)H * (size_t)W;
+    /* bins: NB, or fewer on a small map (the table's fill is paid per
+       map), down to 1024 */
+    int nb = NB;
+    while (nb > 1024 && (size_t)nb > npix)
+        nb /= 2;
+    double c = (double)nb / span;
     if (!(mx > 0.0) || !isfinite(mx) || !isfinite(mn) || !(span > 0.0) || !isfinite(span) ||
         !isfinite(c))
         return -1;
-    size_t npix = (size_t)H * (size_t)W;
     int nu = 0;
     char *w = work;
     uint8_t *key = (uint8_t *)w;
@@ -279,8 +326,14 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
 
     /* the cuts of both norms, merged into one ascending list u of distinct values */
     double c1[255], c2[255];
+    uint8_t i1[255], i2[255]; /* each non-NaN cut's index in u */
     nrm z1 = {0, mx, mn, span}, z2 = {1, mx, mn, span};
-    if (cuts(c1, &z1, thr1, n1) < 0 || cuts(c2, &z2, thr2, n2) < 0)
+    int same = mn == 0.0 && n1 == n2 && memcmp(thr1, thr2, (size_t)n1 * sizeof *thr1) == 0;
+    if (cuts(c1, &z1, thr1, n1) < 0)
+        return -1;
+    if (same) /* (x - 0) / (mx - 0) is x / mx, operation for operation: same cuts */
+        memcpy(c2, c1, (size_t)n1 * sizeof *c1);
+    else if (cuts(c2, &z2, thr2, n2) < 0)
         return -1;
     for (int i = 0, j = 0; i < n1 || j < n2;) {
         double a = i < n1 && !isnan(c1[i]) ? c1[i] : INFINITY;
@@ -289,21 +342,23 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
         if (!ta && !tb)
             break;
         double x;
+        uint8_t *at; /* where this cut's index in u goes */
         if (ta && (!tb || a <= b)) {
             x = a;
-            i++;
+            at = &i1[i++];
         } else {
             x = b;
-            j++;
+            at = &i2[j++];
         }
         if (nu == 0 || x != u[nu - 1])
             u[nu++] = x;
+        *at = (uint8_t)(nu - 1); /* u holds each value once: the one equal to x */
     }
 
-    /* the level table over NB bins of f(x) = (x - mn) * c: the level of a
-       bin that holds no cut, or LV_EXACT for one that does */
-    /* the level table over NB bins of f(x) = (x - mn) * c: the level of a
-       bin that holds no cut, or LV_EXACT for one that does. Cuts ascending
+    /* the level table over nb bins of f(x) = (x - mn) * c: the level of a
+       bin that holds no cut, LV_ONE + j for a bin that holds one cut (j),
+       LV_MANY + j for one that holds cuts j, j + 1, ...
+       Cuts ascending
        have non-decreasing bins (f is monotone), so the bins between two
        cut bins all have one level, the number of cuts before: the table is
        filled by ranges. */
@@ -315,23 +370,39 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
         if (u[j] <= mn)
             continue;
         double q = (u[j] - mn) * c;
-        if (!(q < (double)NB))
+        if (!(q < (double)nb))
             break; /* this cut and every later one lie past the table */
         int b = (int)q;
+        if (b < b0) { /* a second cut in the bin: counted from the first */
+            if (tab[b] < LV_MANY)
+                tab[b] += LV_MANY - LV_ONE;
+            continue;
+        }
         for (; b0 < b; b0++)
             tab[b0] = j;
-        tab[b] = LV_EXACT;
+        tab[b] = LV_ONE + j;
         b0 = b + 1;
     }
-    for (; b0 < NB; b0++)
+    for (; b0 < nb; b0++)
         tab[b0] = j;
 
     /* the level of every pixel (cuts <= m[p]): the table, then the exact
        count for the pixels it leaves open */
-    sw_levels_lookup(key, m, npix, mn, c, tab, SW_ISA_AUTO);
+    sw_levels_lookup(key, m, npix, mn, c, tab, nb, u, SW_ISA_AUTO);
     for (uint8_t *q = key, *end = key + npix; (q = memchr(q, LV_EXACT, (size_t)(end - q)));) {
         double x = m[q - key];
-        *q++ = (uint8_t)(x == x ? count_le(u, nu, x) : 0);
+        double f = (x - mn) * c; /* the lookup's own arithmetic: the same bin */
+        int lev;
+        if (f >= 0.0 && f < (double)nb && tab[(int32_t)f] >= LV_MANY) {
+            /* the cuts before the bin's first pass, the later ones are
+               counted from it (few: the cuts of one bin) */
+            lev = tab[(int32_t)f] - LV_MANY;
+            while (lev < nu && x >= u[lev])
+                lev++;
+        } else {
+            lev = x == x ? count_le(u, nu, x) : 0;
+        }
+        *q++ = (uint8_t)lev;
     }
 
     int used = nu > 0 ? sw_sweep_keys(lv, key, H, W, nu, gt, ngt, path, kwork) : SW_PIXELS;
@@ -339,8 +410,8 @@ int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,
         return -1;
     const sw_level none = {{0, 0, 0, 0}, 0, 0.0, 0.0, 0};
     for (int i = 0; i < n1; i++)
-        out1[i] = isnan(c1[i]) ? none : lv[index_of(u, nu, c1[i])];
+        out1[i] = isnan(c1[i]) ? none : lv[i1[i]];
     for (int i = 0; i < n2; i++)
-        out2[i] = isnan(c2[i]) ? none : lv[index_of(u, nu, c2[i])];
+        out2[i] = isnan(c2[i]) ? none : lv[i2[i]];
     return used;
 }

@@ -587,14 +587,25 @@ static void test_sw_lookup_isas(void **state)
     rng r = {0x15a};
     enum { NBINS = SW_LEVEL_BINS };
     int32_t *tab = xmalloc(NBINS * sizeof *tab);
-    for (int b = 0; b < NBINS; b++)
-        tab[b] = (int32_t)(rng_next(&r) % 256);
+    /* entries: levels (< 256), one-cut bins (256 + j: j + (m >= u[j])) and
+       bins counted by the caller (512 on: 255) */
+    for (int b = 0; b < NBINS; b++) {
+        int32_t v = (int32_t)(rng_next(&r) % (b % 5 == 0 ? 444 : 256));
+        tab[b] = b % 3 == 0 ? 256 + (int32_t)(rng_next(&r) % 255) /* j <= 254 */
+                            : (v < 256 ? v : v + 256);            /* or 512..699 */
+    }
+    double ucut[255];
+    for (int j = 0; j < 255; j++)
+        ucut[j] = -0.75 + 2.5 * rng_unit(&r);
     const size_t lens[] = {0, 1, 7, 8, 9, 31, 1000, 50177};
-    double mn = -0.75, c = NBINS / 2.5;
-    size_t compared = 0;
+    const int nbs[] = {NBINS, 4096, 1024, 1};
+    double mn = -0.75;
+    size_t compared = 0, saturated = 0, onecut[2] = {0, 0};
     int tested[4] = {0};
-    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
-        size_t n = lens[li];
+    for (size_t li = 0; li < 2 * sizeof lens / sizeof lens[0]; li++) {
+        size_t n = lens[li % (sizeof lens / sizeof lens[0])];
+        int nb = nbs[(li / 8 + li) % 4]; /* each length with two bin counts */
+        double c = nb / 2.5;
         double *m = xmalloc(n * sizeof *m);
         uint8_t *ref = xmalloc(n), *got = xmalloc(n);
         for (size_t i = 0; i < n; i++) {
@@ -602,41 +613,62 @@ static void test_sw_lookup_isas(void **state)
             switch (rng_next(&r) % 8) {
             case 0: m[i] = NAN; break;
             case 1: m[i] = (rng_next(&r) & 1) ? INFINITY : -INFINITY; break;
-            case 2: m[i] = mn + (double)(rng_next(&r) % NBINS) / c; break; /* bin edges */
+            case 2: m[i] = mn + (double)(rng_next(&r) % (uint64_t)nb) / c; break; /* bin edges */
             case 3: m[i] = mn - u; break;                                  /* below */
             case 4: m[i] = mn + 2.5 + u; break;                            /* above */
             case 5: m[i] = mn; break;
+            case 6: m[i] = ucut[rng_next(&r) % 255]; break; /* on a cut */
             default: m[i] = mn + 2.5 * u; break;
             }
         }
-        assert_int_equal(sw_levels_lookup(ref, m, n, mn, c, tab, SW_ISA_SCALAR), SW_ISA_SCALAR);
+        assert_int_equal(sw_levels_lookup(ref, m, n, mn, c, tab, nb, ucut, SW_ISA_SCALAR),
+                         SW_ISA_SCALAR);
         for (int isa = SW_ISA_AUTO; isa <= SW_ISA_AVX512; isa++) {
             if (!sw_isa_supported(isa)) {
-                assert_int_equal(sw_levels_lookup(got, m, n, mn, c, tab, isa), -1);
+                assert_int_equal(sw_levels_lookup(got, m, n, mn, c, tab, nb, ucut, isa), -1);
                 continue;
             }
-            int used = sw_levels_lookup(got, m, n, mn, c, tab, isa);
+            int used = sw_levels_lookup(got, m, n, mn, c, tab, nb, ucut, isa);
             assert_true(used >= SW_ISA_SCALAR);
             tested[used] = 1;
             assert_memory_equal(got, ref, n);
             compared += n;
+            for (size_t i = 0; i < n; i++) {
+                double q = (m[i] - mn) * c;
+                int want = q >= 0.0 && q < nb ? tab[(int)q] : 255;
+                if (want >= 256 && want < 512) {
+                    int j = want - 256, pass = m[i] >= ucut[j];
+                    onecut[pass]++;
+                    want = j + pass;
+                }
+                assert_int_equal(got[i], want > 255 ? 255 : want);
+                saturated += want > 255;
+            }
         }
         /* the comparison can fail: a different table changes bytes */
         if (n > 100) {
-            tab[0] ^= 1;
-            tab[NBINS / 2] ^= 1;
-            sw_levels_lookup(got, m, n, mn, c, tab, SW_ISA_AUTO);
+            int32_t t0 = tab[0], t1 = tab[nb / 2];
+            tab[0] = t0 < 256 ? t0 ^ 1 : 3;
+            tab[nb / 2] = nb > 1 ? (t1 < 256 ? t1 ^ 1 : 3) : tab[0];
+            sw_levels_lookup(got, m, n, mn, c, tab, nb, ucut, SW_ISA_AUTO);
             assert_true(memcmp(got, ref, n) != 0);
-            tab[0] ^= 1;
-            tab[NBINS / 2] ^= 1;
+            tab[nb / 2] = t1;
+            tab[0] = t0;
         }
         free(m);
         free(ref);
         free(got);
     }
-    printf("level lookup: %zu values compared byte for byte; paths run: scalar %d, AVX2 %d, "
-           "AVX-512 %d\n", compared, tested[SW_ISA_SCALAR], tested[SW_ISA_AVX2],
-           tested[SW_ISA_AVX512]);
+    printf("level lookup: %zu values compared byte for byte (%zu saturated entries, one-cut "
+           "bins %zu below and %zu at or above their cut); paths run: scalar %d, AVX2 %d, "
+           "AVX-512 %d\n", compared, saturated, onecut[0], onecut[1], tested[SW_ISA_SCALAR],
+           tested[SW_ISA_AVX2], tested[SW_ISA_AVX512]);
+    assert_true(onecut[0] > 1000 && onecut[1] > 1000);
+    uint8_t k1;
+    double one = 0;
+    assert_int_equal(sw_levels_lookup(&k1, &one, 1, 0.0, 1.0, tab, 0, ucut, SW_ISA_SCALAR), -1);
+    assert_int_equal(sw_levels_lookup(&k1, &one, 1, 0.0, 1.0, tab, NBINS + 1, ucut, SW_ISA_SCALAR),
+                     -1);
     free(tab);
 }
 

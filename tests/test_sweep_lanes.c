@@ -33,7 +33,9 @@
  * general rows next to each other), 6 a ReLU bump (zeros around, a plateau
  * of the top level), 7 a coarse random map upsampled by a scale that is not
  * an integer, with wide plateaus; 8 columns of stripes (no run touches the
- * one above at some levels). */
+ * one above at some levels); 9 rows of several humps over a raised floor
+ * whose valleys change height from row to row (levels below a row's lowest
+ * valley are single runs under the multi-run ones: the low vector range). */
 static void make_keys2(uint8_t *k, int H, int W, int nlev, int kind, rng *r)
 {
     size_t n = (size_t)H * (size_t)W;
@@ -52,6 +54,10 @@ static void make_keys2(uint8_t *k, int H, int W, int nlev, int kind, rng *r)
             case 5: v = (y & 1) ? exp(-dx * dx) * fabs(sin(x * 0.05 + y)) : exp(-dx * dx); break;
             case 6: v = 1.3 - (dx * dx + dy * dy); v = v < 0 ? 0 : (v > 1 ? 1 : v); break;
             case 8: v = ((x / 3 + y / 5) % 4 == 0) ? 0.9 : ((x + y) % 7 == 0 ? 0.5 : 0.0); break;
+            case 9:
+                v = 0.2 + 0.3 * dy * dy / (1 + dy * dy) +
+                    0.25 * (1 + sin(x * 0.7 / sx * 6 + y * 0.3)) * (0.6 + 0.4 * cos(y * 0.21));
+                break;
             default: v = 0; break;
             }
             k[i] = (uint8_t)(v * nlev >= nlev ? nlev : v * nlev);
@@ -84,7 +90,7 @@ static void test_sw_lanes_vs_ref(void **state)
                                    {224, 224}, {61, 299}};
     const int nlevs[] = {1, 2, 7, 100, 200, 255};
     sw_diff vs_ref = {0}, vs_runs = {0};
-    size_t maps = 0, refused = 0, isas[3] = {0};
+    size_t maps = 0, refused = 0, isas[3] = {0}, raised = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         int H = sizes[s][0], W = sizes[s][1];
         size_t n = (size_t)H * (size_t)W;
@@ -95,8 +101,17 @@ static void test_sw_lanes_vs_ref(void **state)
             double thr[255];
             for (int j = 0; j < nlev; j++)
                 thr[j] = j + 1;
-            for (int kind = 0; kind < 9; kind++) {
+            for (int kind = 0; kind < 10; kind++) {
                 make_keys2(k, H, W, nlev, kind, &r);
+                if (kind == 9) { /* rows with single runs under multi-run levels */
+                    uint8_t *pm = xmalloc((size_t)W);
+                    for (int y = 0; y < H; y++) {
+                        int low = 0;
+                        sw_two_run_level(k + (size_t)y * W, W, pm, SW_ISA_SCALAR, &low);
+                        raised += low > 1;
+                    }
+                    free(pm);
+                }
                 float gt[12];
                 make_gt(gt, 3, H, W, &r);
                 sw_level ref[255], got[255], runs[255];
@@ -145,9 +160,11 @@ static void test_sw_lanes_vs_ref(void **state)
     }
     printf("sw_lanes on %zu level maps (scalar %zu, AVX2 %zu runs; %zu refused for room):\n",
            maps, isas[SW_ISA_SCALAR], isas[SW_ISA_AVX2], refused);
+    printf("  %zu rows with multi-run levels above single-run ones (kind 9)\n", raised);
     sw_print(&vs_runs, "  against sw_runs");
     sw_print(&vs_ref, "  against the naive twin");
     assert_true(vs_runs.bad == 0 && vs_ref.bad == 0);
+    assert_true(raised > 1000);
     assert_true(vs_ref.levels > 50000);
     assert_true(sw_lanes_work_bytes(0, 3, 5) == 0 && sw_lanes_work_bytes(3, 3, 256) == 0);
     /* a key above nlev is refused */
@@ -182,23 +199,36 @@ static void test_sw_two_run_level(void **state)
             }
             k[x] = (uint8_t)(v > 255 ? 255 : v);
         }
-        int want = 0;
+        int want = 0, wlow = 0;
         for (int l = 1; l <= 255; l++) {
             int runs = 0;
             for (int x = 0; x < W; x++)
                 runs += k[x] >= l && (x == 0 || k[x - 1] < l);
-            if (runs >= 2)
+            if (runs >= 2) {
                 want = l;
+                wlow = wlow ? wlow : l;
+            }
         }
         for (int isa = SW_ISA_SCALAR; isa <= SW_ISA_AVX2; isa++)
-            if (sw_isa_supported(isa))
-                assert_int_equal(sw_two_run_level(k, W, pm, isa), want);
+            if (sw_isa_supported(isa)) {
+                int low = -7;
+                assert_int_equal(sw_two_run_level(k, W, pm, isa, &low), want);
+                assert_int_equal(low, wlow);
+            }
         rows++;
     }
     /* a hand row: levels 1..3 have two runs, 4 and 5 one */
     const uint8_t h[7] = {5, 2, 0, 3, 1, 1, 0};
-    assert_int_equal(sw_two_run_level(h, 7, pm, SW_ISA_AUTO), 3);
-    assert_int_equal(sw_two_run_level(h, 0, pm, SW_ISA_AUTO), -1);
+    int low = 0;
+    assert_int_equal(sw_two_run_level(h, 7, pm, SW_ISA_AUTO, &low), 3);
+    assert_int_equal(low, 1);
+    /* a valley at 2 between humps 5 and 4: only levels 3 and 4 have two runs */
+    const uint8_t v[6] = {1, 5, 2, 4, 1, 0};
+    assert_int_equal(sw_two_run_level(v, 6, pm, SW_ISA_SCALAR, &low), 4);
+    assert_int_equal(low, 3);
+    assert_int_equal(sw_two_run_level(v, 6, pm, SW_ISA_AUTO, &low), 4);
+    assert_int_equal(low, 3);
+    assert_int_equal(sw_two_run_level(h, 0, pm, SW_ISA_AUTO, NULL), -1);
     printf("two-run level: %zu rows, every isa equal to the brute-force count\n", rows);
 }
 
