@@ -73,10 +73,12 @@
  * Vector code: SSE2 (peak and steps, the change points of the clamped row;
  * the x86-64 baseline) and AVX2 (the two-run levels, 32 columns a step;
  * the hulls' suffix min / max and the lane join, 8 levels a step), each
- * beside a scalar loop; isa chooses at run time (SW_ISA_AUTO: the widest
- * the CPU has, checked with sw_isa_supported; SW_ISA_SCALAR takes every
- * scalar loop). Integer only, so every path gives the same result (tested:
- * both paths against sw_runs and the naive twin).
+ * beside a scalar loop; with SW_ISA_AVX512 the hulls and the lane join take
+ * 16 levels a step, their partial blocks masked (no scalar remainder), the
+ * rest as for AVX2. isa chooses at run time (SW_ISA_AUTO: the widest the CPU
+ * has, checked with sw_isa_supported; SW_ISA_SCALAR takes every scalar
+ * loop). Integer only, so every path gives the same result (tested: the
+ * three paths against sw_runs, the naive twin and each other).
  *
  * Thread safety: pure, no globals, no allocation; reentrant on distinct
  * out/work buffers.
@@ -355,6 +357,45 @@ __attribute__((target("avx2"))) static int hull_avx2(int32_t *S, int32_t *E, con
     *e = _mm256_cvtsi256_si32(ce);
     return l;
 }
+/* The same suffix minima and maxima, 16 levels a step in AVX-512 (four
+ * shifted copies a step), every level down to 1: the last, partial block
+ * loads only its levels (the other lanes hold W and -1, which change no
+ * minimum or maximum) and stores only them, so no level is left for a
+ * scalar loop. */
+__attribute__((target("avx512f,avx512vl,avx2"))) static void
+hull_avx512(int32_t *S, int32_t *E, const int32_t *F, const int32_t *L, int peak, int W)
+{
+    const __m512i i1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15);
+    const __m512i i2 = _mm512_setr_epi32(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15, 15);
+    const __m512i i4 = _mm512_setr_epi32(4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15, 15, 15, 15);
+    const __m512i i8 = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 15, 15, 15, 15, 15, 15, 15,
+                                         15);
+    const __m512i i0 = _mm512_setzero_si512();
+    const __m512i wv = _mm512_set1_epi32(W), nv = _mm512_set1_epi32(-1);
+    __m512i cf = wv, ce = nv;
+    for (int l = peak; l >= 1;) { /* levels b .. l */
+        int b = l - 15 > 1 ? l - 15 : 1;
+        __mmask16 in = (__mmask16)((1u << (l - b + 1)) - 1u);
+        __m512i a = _mm512_mask_loadu_epi32(wv, in, F + b);
+        __m512i c = _mm512_mask_loadu_epi32(nv, in, L + b);
+        a = _mm512_min_epi32(a, _mm512_permutexvar_epi32(i1, a));
+        c = _mm512_max_epi32(c, _mm512_permutexvar_epi32(i1, c));
+        a = _mm512_min_epi32(a, _mm512_permutexvar_epi32(i2, a));
+        c = _mm512_max_epi32(c, _mm512_permutexvar_epi32(i2, c));
+        a = _mm512_min_epi32(a, _mm512_permutexvar_epi32(i4, a));
+        c = _mm512_max_epi32(c, _mm512_permutexvar_epi32(i4, c));
+        a = _mm512_min_epi32(a, _mm512_permutexvar_epi32(i8, a));
+        c = _mm512_max_epi32(c, _mm512_permutexvar_epi32(i8, c));
+        a = _mm512_min_epi32(a, cf);
+        c = _mm512_max_epi32(c, ce);
+        _mm512_mask_storeu_epi32(S + b, in, a);
+        _mm512_mask_storeu_epi32(E + b, in, c);
+        cf = _mm512_permutexvar_epi32(i0, a);
+        ce = _mm512_permutexvar_epi32(i0, c);
+        l = b - 1;
+    }
+}
+
 /* The highest and lowest levels with two runs from the formula (see
  * two_run_scalar), 32 columns a step: prefix maxima into pm (log-step
  * shifts inside each 128-bit half, then the low half's last byte into the
@@ -463,7 +504,7 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     int32_t gl = 0;
     if (up != peak) { /* not one hump: the highest and lowest levels with two runs */
 #ifdef LJ_SSE2
-        if (isa == SW_ISA_AVX2)
+        if (isa >= SW_ISA_AVX2)
             g = two_run_avx2(k, W, pm, &gl);
         else
 #endif
@@ -491,8 +532,12 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
             L[k[x]] = x;
         int32_t f = W, e = -1, l = peak;
 #ifdef LJ_X86
-        if (isa == SW_ISA_AVX2)
+        if (isa == SW_ISA_AVX512) {
+            hull_avx512(r->S, r->E, F, L, peak, W);
+            l = 0;
+        } else if (isa == SW_ISA_AVX2) {
             l = hull_avx2(r->S, r->E, F, L, peak, &f, &e);
+        }
 #endif
         for (; l >= 1; l--) { /* (levels gl..g unused) */
             f = F[l] < f ? F[l] : f;
@@ -598,6 +643,42 @@ ljoin_avx2(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1, const int32_t 
 }
 #endif
 
+#ifdef LJ_X86
+/* The same, 16 levels a step in AVX-512: the lanes past hi are masked off
+ * (not loaded, not stored, not listed), so no level is left for a scalar
+ * loop; masked stores write only the levels whose runs touch, as the
+ * blends of ljoin_avx2 keep the others. */
+__attribute__((target("avx512f,avx512vl,avx2"))) static int32_t
+ljoin_avx512(int32_t *an, int32_t *ax0, int32_t *ax1, int32_t *ay1, const int32_t *S,
+             const int32_t *E, const int32_t *PS, const int32_t *PE, int lo, int hi, int32_t y,
+             int32_t *badl)
+{
+    int32_t bad = 0;
+    const __m512i one = _mm512_set1_epi32(1), yv = _mm512_set1_epi32(y + 1);
+    for (int l = lo; l <= hi; l += 16) {
+        __mmask16 in = hi - l >= 15 ? (__mmask16)0xFFFF : (__mmask16)((1u << (hi - l + 1)) - 1u);
+#define LD(p) _mm512_maskz_loadu_epi32(in, (p) + l)
+        __m512i sv = LD(S), ev = _mm512_add_epi32(LD(E), one);
+        __m512i psv = LD(PS), pev = _mm512_add_epi32(LD(PE), one);
+        /* no: the runs do not touch (ps > e or s > pe) */
+        __mmask16 no = _mm512_mask_cmpgt_epi32_mask(in, psv, ev) |
+                       _mm512_mask_cmpgt_epi32_mask(in, sv, pev);
+        __mmask16 ov = in & (__mmask16)~no;
+        __m512i n = _mm512_maskz_loadu_epi32(ov, an + l), x0 = _mm512_maskz_loadu_epi32(ov, ax0 + l);
+        __m512i x1 = _mm512_maskz_loadu_epi32(ov, ax1 + l);
+        _mm512_mask_storeu_epi32(an + l, ov, _mm512_add_epi32(n, _mm512_sub_epi32(ev, sv)));
+        _mm512_mask_storeu_epi32(ax0 + l, ov, _mm512_min_epi32(x0, sv));
+        _mm512_mask_storeu_epi32(ax1 + l, ov, _mm512_max_epi32(x1, ev));
+        _mm512_mask_storeu_epi32(ay1 + l, ov, yv);
+        for (unsigned bits = no; bits; bits &= bits - 1)
+            badl[bad++] = l + __builtin_ctz(bits);
+#undef LD
+    }
+    return bad;
+}
+
+#endif
+
 /* The general merge at level l: the runs of cur (a list, or the single run
  * of a simple row) against those of prev (same, or none when l is above
  * prev's peak). Each cur run gets the root of its component. */
@@ -668,7 +749,10 @@ static void join_single(lforest *f, lacc *a, lrow *cur, const lrow *prev, int lo
         return;
     int32_t bad;
 #ifdef LJ_X86
-    if (isa == SW_ISA_AVX2)
+    if (isa == SW_ISA_AVX512)
+        bad = ljoin_avx512(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi,
+                           y, badl);
+    else if (isa == SW_ISA_AVX2)
         bad = ljoin_avx2(a->n, a->x0, a->x1, a->y1, cur->S, cur->E, prev->S, prev->E, lo, hi, y,
                          badl);
     else
@@ -690,7 +774,8 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
     if (sw_lanes_work_bytes(H, W, nlev) == 0)
         return -1;
     if (isa == SW_ISA_AUTO)
-        isa = sw_isa_supported(SW_ISA_AVX2) ? SW_ISA_AVX2 : SW_ISA_SCALAR;
+        isa = sw_isa_supported(SW_ISA_AVX512) ? SW_ISA_AVX512
+              : sw_isa_supported(SW_ISA_AVX2) ? SW_ISA_AVX2 : SW_ISA_SCALAR;
     if (!sw_isa_supported(isa))
         return -1;
     int64_t cap = lanes_cap(H, W);

@@ -89,8 +89,8 @@ static void test_sw_lanes_vs_ref(void **state)
                                    {7, 13}, {3, 257}, {31, 64}, {96, 96}, {5, 700},
                                    {224, 224}, {61, 299}};
     const int nlevs[] = {1, 2, 7, 100, 200, 255};
-    sw_diff vs_ref = {0}, vs_runs = {0};
-    size_t maps = 0, refused = 0, isas[3] = {0}, raised = 0;
+    sw_diff vs_ref = {0}, vs_runs = {0}, vs_scalar = {0};
+    size_t maps = 0, refused = 0, isas[4] = {0}, raised = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         int H = sizes[s][0], W = sizes[s][1];
         size_t n = (size_t)H * (size_t)W;
@@ -114,7 +114,7 @@ static void test_sw_lanes_vs_ref(void **state)
                 }
                 float gt[12];
                 make_gt(gt, 3, H, W, &r);
-                sw_level ref[255], got[255], runs[255];
+                sw_level ref[255], got[255], runs[255], scal[255];
                 int64_t cap = sw_runs_count(k, H, W, NULL) + 1;
                 void *rw = xmalloc(sw_runs_work_bytes(H, W, cap));
                 assert_int_equal(sw_runs(runs, k, H, W, nlev, gt, 3, cap, rw), 0);
@@ -127,7 +127,8 @@ static void test_sw_lanes_vs_ref(void **state)
                 }
                 void *work = xmalloc(sw_lanes_work_bytes(H, W, nlev));
                 char what[96];
-                for (int isa = SW_ISA_SCALAR; isa <= SW_ISA_AVX2; isa++) {
+                int scal_ok = 0;
+                for (int isa = SW_ISA_SCALAR; isa <= SW_ISA_AVX512; isa++) {
                     if (!sw_isa_supported(isa)) {
                         assert_int_equal(sw_lanes(got, k, H, W, nlev, gt, 3, isa, work), -1);
                         continue;
@@ -144,6 +145,12 @@ static void test_sw_lanes_vs_ref(void **state)
                     sw_compare(&vs_runs, got, runs, nlev, what);
                     if (with_ref)
                         sw_compare(&vs_ref, got, ref, nlev, what);
+                    if (isa == SW_ISA_SCALAR) { /* the vector paths against the scalar one */
+                        memcpy(scal, got, (size_t)nlev * sizeof *got);
+                        scal_ok = 1;
+                    } else if (scal_ok) {
+                        sw_compare(&vs_scalar, got, scal, nlev, what);
+                    }
                 }
                 free(work);
                 work = xmalloc(sw_keys_work_bytes(H, W, nlev));
@@ -158,12 +165,15 @@ static void test_sw_lanes_vs_ref(void **state)
         free(k);
         free(v);
     }
-    printf("sw_lanes on %zu level maps (scalar %zu, AVX2 %zu runs; %zu refused for room):\n",
-           maps, isas[SW_ISA_SCALAR], isas[SW_ISA_AVX2], refused);
+    printf("sw_lanes on %zu level maps (scalar %zu, AVX2 %zu, AVX-512 %zu runs; %zu refused for "
+           "room):\n",
+           maps, isas[SW_ISA_SCALAR], isas[SW_ISA_AVX2], isas[SW_ISA_AVX512], refused);
     printf("  %zu rows with multi-run levels above single-run ones (kind 9)\n", raised);
     sw_print(&vs_runs, "  against sw_runs");
     sw_print(&vs_ref, "  against the naive twin");
-    assert_true(vs_runs.bad == 0 && vs_ref.bad == 0);
+    sw_print(&vs_scalar, "  AVX2 and AVX-512 against the scalar path");
+    assert_true(vs_runs.bad == 0 && vs_ref.bad == 0 && vs_scalar.bad == 0);
+    assert_true(vs_scalar.levels > 0);
     assert_true(raised > 1000);
     assert_true(vs_ref.levels > 50000);
     assert_true(sw_lanes_work_bytes(0, 3, 5) == 0 && sw_lanes_work_bytes(3, 3, 256) == 0);
@@ -248,7 +258,7 @@ static void test_sw_lanes_hand(void **state)
     const float gt[4] = {0, 0, 3, 4};
     sw_level o[3];
     void *work = xmalloc(sw_lanes_work_bytes(5, 7, 3));
-    for (int isa = SW_ISA_SCALAR; isa <= SW_ISA_AVX2; isa++) {
+    for (int isa = SW_ISA_SCALAR; isa <= SW_ISA_AVX512; isa++) {
         if (!sw_isa_supported(isa))
             continue;
         assert_int_equal(sw_lanes(o, k, 5, 7, 3, gt, 1, isa, work), 0);
