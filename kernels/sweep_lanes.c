@@ -357,6 +357,19 @@ __attribute__((target("avx2"))) static int hull_avx2(int32_t *S, int32_t *E, con
     *e = _mm256_cvtsi256_si32(ce);
     return l;
 }
+/* F[1..peak] = W and L[1..peak] = -1 (the scalar loop in lrow_scan), 16
+ * levels a store, the last block masked. */
+__attribute__((target("avx512f,avx512vl,avx2"))) static void
+hull_init_avx512(int32_t *F, int32_t *L, int peak, int W)
+{
+    const __m512i wv = _mm512_set1_epi32(W), nv = _mm512_set1_epi32(-1);
+    for (int l = 1; l <= peak; l += 16) {
+        __mmask16 in = peak - l >= 15 ? (__mmask16)0xFFFF : (__mmask16)((1u << (peak - l + 1)) - 1u);
+        _mm512_mask_storeu_epi32(F + l, in, wv);
+        _mm512_mask_storeu_epi32(L + l, in, nv);
+    }
+}
+
 /* The same suffix minima and maxima, 16 levels a step in AVX-512 (four
  * shifted copies a step), every level down to 1: the last, partial block
  * loads only its levels (the other lanes hold W and -1, which change no
@@ -519,10 +532,15 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     if (peak == 0)
         return 0;
     if (g < peak || gl > 1) { /* the hulls of the single-run levels */
-        for (int l = 1; l <= peak; l++) {
-            F[l] = W;
-            L[l] = -1;
-        }
+#ifdef LJ_X86
+        if (isa == SW_ISA_AVX512)
+            hull_init_avx512(F, L, peak, W);
+        else
+#endif
+            for (int l = 1; l <= peak; l++) {
+                F[l] = W;
+                L[l] = -1;
+            }
         /* a level's first column is at or before the peak, its last at or
            after it: one scatter a pixel */
         int am = (int)((const uint8_t *)memchr(k, peak, (size_t)W) - k);
