@@ -219,15 +219,17 @@ static inline int32_t hmax_epu8(__m128i v)
     return (int32_t)(_mm_cvtsi128_si32(v) & 0xFF);
 }
 
-/* Peak and positive steps (k[-1] = 0) of a row, 16 columns a step: the
- * steps are saturating differences, summed by psadbw. */
-static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
+/* Peak, minimum and positive steps (k[-1] = 0) of a row, 16 columns a
+ * step: the steps are saturating differences, summed by psadbw. */
+static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up, int32_t *low)
 {
     __m128i mx = _mm_setzero_si128(), acc = _mm_setzero_si128(), zero = _mm_setzero_si128();
+    __m128i mn = _mm_set1_epi8((char)-1);
     int x = 1;
     if (W >= 16) { /* the first 16 columns, k[-1] = 0 shifted in */
         __m128i b = _mm_loadu_si128((const __m128i *)(const void *)k);
         mx = b;
+        mn = b;
         acc = _mm_sad_epu8(_mm_subs_epu8(b, _mm_slli_si128(b, 1)), zero);
         x = 16;
     }
@@ -235,17 +237,22 @@ static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up)
         __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
         __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(k + x - 1));
         mx = _mm_max_epu8(mx, b);
+        mn = _mm_min_epu8(mn, b);
         acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_subs_epu8(b, a), zero));
     }
     int32_t p = hmax_epu8(mx), u = W >= 16 ? 0 : k[0];
+    int32_t lo = 255 - hmax_epu8(_mm_xor_si128(mn, _mm_set1_epi8((char)-1)));
     p = k[0] > p ? k[0] : p;
+    lo = k[0] < lo ? k[0] : lo;
     u += (int32_t)_mm_cvtsi128_si32(acc) + (int32_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
     for (; x < W; x++) {
         p = k[x] > p ? k[x] : p;
+        lo = k[x] < lo ? k[x] : lo;
         u += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
     }
     *peak = p;
     *up = u;
+    *low = lo;
 }
 #endif
 
@@ -357,13 +364,14 @@ __attribute__((target("avx2"))) static int hull_avx2(int32_t *S, int32_t *E, con
     *e = _mm256_cvtsi256_si32(ce);
     return l;
 }
-/* F[1..peak] = W and L[1..peak] = -1 (the scalar loop in lrow_scan), 16
- * levels a store, the last block masked. */
+/* F[rmin + 1..peak] = W and L[rmin + 1..peak] = -1 (the scalar loop in
+ * lrow_scan, less the levels at or below the row's minimum rmin, which
+ * hull_avx512 does not read), 16 levels a store, the last block masked. */
 __attribute__((target("avx512f,avx512vl,avx2"))) static void
-hull_init_avx512(int32_t *F, int32_t *L, int peak, int W)
+hull_init_avx512(int32_t *F, int32_t *L, int rmin, int peak, int W)
 {
     const __m512i wv = _mm512_set1_epi32(W), nv = _mm512_set1_epi32(-1);
-    for (int l = 1; l <= peak; l += 16) {
+    for (int l = rmin + 1; l <= peak; l += 16) {
         __mmask16 in = peak - l >= 15 ? (__mmask16)0xFFFF : (__mmask16)((1u << (peak - l + 1)) - 1u);
         _mm512_mask_storeu_epi32(F + l, in, wv);
         _mm512_mask_storeu_epi32(L + l, in, nv);
@@ -371,12 +379,15 @@ hull_init_avx512(int32_t *F, int32_t *L, int peak, int W)
 }
 
 /* The same suffix minima and maxima, 16 levels a step in AVX-512 (four
- * shifted copies a step), every level down to 1: the last, partial block
- * loads only its levels (the other lanes hold W and -1, which change no
- * minimum or maximum) and stores only them, so no level is left for a
- * scalar loop. */
+ * shifted copies a step), levels peak down to rmin + 1: the last, partial
+ * block loads only its levels (the other lanes hold W and -1, which change
+ * no minimum or maximum) and stores only them, so no level is left for a
+ * scalar loop. Levels 1..rmin, rmin the row's minimum, span the whole row
+ * (S = 0, E = W - 1: every column has k >= rmin), filled 16 a store; the
+ * scatter's writes to F[rmin] and L[rmin] are not read. */
 __attribute__((target("avx512f,avx512vl,avx2"))) static void
-hull_avx512(int32_t *S, int32_t *E, const int32_t *F, const int32_t *L, int peak, int W)
+hull_avx512(int32_t *S, int32_t *E, const int32_t *F, const int32_t *L, int rmin, int peak,
+            int W)
 {
     const __m512i i1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15);
     const __m512i i2 = _mm512_setr_epi32(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15, 15);
@@ -386,8 +397,8 @@ hull_avx512(int32_t *S, int32_t *E, const int32_t *F, const int32_t *L, int peak
     const __m512i i0 = _mm512_setzero_si512();
     const __m512i wv = _mm512_set1_epi32(W), nv = _mm512_set1_epi32(-1);
     __m512i cf = wv, ce = nv;
-    for (int l = peak; l >= 1;) { /* levels b .. l */
-        int b = l - 15 > 1 ? l - 15 : 1;
+    for (int l = peak; l > rmin;) { /* levels b .. l */
+        int b = l - 15 > rmin + 1 ? l - 15 : rmin + 1;
         __mmask16 in = (__mmask16)((1u << (l - b + 1)) - 1u);
         __m512i a = _mm512_mask_loadu_epi32(wv, in, F + b);
         __m512i c = _mm512_mask_loadu_epi32(nv, in, L + b);
@@ -406,6 +417,12 @@ hull_avx512(int32_t *S, int32_t *E, const int32_t *F, const int32_t *L, int peak
         cf = _mm512_permutexvar_epi32(i0, a);
         ce = _mm512_permutexvar_epi32(i0, c);
         l = b - 1;
+    }
+    const __m512i z = _mm512_setzero_si512(), ev = _mm512_set1_epi32(W - 1);
+    for (int l = 1; l <= rmin; l += 16) {
+        __mmask16 in = rmin - l >= 15 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rmin - l + 1)) - 1u);
+        _mm512_mask_storeu_epi32(S + l, in, z);
+        _mm512_mask_storeu_epi32(E + l, in, ev);
     }
 }
 
@@ -502,10 +519,10 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
                          int32_t *L, int32_t *O, uint8_t *pm, int isa)
 {
     /* peak and positive steps */
-    int32_t peak = 0, up = k[0], g = 0;
+    int32_t peak = 0, up = k[0], g = 0, rmin = 0; /* rmin: the row's minimum (SSE2 paths) */
 #ifdef LJ_SSE2
     if (isa != SW_ISA_SCALAR)
-        peak_up_sse2(k, W, &peak, &up);
+        peak_up_sse2(k, W, &peak, &up, &rmin);
     else
 #endif
     {
@@ -534,7 +551,7 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     if (g < peak || gl > 1) { /* the hulls of the single-run levels */
 #ifdef LJ_X86
         if (isa == SW_ISA_AVX512)
-            hull_init_avx512(F, L, peak, W);
+            hull_init_avx512(F, L, rmin, peak, W);
         else
 #endif
             for (int l = 1; l <= peak; l++) {
@@ -564,7 +581,7 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
         int32_t f = W, e = -1, l = peak;
 #ifdef LJ_X86
         if (isa == SW_ISA_AVX512) {
-            hull_avx512(r->S, r->E, F, L, peak, W);
+            hull_avx512(r->S, r->E, F, L, rmin, peak, W);
             l = 0;
         } else if (isa == SW_ISA_AVX2) {
             l = hull_avx2(r->S, r->E, F, L, peak, &f, &e);
