@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int dg_file_sha256(const char *path, char hex[65], int64_t *bytes, atomic_int *stop, char *err,
                    size_t errlen)
@@ -30,6 +31,14 @@ int dg_file_sha256(const char *path, char hex[65], int64_t *bytes, atomic_int *s
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: -: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        /* a pipe or a device could block or never end; the reader refuses
+           such inputs with its own message, reported instead of this one */
+        snprintf(err, errlen, "%s: -: not a regular file", path);
+        fclose(f);
         return -1;
     }
     unsigned char *buf = malloc(CHUNK);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_FRAME 32768       /* image height / width */
 #define MAX_FEAT 4096         /* feature map height / width */
@@ -648,6 +649,14 @@ void h5in_set_isolation(int on)
 int h5in_open(h5in **out, const char *path, char *err, size_t errlen)
 {
     *out = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* a pipe or a device: HDF5 would wait on it forever, and the file
+           is read more than once (probe, validation, batches, digest) */
+        snprintf(err, errlen, "%s: -: not a regular file (a pipe or a device; give a file)",
+                 path);
+        return -1;
+    }
     if (guard_isolation() && guard_probe(path, probe_open, err, errlen) < 0)
         return -1;
     guard_arm(path, "-");
