@@ -14,7 +14,9 @@
  *   3. The main pass takes batches of whole images with all their targets,
  *      sized to a memory budget (so memory does not grow with N), reads A
  *      once per image and G once per target, then runs the targets of the
- *      batch on OpenMP threads in two stages (feature resolution: maps and
+ *      batch on the pass's worker pool (pool.c: helpers that sleep between
+ *      loops, not OpenMP's spinning ones, which took the cores the reader
+ *      and the digest need) in two stages (feature resolution: maps and
  *      sign tables; image resolution: upsampling and localization), each
  *      timed. When two input buffers fit the budget, a reader thread reads
  *      batch b + 1 while batch b is computed (it is the only thread that
@@ -48,9 +50,9 @@
 #include "pipeline/output/summary.h"
 #include "pipeline/output/targets_csv.h"
 #include "pipeline/run/mpi_shim.h"
+#include "pipeline/run/pool.h"
 
 #include <dlfcn.h>
-#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,19 +162,55 @@ static int bufs_alloc(pass_bufs *b, input_res *ir, const run_plan *pl, const tg_
  * one image per call, on the workers; images without targets are skipped
  * (no map needs them). 0, or -1 with err naming the first image (in image
  * order) LAPACK failed on. */
-static int eig_batch(pass_bufs *b, const h5in_meta *m, const float *A, int64_t i0, int64_t i1,
-                     const tg_ctx *c, int threads, char *err, size_t errlen)
+typedef struct {
+    pass_bufs *b;
+    const h5in_meta *m;
+    const float *A;
+    const tg_ctx *c;
+    int64_t i0, t0b;
+    const float *G, *S;
+    int sal;
+} batch_job;
+
+static void eig_item(void *ctx, int64_t j, int tid)
 {
+    batch_job *q = ctx;
+    const h5in_meta *m = q->m;
+    int64_t i = q->i0 + j, khw = m->K * m->h * m->w, hw = m->h * m->w;
+    pass_bufs *b = q->b;
+    b->eig_flip[j] = 0;
+    b->eig_rc[j] = m->tfirst[i + 1] > m->tfirst[i]
+                       ? tg_eigencam(b->eig + j * hw, &b->eig_flip[j], q->A + j * khw, q->c,
+                                     &b->ws[tid])
+                       : 0;
+}
+
+static void features_item(void *ctx, int64_t j, int tid)
+{
+    batch_job *q = ctx;
+    const h5in_meta *m = q->m;
+    pass_bufs *b = q->b;
     int64_t khw = m->K * m->h * m->w, hw = m->h * m->w;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t i = i0; i < i1; i++) {
-        int64_t j = i - i0;
-        b->eig_flip[j] = 0;
-        b->eig_rc[j] = m->tfirst[i + 1] > m->tfirst[i]
-                           ? tg_eigencam(b->eig + j * hw, &b->eig_flip[j], A + j * khw, c,
-                                         &b->ws[omp_get_thread_num()])
-                           : 0;
-    }
+    int64_t t = q->t0b + j, im = m->timg[t] - q->i0;
+    const float *E = b->eig ? b->eig + im * hw : NULL;
+    tg_features(&b->res[j], b->maps + j * b->maps_per_t, q->A + im * khw, q->G + j * khw, E,
+                b->eig ? b->eig_flip[im] : 0, t, q->c, &b->ws[tid]);
+}
+
+static void localize_item(void *ctx, int64_t j, int tid)
+{
+    batch_job *q = ctx;
+    const h5in_meta *m = q->m;
+    pass_bufs *b = q->b;
+    const float *St = q->sal ? q->S + j * m->sal_h * m->sal_w : NULL;
+    tg_localize(&b->res[j], b->maps + j * b->maps_per_t, St, q->t0b + j, q->c, &b->ws[tid]);
+}
+
+static int eig_batch(pass_bufs *b, const h5in_meta *m, const float *A, int64_t i0, int64_t i1,
+                     const tg_ctx *c, pool *pl, char *err, size_t errlen)
+{
+    batch_job q = {b, m, A, c, i0, 0, NULL, NULL, 0};
+    pool_for(pl, i1 - i0, eig_item, &q);
     for (int64_t i = i0; i < i1; i++)
         if (b->eig_rc[i - i0] != 0) {
             snprintf(err, errlen, "%s: /activations: eigencam: LAPACK dsyevr failed on image %lld "
@@ -188,10 +226,9 @@ static int eig_batch(pass_bufs *b, const h5in_meta *m, const float *A, int64_t i
  * writes, which the thread-safe library serialises). Rank 0 walks each
  * batch at once, the others stash it. */
 static int main_pass(input_res *ir, const run_plan *pl, pass_bufs *b, const tg_ctx *c,
-                     walk_ctx *wc, stash *st, int threads, char *err, size_t errlen)
+                     walk_ctx *wc, stash *st, pool *wp, char *err, size_t errlen)
 {
     const h5in_meta *m = h5in_meta_of(ir->f);
-    int64_t khw = m->K * m->h * m->w, hw = m->h * m->w;
     int sal = ir->active[VAR_SALIENCY], nbuf = pl->nbuf, rank = par_rank(), rc = 0;
     const int64_t *bstart = pl->bstart;
     size_t mpt = b->maps_per_t;
@@ -219,25 +256,15 @@ static int main_pass(input_res *ir, const run_plan *pl, pass_bufs *b, const tg_c
                 async = pthread_create(&th, NULL, reader_main, next) == 0;
         }
         double tf = tm_now_s();
-        if (b->eig && (rc = eig_batch(b, m, A, i0, i1, c, threads, err, errlen)) != 0) {
+        if (b->eig && (rc = eig_batch(b, m, A, i0, i1, c, wp, err, errlen)) != 0) {
             if (async)
                 pthread_join(th, NULL);
             return rc;
         }
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (int64_t j = 0; j < nt; j++) {
-            int64_t t = t0b + j, im = m->timg[t] - i0;
-            const float *E = b->eig ? b->eig + im * hw : NULL;
-            tg_features(&b->res[j], b->maps + j * mpt, A + im * khw, G + j * khw, E,
-                        b->eig ? b->eig_flip[im] : 0, t, c, &b->ws[omp_get_thread_num()]);
-        }
+        batch_job q = {b, m, A, c, i0, t0b, G, S, sal};
+        pool_for(wp, nt, features_item, &q);
         double tl = tm_now_s();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (int64_t j = 0; j < nt; j++) {
-            const float *St = sal ? S + j * m->sal_h * m->sal_w : NULL;
-            tg_localize(&b->res[j], b->maps + j * mpt, St, t0b + j, c,
-                        &b->ws[omp_get_thread_num()]);
-        }
+        pool_for(wp, nt, localize_item, &q);
         double te = tm_now_s();
         ir->t_features += tl - tf;
         ir->t_localize += te - tl;
@@ -318,7 +345,18 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     prog.on = prog.on && rank == 0;
     walk_ctx wc = {ir, index, o, csv, sgn, mo, &prog};
     stash st = {0};
-    rc = main_pass(ir, &pl, &b, &c, &wc, &st, o->threads, err, errlen);
+    pool *wp = pool_new(o->threads);
+    if (!wp) {
+        snprintf(err, errlen, "%s: -: out of memory for the worker threads", m->path);
+        rc = -2;
+        if (P > 1) { /* the others would wait for this rank forever */
+            fprintf(stderr, "gradcam-study: %s (rank %d)\n", err, rank);
+            par_abort(1);
+        }
+    } else {
+        rc = main_pass(ir, &pl, &b, &c, &wc, &st, wp, err, errlen);
+        pool_free(wp);
+    }
     rc = walk_gather(&wc, &st, rc, b.res, b.maps, b.maps_per_t, err, errlen);
     prog_end(&prog);
     stash_free(&st);
