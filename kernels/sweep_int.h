@@ -56,4 +56,23 @@ static inline int32_t sw_cunite(int32_t *par, sw_cstat *st, int32_t a, int32_t b
 void sw_read_roots(sw_level *out, const sw_cstat *st, const int32_t *par, const uint8_t *lev,
                    int32_t nn, int32_t *best, int nlev, const float *gt, int ngt);
 
+/* sweep_rows.c: a row of levels k (W bytes). The highest level with two
+ * runs or more (0: none), *low the lowest such (0 when none). */
+int32_t sw_two_run_scalar(const uint8_t *k, int W, int32_t *low);
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* The largest byte of v (shifts bring in zeros, which do not change a max). */
+static inline int32_t hmax_epu8(__m128i v)
+{
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 8));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 4));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 2));
+    v = _mm_max_epu8(v, _mm_srli_si128(v, 1));
+    return (int32_t)(_mm_cvtsi128_si32(v) & 0xFF);
+}
+/* The row's peak, minimum and positive steps (k[-1] = 0), 16 columns a step. */
+void sw_peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up, int32_t *low);
+#endif
+
 #endif

@@ -178,86 +178,10 @@ static void lflush(lforest *f, lacc *a, int l)
     a->y1[l] = 0;
 }
 
-/* Step 1 for row k: peak, the highest level g with more than one run
- * (0: none), the runs. Levels g+1..peak have one run each, the hull
- * [first(l), last(l)] -> S, E; levels 1..g get per-level lists. F, L, O:
- * scratch [NL]. Returns the row's number of runs, or -1 when a key exceeds
- * nlev or the row has more than room runs (checked before any run is
- * stored; room is at most the pool's, cap).
- * g without branches: a rise to k[x] reopens the levels up to min(k[x], c),
- * c the highest level a fall has closed so far in the row. */
-/* The highest level with two runs in row k (0: none): level l has two
- * runs exactly when some column y has k[y] < l <= min(pm[y], sm[y]), the
- * maxima of the columns up to y and from y, so g = the largest such
- * min(pm, sm) over the columns where it exceeds k. Scalar: one pass (a rise
- * to k[x] reopens the levels up to min(k[x], c), c the highest level a fall
- * has closed so far). */
-static int32_t two_run_scalar(const uint8_t *k, int W, int32_t *low)
-{
-    int32_t c = 0, g = 0, lo = 256;
-    for (int x = 1; x < W; x++) {
-        int32_t a = k[x - 1], b = k[x];
-        c = b < a && a > c ? a : c;
-        int32_t re = b < c ? b : c;
-        int32_t open = b > a && re > a; /* levels a+1..re get a second run */
-        g = open && re > g ? re : g;
-        lo = open && a + 1 < lo ? a + 1 : lo;
-    }
-    *low = g > 0 ? lo : 0;
-    return g;
-}
-
+/* Row scans (two_run_scalar, peak_up_sse2, hmax_epu8): kernels/sweep_rows.c. */
 #if defined(__SSE2__)
-#include <emmintrin.h>
 #define LJ_SSE2 1
-
-/* The largest byte of v (shifts bring in zeros, which do not change a max). */
-static inline int32_t hmax_epu8(__m128i v)
-{
-    v = _mm_max_epu8(v, _mm_srli_si128(v, 8));
-    v = _mm_max_epu8(v, _mm_srli_si128(v, 4));
-    v = _mm_max_epu8(v, _mm_srli_si128(v, 2));
-    v = _mm_max_epu8(v, _mm_srli_si128(v, 1));
-    return (int32_t)(_mm_cvtsi128_si32(v) & 0xFF);
-}
-
-/* Peak, minimum and positive steps (k[-1] = 0) of a row, 16 columns a
- * step: the steps are saturating differences, summed by psadbw. */
-static void peak_up_sse2(const uint8_t *k, int W, int32_t *peak, int32_t *up, int32_t *low)
-{
-    __m128i mx = _mm_setzero_si128(), acc = _mm_setzero_si128(), zero = _mm_setzero_si128();
-    __m128i mn = _mm_set1_epi8((char)-1);
-    int x = 1;
-    if (W >= 16) { /* the first 16 columns, k[-1] = 0 shifted in */
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)k);
-        mx = b;
-        mn = b;
-        acc = _mm_sad_epu8(_mm_subs_epu8(b, _mm_slli_si128(b, 1)), zero);
-        x = 16;
-    }
-    for (; x + 16 <= W; x += 16) {
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(k + x));
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(k + x - 1));
-        mx = _mm_max_epu8(mx, b);
-        mn = _mm_min_epu8(mn, b);
-        acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_subs_epu8(b, a), zero));
-    }
-    int32_t p = hmax_epu8(mx), u = W >= 16 ? 0 : k[0];
-    int32_t lo = 255 - hmax_epu8(_mm_xor_si128(mn, _mm_set1_epi8((char)-1)));
-    p = k[0] > p ? k[0] : p;
-    lo = k[0] < lo ? k[0] : lo;
-    u += (int32_t)_mm_cvtsi128_si32(acc) + (int32_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
-    for (; x < W; x++) {
-        p = k[x] > p ? k[x] : p;
-        lo = k[x] < lo ? k[x] : lo;
-        u += k[x] > k[x - 1] ? k[x] - k[x - 1] : 0;
-    }
-    *peak = p;
-    *up = u;
-    *low = lo;
-}
 #endif
-
 
 /* Appends the run s..e to level l's list of row r. */
 static inline void lpush(lrow *r, int l, int32_t s, int32_t e)
@@ -509,7 +433,7 @@ int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low)
         g = two_run_avx2(k, W, pm, &lo);
     else
 #endif
-        g = two_run_scalar(k, W, &lo);
+        g = sw_two_run_scalar(k, W, &lo);
     (void)pm;
     if (low != NULL)
         *low = lo;
@@ -517,6 +441,14 @@ int sw_two_run_level(const uint8_t *k, int W, uint8_t *pm, int isa, int *low)
 }
 
 
+/* Step 1 for row k: peak, the highest level g with more than one run
+ * (0: none), the runs. Levels g+1..peak have one run each, the hull
+ * [first(l), last(l)] -> S, E; levels 1..g get per-level lists. F, L, O:
+ * scratch [NL]. Returns the row's number of runs, or -1 when a key exceeds
+ * nlev or the row has more than room runs (checked before any run is
+ * stored; room is at most the pool's, cap).
+ * g without branches: a rise to k[x] reopens the levels up to min(k[x], c),
+ * c the highest level a fall has closed so far in the row. */
 static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t room, int32_t *F,
                          int32_t *L, int32_t *O, uint8_t *pm, int isa)
 {
@@ -524,7 +456,7 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
     int32_t peak = 0, up = k[0], g = 0, rmin = 0; /* rmin: the row's minimum (SSE2 paths) */
 #ifdef LJ_SSE2
     if (isa != SW_ISA_SCALAR)
-        peak_up_sse2(k, W, &peak, &up, &rmin);
+        sw_peak_up_sse2(k, W, &peak, &up, &rmin);
     else
 #endif
     {
@@ -540,7 +472,7 @@ static int64_t lrow_scan(lrow *r, const uint8_t *k, int W, int nlev, int64_t roo
             g = two_run_avx2(k, W, pm, &gl);
         else
 #endif
-            g = two_run_scalar(k, W, &gl);
+            g = sw_two_run_scalar(k, W, &gl);
     }
     if (peak > nlev || up > room)
         return -1;
