@@ -509,16 +509,17 @@ int run_study(const run_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "-: -: out of memory");
         return -2;
     }
-    int rank = par_rank(), P = par_size(), rc = 0;
+    int rank = par_rank(), P = par_size();
+    int rc = open_all(irs, o, err, errlen);
     /* rank 0 hashes the inputs on a thread of its own (or here, when no
-       thread can be had) while the rest goes on: started before the inputs
-       are probed and validated (it reads bytes, no HDF5), so the ~20-40 ms
-       of those overlap it; when they refuse an input it is stopped and its
-       own complaint, if any, is not the one reported */
+       thread can be had) while the rest goes on. Started only after every
+       input has been probed: the probe forks (guard.c), and a child forked
+       while this thread holds a lock (the allocator's, under the
+       sanitizers) can wait on it forever */
     dg_job dg;
     dg_file *dgf = calloc((size_t)o->ninputs, sizeof *dgf);
     int dg_on = 0;
-    if (rank == 0) {
+    if (rc == 0 && rank == 0) {
         if (!dgf) {
             snprintf(err, errlen, "-: -: out of memory");
             rc = -2;
@@ -527,8 +528,6 @@ int run_study(const run_opts *o, char *err, size_t errlen)
             dg_on = 1;
         }
     }
-    if (rc == 0)
-        rc = open_all(irs, o, err, errlen);
     FILE *csv = NULL, *sgn = NULL;
     int od_ok = 0;
     if (rc == 0 && rank == 0) {
