@@ -34,7 +34,7 @@ void run_help(FILE *f)
 {
     fputs("run options:\n"
           "  -o, --out OUTDIR     output directory (created if needed)\n"
-          "  --threads N          OpenMP threads (default: OMP_NUM_THREADS or all cores);\n"
+          "  --threads N          worker threads (default: OMP_NUM_THREADS or all cores);\n"
           "                       results do not depend on it\n"
           "  --variants LIST      comma list of variants (default: all)\n"
           "  --threshold T        box threshold in [0,1) of the normalised map (0.15)\n"
