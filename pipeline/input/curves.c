@@ -116,8 +116,7 @@ static hid_t ds_open(rd *r, const char *name, int rank, int kind, const int64_t 
     guard_note(name);
     if (!h5u_path_exists(r->fid, name))
         return fail(r, name, "missing (required by " CV_SCHEMA ")");
-    H5O_info_t oi;
-    if (H5Oget_info_by_name(r->fid, name, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+    if (!h5u_is_dataset(r->fid, name))
         return fail(r, name, "not a dataset");
     hid_t d = H5Dopen2(r->fid, name, H5P_DEFAULT);
     if (d < 0)
@@ -490,6 +489,7 @@ int cv_read(cv_file *c, const char *path, const h5in_meta *m, char *err, size_t 
 {
     memset(c, 0, sizeof *c);
     probe_meta = m;
+    H5open(); /* inherited by the probe's child (see h5in_open) */
     if (guard_isolation() && guard_probe(path, probe_read, err, errlen) < 0)
         return -1;
     guard_arm(path, "-");

@@ -657,6 +657,9 @@ int h5in_open(h5in **out, const char *path, char *err, size_t errlen)
                  path);
         return -1;
     }
+    /* the library is set up here, before the probe forks, so that the
+       child inherits it instead of setting it up again (about 5 ms) */
+    H5open();
     if (guard_isolation() && guard_probe(path, probe_open, err, errlen) < 0)
         return -1;
     guard_arm(path, "-");

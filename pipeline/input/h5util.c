@@ -33,6 +33,16 @@ int h5u_path_exists(hid_t fid, const char *path)
     return 1;
 }
 
+int h5u_is_dataset(hid_t fid, const char *path)
+{
+    hid_t o = H5Oopen(fid, path, H5P_DEFAULT);
+    if (o < 0)
+        return 0;
+    int r = H5Iget_type(o) == H5I_DATASET;
+    H5Oclose(o);
+    return r;
+}
+
 const char *h5u_attr_string(hid_t a, hid_t t, char **out)
 {
     const char *why = NULL;

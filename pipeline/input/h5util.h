@@ -10,6 +10,13 @@
  * paths of 256 bytes or more count as absent. */
 int h5u_path_exists(hid_t fid, const char *path);
 
+/* 1 when the object at path (which exists) is a dataset, else 0. Opens
+ * the object and asks its identifier's type: H5Oget_info_by_name would do,
+ * but in HDF5 1.10 it also totals the chunk index's size, a walk of the
+ * whole index (44 ms on a 4,000-target file, once in the probe and once
+ * again in the parent). */
+int h5u_is_dataset(hid_t fid, const char *path);
+
 /* The one string held by attribute a of type t (class H5T_STRING and one
  * element: the caller checks both), into a new string (*out, to free):
  * variable length, or fixed length ending at its first NUL. NULL on success,

@@ -83,6 +83,13 @@ int plan_memory(run_plan *p, const h5in_meta *m, const run_opts *o, int sal, siz
     return 0;
 }
 
+/* The first batches of a shard ramp up: 1/16, 1/8, 1/4 and 1/2 of the
+ * budget, then the whole of it. Batch 0 is read before anything else can
+ * start (the workers wait for it, the reader thread is idle); a small one
+ * lets the workers start after about a millisecond instead of a whole
+ * 8 MiB read, and the reader thread then stays ahead of them. */
+enum { RAMP = 4 };
+
 int plan_batches(run_plan *p, const h5in_meta *m, int sal, int rank, int P, char *err,
                  size_t errlen)
 {
@@ -94,9 +101,10 @@ int plan_batches(run_plan *p, const h5in_meta *m, int sal, int rank, int P, char
     }
     for (int r = 0; r < P; r++) {
         int64_t hi = plan_shard_start(m, r + 1, P);
-        for (int64_t i0 = plan_shard_start(m, r, P); i0 < hi;) {
-            int64_t i1 = i0, bytes = 0;
-            while (i1 < hi && (i1 == i0 || bytes + plan_image_bytes(m, i1, sal) <= p->budget))
+        int k = 0;
+        for (int64_t i0 = plan_shard_start(m, r, P); i0 < hi; k++) {
+            int64_t i1 = i0, bytes = 0, cap = p->budget >> (k < RAMP ? RAMP - k : 0);
+            while (i1 < hi && (i1 == i0 || bytes + plan_image_bytes(m, i1, sal) <= cap))
                 bytes += plan_image_bytes(m, i1++, sal);
             if (i1 - i0 > p->max_imgs) p->max_imgs = i1 - i0;
             if (m->tfirst[i1] - m->tfirst[i0] > p->max_t) p->max_t = m->tfirst[i1] - m->tfirst[i0];
