@@ -45,6 +45,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "pipeline/run/run_int.h"
 
+#include "pipeline/common/bigbuf.h"
 #include "pipeline/common/timer.h"
 #include "pipeline/input/digest.h"
 #include "pipeline/output/summary.h"
@@ -136,12 +137,12 @@ static int bufs_alloc(pass_bufs *b, input_res *ir, const run_plan *pl, const tg_
     for (int k = 0; k < pl->nbuf; k++) {
         b->rd[k].f = ir->f;
         b->rd[k].sal = sal;
-        b->rd[k].A = malloc((size_t)(pl->max_imgs * khw) * sizeof(float));
-        b->rd[k].G = malloc(tcap * (size_t)khw * sizeof(float));
-        b->rd[k].S = sal ? malloc(tcap * (size_t)(m->sal_h * m->sal_w) * sizeof(float)) : NULL;
+        b->rd[k].A = bb_alloc((size_t)(pl->max_imgs * khw) * sizeof(float));
+        b->rd[k].G = bb_alloc(tcap * (size_t)khw * sizeof(float));
+        b->rd[k].S = sal ? bb_alloc(tcap * (size_t)(m->sal_h * m->sal_w) * sizeof(float)) : NULL;
         ok = ok && b->rd[k].A && b->rd[k].G && (!sal || b->rd[k].S);
     }
-    b->maps = malloc(tcap * b->maps_per_t * sizeof(float));
+    b->maps = bb_alloc(tcap * b->maps_per_t * sizeof(float));
     if (eig) {
         size_t icap = (size_t)(pl->max_imgs ? pl->max_imgs : 1);
         b->eig = malloc(icap * (size_t)(m->h * m->w) * sizeof(float));
@@ -327,7 +328,7 @@ static int run_input(input_res *ir, int index, const run_opts *o, FILE *csv, FIL
     if ((rc = plan_batches(&pl, m, sal, rank, P, err, errlen)) != 0)
         goto done;
     if (bufs_alloc(&b, ir, &pl, &tsz, o->threads, eig) < 0 ||
-        (rank == 0 && !(ir->rec = calloc((size_t)m->T * VAR_N, sizeof(ci_rec)))) ||
+        (rank == 0 && !(ir->rec = bb_calloc((size_t)m->T * VAR_N, sizeof(ci_rec)))) ||
         (rank == 0 && !(ir->img_sg = calloc((size_t)(m->N > 0 ? m->N : 1), sizeof(ci_sgn)))) ||
         (rank == 0 && ir->causal &&
          !(ir->mass = calloc((size_t)(m->T ? m->T : 1) * CZ_NMASS, sizeof(double))))) {
