@@ -7,7 +7,9 @@
  *   1. h5in_open validates everything small up front; with --curves, rank 0
  *      reads and checks the input's curves file too (input/curves.c), and
  *      its input_sha256 against the digest once that is known (before the
- *      statistics, so before anything is renamed into place).
+ *      statistics, so before anything is renamed into place). Without
+ *      --curves the statistics need no digest and run while the digest
+ *      thread finishes.
  *   2. If gradcam-centered, --save-maps or --curves needs mu, a first pass reads the
  *      activations batch by batch and sums each channel per image (threads
  *      over images), adding the per-image sums in image order.
@@ -558,6 +560,12 @@ int run_study(const run_opts *o, char *err, size_t errlen)
     }
     rc = close_table(csv, "targets.csv", o, rc, err, errlen);
     rc = close_table(sgn, "signs.csv", o, rc, err, errlen);
+    /* the statistics need no digest: they run while the digest thread may
+       still be hashing, unless a curves file is to be checked against the
+       digest first (its causal statistics are part of them) */
+    int early = o->ncurves == 0;
+    for (int i = 0; early && i < o->ninputs && rc == 0 && rank == 0; i++)
+        rc = run_stats_input(&irs[i], o, err, errlen);
     if (dg_on && dg_finish(&dg, rc != 0) != 0 && rc == 0) {
         snprintf(err, errlen, "%s", dg.err);
         rc = -1;
@@ -571,7 +579,7 @@ int run_study(const run_opts *o, char *err, size_t errlen)
     for (int i = 0; rc == 0 && i < o->ninputs; i++) /* curves of these very files */
         if (irs[i].cv && cv_check_input(irs[i].cv, irs[i].sha256, o->inputs[i], err, errlen) < 0)
             rc = -1;
-    for (int i = 0; i < o->ninputs && rc == 0 && rank == 0; i++)
+    for (int i = 0; !early && i < o->ninputs && rc == 0 && rank == 0; i++)
         rc = run_stats_input(&irs[i], o, err, errlen);
     if (rc == 0 && rank == 0)
         prog_table(irs, o);
