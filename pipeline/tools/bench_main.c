@@ -34,6 +34,7 @@
 #include "kernels/sweep.h"
 #include "kernels/upsample.h"
 #include "pipeline/common/args.h"
+#include "pipeline/common/bigbuf.h"
 #include "pipeline/common/timer.h"
 #include "pipeline/input/h5in.h"
 
@@ -110,7 +111,10 @@ static int cmd_read(int argc, char **argv)
     }
     const char *path = argv[optind];
     size_t cap = (size_t)(mib * 1048576.0);
-    void *buf = malloc(cap + 1048576 * 8); /* one row of the biggest dataset fits too */
+    /* one row of the biggest dataset fits too; on huge pages, as the
+       engine's batch buffers are (a roofline must not pay page faults the
+       engine does not) */
+    void *buf = bb_alloc(cap + 1048576 * 8);
     if (!buf)
         return die(path, "-", "out of memory");
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
