@@ -82,6 +82,7 @@
  * either (every path gives eig_gram_ref's bits).
  */
 #include "kernels/eigencam.h"
+#include "kernels/sweep.h"
 
 #include <lapacke.h>
 #include <math.h>
@@ -385,7 +386,7 @@ __attribute__((target("avx2"))) static void gram_cell_avx2(double *G, const doub
 static int avx2_ok(void)
 {
 #ifdef EIG_X86
-    return __builtin_cpu_supports("avx2");
+    return sw_isa_supported(SW_ISA_AVX2); /* the CPU's, under sw_isa_cap */
 #else
     return 0;
 #endif

@@ -118,6 +118,12 @@ size_t sw_norms_work_bytes(int H, int W, int n1, int n2);
 enum { SW_LEVEL_BINS = 16384 };
 enum { SW_ISA_AUTO = 0, SW_ISA_SCALAR = 1, SW_ISA_AVX2 = 2, SW_ISA_AVX512 = 3 };
 int sw_isa_supported(int isa);
+/* The widest instruction set sw_isa_supported admits from now on, process-
+ * wide (default SW_ISA_AVX512: every one the CPU has). Set once at start-up,
+ * before any thread runs (gradcam-study's GRADCAM_STUDY_ISA): it lets a run
+ * on this CPU take the paths another CPU would, so that the suite can check
+ * they give the same bytes end to end. */
+void sw_isa_cap(int isa);
 int sw_levels_lookup(uint8_t *key, const double *m, size_t n, double mn, double c,
                      const int32_t *tab, int nb, const double *u, int isa);
 int sw_sweep_norms(sw_level *out1, const double *thr1, int n1, sw_level *out2,

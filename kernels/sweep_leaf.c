@@ -6,7 +6,7 @@
  * IoU in double from float gt corners and integer pixel edges, the same
  * formula sw_sweep_ref uses; a gt box with x1 < x0 counts as width 0.
  * Pure and thread-safe (__builtin_cpu_supports reads a table the runtime
- * filled at start-up).
+ * filled at start-up; the cap, sw_isa_cap, is set before any thread).
  */
 #include "kernels/sweep.h"
 #include "kernels/sweep_int.h"
@@ -47,8 +47,17 @@ double sw_best_iou(const sw_box *b, const float *gt, int ngt)
     return best;
 }
 
+static int isa_max = SW_ISA_AVX512;
+
+void sw_isa_cap(int isa)
+{
+    isa_max = isa < SW_ISA_SCALAR ? SW_ISA_SCALAR : isa > SW_ISA_AVX512 ? SW_ISA_AVX512 : isa;
+}
+
 int sw_isa_supported(int isa)
 {
+    if (isa > isa_max)
+        return 0;
 #ifdef LEAF_X86
     if (isa == SW_ISA_AVX2)
         return __builtin_cpu_supports("avx2");

@@ -11,6 +11,8 @@
 #include "pipeline/run/run.h"
 #include "pipeline/tools/compare.h"
 
+#include "kernels/sweep.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,15 @@ int main(int argc, char **argv)
         if (arg_long(wd, 0, 86400, &v) < 0)
             return usage_error("GRADCAM_STUDY_HDF5_TIMEOUT takes seconds 0..86400, not '%s'", wd);
         h5in_set_watchdog((unsigned)v);
+    }
+    const char *isa = getenv("GRADCAM_STUDY_ISA"); /* the suite's portability check */
+    if (isa && *isa) {
+        if (!strcmp(isa, "scalar"))
+            sw_isa_cap(SW_ISA_SCALAR);
+        else if (!strcmp(isa, "avx2"))
+            sw_isa_cap(SW_ISA_AVX2);
+        else if (strcmp(isa, "avx512") != 0)
+            return usage_error("GRADCAM_STUDY_ISA takes scalar, avx2 or avx512, not '%s'", isa);
     }
     if (argc < 2)
         return usage_error("missing command%s", "");

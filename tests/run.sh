@@ -92,6 +92,18 @@ threads() { # with causal curves (--curves), so their statistics are covered too
 }
 step "same bytes at 1, 2 and 7 threads, with and without the reader thread (two inputs, with --curves)" threads
 
+isas() { # the run-time dispatch capped (GRADCAM_STUDY_ISA): the paths an AVX2-only or an
+         # older x86-64 CPU takes, on this one; same bytes as the thread test's 2-thread run
+    for isa in avx2 scalar; do
+        GRADCAM_STUDY_ISA=$isa "$BIN" run -o "$T/isa-$isa" --threads 2 --save-maps \
+            --curves "$T/c32.h5" --curves "$T/c16.h5" "$T/f32.h5" "$T/f16.h5" || return 1
+        same_outputs "$T/thr2" "$T/isa-$isa" || return 1
+    done
+    GRADCAM_STUDY_ISA=sse9 "$BIN" run -o "$T/isa-bad" "$T/f32.h5" 2>"$T/isa.err"
+    [ $? -eq 2 ] && grep -q "GRADCAM_STUDY_ISA" "$T/isa.err" && [ ! -e "$T/isa-bad" ]
+}
+step "same bytes with the vector paths capped at AVX2 and at scalar (the dispatch another CPU takes)" isas
+
 # --- provenance: the digests in summary.json are the files' own --------------
 digests() { # summary.json of the thread test (two inputs) against sha256sum and the sizes
     for f in "$T/f32.h5" "$T/f16.h5"; do
