@@ -40,7 +40,9 @@
  *      a 96-px signed map, the bit words about 12%.) A smooth row of a
  *      signed map spans ~80 levels with ~6 multi-run ones between gl and g.
  *   2. Joining row y to row y - 1. The levels with one run in both rows
- *      (1..min gl - 1 and max g + 1..min peak) are one branch-free pass
+ *      (1..min gl - 1 and max g + 1..min peak, and when both rows have
+ *      lists whose ranges gl..g do not meet, the levels between them up to
+ *      the lower peak) are one branch-free pass
  *      each over level arrays (8 levels a step in AVX2): a
  *      run that touches the run above continues its component: the label,
  *      kept in one array for both rows, stays, and the run's stats go to
@@ -831,7 +833,20 @@ int sw_lanes(sw_level *out, const uint8_t *key, int H, int W, int nlev, const fl
         join_single(&f, &a, cur, prev, hl, hh, y, W, isa, badl);
         if (hl > hh)
             hl = hh = cur->peak + 1; /* no high range: nothing to skip */
+        /* when both rows have lists and their ranges gl..g do not meet, the
+           levels between them (up to both peaks) have one run in both rows
+           too: a middle range ml..mh for the vector join */
+        int ml = (cur->g < prev->g ? cur->g : prev->g) + 1;
+        int mh = (cur->gl > prev->gl ? cur->gl : prev->gl) - 1;
+        int pk = cur->peak < prev->peak ? cur->peak : prev->peak;
+        mh = mh < pk ? mh : pk;
+        if (cur->g == 0 || prev->g == 0 || ml > mh)
+            ml = mh = cur->peak + 1; /* none */
+        else
+            join_single(&f, &a, cur, prev, ml, mh, y, W, isa, badl);
         for (int l = lh + 1; l <= cur->peak; l++) {
+            if (l == ml)
+                l = mh + 1;
             if (l == hl)
                 l = hh + 1;
             if (l > cur->peak)
