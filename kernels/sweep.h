@@ -111,7 +111,8 @@ size_t sw_norms_work_bytes(int H, int W, int n1, int n2);
  * else v = 255 (NaN included): key[p] = v when v < 256; j + (m[p] >= u[j])
  * when v = 256 + j (a bin with one cut, u[j]; j <= 254); 255 when v >= 512
  * (a bin the caller counts exactly). tab: (nb) values >= 0, 1 <= nb <=
- * SW_LEVEL_BINS; u: the cuts (may be NULL when no entry is in 256..511).
+ * SW_LEVEL_BINS; u: the cuts, or NULL: then an entry in 256..511 gives 255
+ * too (the caller resolves those pixels with the ones from 512 on).
  * isa: SW_ISA_AUTO (the widest the CPU has), or one path forced. Every path
  * gives the same bytes. Returns the path used, -1 when the CPU lacks the
  * one asked for or nb is out of range. */

@@ -87,7 +87,7 @@ static void test_sw_lanes_vs_ref(void **state)
     rng r = {0x6c616e65};
     static const int sizes[][2] = {{1, 1}, {1, 2}, {2, 1}, {1, 300}, {300, 1}, {2, 2}, {3, 3},
                                    {7, 13}, {3, 257}, {31, 64}, {96, 96}, {5, 700},
-                                   {224, 224}, {61, 299}};
+                                   {224, 224}, {61, 299}, {4, 63}, {9, 129}, {17, 128}};
     const int nlevs[] = {1, 2, 7, 100, 200, 255};
     sw_diff vs_ref = {0}, vs_runs = {0}, vs_scalar = {0};
     size_t maps = 0, refused = 0, isas[4] = {0}, raised = 0;
