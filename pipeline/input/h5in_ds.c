@@ -137,6 +137,16 @@ static hid_t small_xfer(size_t count, size_t elem)
     return x >= 0 ? x : H5P_DEFAULT;
 }
 
+/* H5Dread of the whole of d as memory type mt through small_xfer. */
+static herr_t small_read(hid_t d, hid_t mt, size_t count, size_t elem, void *dst)
+{
+    hid_t x = small_xfer(count, elem);
+    herr_t e = H5Dread(d, mt, H5S_ALL, H5S_ALL, x, dst);
+    if (x != H5P_DEFAULT)
+        H5Pclose(x);
+    return e;
+}
+
 /* Read a whole integer dataset into int64 (any integer type). */
 int h5in_rd_ints(h5in *f, dsinfo *di, const char *name, int64_t *dst, char *err, size_t n)
 {
@@ -145,11 +155,7 @@ int h5in_rd_ints(h5in *f, dsinfo *di, const char *name, int64_t *dst, char *err,
     size_t count = 1;
     for (int i = 0; i < di->rank; i++)
         count *= (size_t)di->dims[i];
-    hid_t x = small_xfer(count, di->tsize > 8 ? di->tsize : 8);
-    herr_t e = H5Dread(di->d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, x, dst);
-    if (x != H5P_DEFAULT)
-        H5Pclose(x);
-    if (e < 0)
+    if (small_read(di->d, H5T_NATIVE_INT64, count, di->tsize > 8 ? di->tsize : 8, dst) < 0)
         return h5in_fail(f, err, n, name, "read failed");
     return 0;
 }
@@ -248,11 +254,7 @@ int h5in_rd_floats_small(h5in *f, dsinfo *di, const char *name, float *dst, size
         half_to_float(dst, raw, count);
         free(raw);
     } else {
-        hid_t x = small_xfer(count, di->tsize > 4 ? di->tsize : 4);
-        herr_t e = H5Dread(di->d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, x, dst);
-        if (x != H5P_DEFAULT)
-            H5Pclose(x);
-        if (e < 0)
+        if (small_read(di->d, H5T_NATIVE_FLOAT, count, di->tsize > 4 ? di->tsize : 4, dst) < 0)
             return h5in_fail(f, err, n, name, "read failed");
     }
     for (size_t i = 0; i < count; i++)
@@ -277,11 +279,7 @@ int h5in_rd_strings(h5in *f, dsinfo *di, const char *name, size_t count, char **
         H5Tset_size(mt, H5T_VARIABLE);
         H5Tset_cset(mt, H5Tget_cset(t));
         size_t el = H5Tget_size(t) > sizeof(char *) ? H5Tget_size(t) : sizeof(char *);
-        hid_t x = small_xfer(count, el + 16);
-        herr_t e = tmp ? H5Dread(di->d, mt, H5S_ALL, H5S_ALL, x, tmp) : -1;
-        if (x != H5P_DEFAULT)
-            H5Pclose(x);
-        if (e < 0) {
+        if (!tmp || small_read(di->d, mt, count, el + 16, tmp) < 0) {
             rc = h5in_fail(f, err, n, name, "read failed");
         } else {
             for (size_t i = 0; i < count && rc == 0; i++) {
@@ -302,11 +300,7 @@ int h5in_rd_strings(h5in *f, dsinfo *di, const char *name, size_t count, char **
         H5Tset_size(mt, sz);
         H5Tset_strpad(mt, H5T_STR_NULLPAD);
         H5Tset_cset(mt, H5Tget_cset(t));
-        hid_t x = small_xfer(count, sz);
-        herr_t e = buf ? H5Dread(di->d, mt, H5S_ALL, H5S_ALL, x, buf) : -1;
-        if (x != H5P_DEFAULT)
-            H5Pclose(x);
-        if (e < 0) {
+        if (!buf || small_read(di->d, mt, count, sz, buf) < 0) {
             rc = h5in_fail(f, err, n, name, "read failed");
         } else {
             for (size_t i = 0; i < count && rc == 0; i++) {

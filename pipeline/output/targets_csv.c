@@ -90,19 +90,25 @@ static void rb_num(rowbuf *r, const char *fmt, double x)
         r->n += (size_t)k < sizeof r->b - r->n ? (size_t)k : sizeof r->b - r->n - 1;
 }
 
+/* The five leading fields of both tables: input,target,image,class,name */
+static void rb_lead(rowbuf *rb, int input, int64_t t, int img, int cls, const char *name)
+{
+    rb->n = 0;
+    rb_int(rb, 0, input);
+    rb_int(rb, ',', (long long)t);
+    rb_int(rb, ',', img);
+    rb_int(rb, ',', cls);
+    rb_str(rb, ",");
+    rb_str(rb, name);
+}
+
 void tcsv_write_row(FILE *f, int input, int64_t t, int img, int cls, int v, const target_res *r,
                     int name_col, const char *name)
 {
     const loc_result *L = &r->loc[v];
     int show = r->has_box && !L->degenerate;
     rowbuf rb;
-    rb.n = 0;
-    rb_int(&rb, 0, input);
-    rb_int(&rb, ',', (long long)t);
-    rb_int(&rb, ',', img);
-    rb_int(&rb, ',', cls);
-    rb_str(&rb, ",");
-    rb_str(&rb, var_name(v));
+    rb_lead(&rb, input, t, img, cls, var_name(v));
     rb_int(&rb, ',', r->has_box);
     rb_int(&rb, ',', L->degenerate);
     for (int n = 0; n < LOC_NNORM; n++) {
@@ -163,13 +169,7 @@ void tcsv_write_signs(FILE *f, int input, int64_t t, int img, int cls, const tar
     for (int tb = 0; tb < 2; tb++)
         for (int reg = 0; reg < SGN_NREG; reg++) {
             rowbuf rb;
-            rb.n = 0;
-            rb_int(&rb, 0, input);
-            rb_int(&rb, ',', (long long)t);
-            rb_int(&rb, ',', img);
-            rb_int(&rb, ',', cls);
-            rb_str(&rb, ",");
-            rb_str(&rb, tname[tb]);
+            rb_lead(&rb, input, t, img, cls, tname[tb]);
             rb_str(&rb, ",");
             rb_str(&rb, sgn_region_name(reg));
             for (int c = 0; c < SGN_NCELL; c++)
